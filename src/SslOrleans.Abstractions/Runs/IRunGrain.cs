@@ -1,0 +1,14 @@
+namespace SslOrleans.Abstractions.Runs;
+
+/// <summary>The coordinator of one run (key: run id): the step loop, membership, schedules, checkpoints.</summary>
+[Alias("sslo.IRunGrain")]
+public interface IRunGrain : IGrainWithStringKey
+{
+    /// <summary>Validates the spec and starts the run in the background; returns at once.</summary>
+    [Alias("Start")] Task<RunStatus> StartAsync(RunSpec spec);
+    [Alias("GetStatus")] Task<RunStatus> GetStatusAsync();
+    /// <summary>Steps finished after <paramref name="afterStep"/> (at most 1000).</summary>
+    [Alias("GetProgress")] Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep);
+    /// <summary>Stops after the current step, writing a checkpoint the run can resume from.</summary>
+    [Alias("Stop")] Task StopAsync();
+}

@@ -1,0 +1,19 @@
+namespace SslOrleans.Abstractions.Runs;
+
+/// <summary>The outcome of a run: the CLI prints it as its last stdout line.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.RunResult")]
+public sealed record RunResult(
+    [property: Id(0)] string Method,
+    [property: Id(1)] long Steps,
+    [property: Id(2)] double Epochs,
+    [property: Id(3)] double ImagesPerSec,
+    [property: Id(4)] double LossFirst,
+    [property: Id(5)] double LossLast,
+    [property: Id(6)] double? KnnTop1,
+    [property: Id(7)] double? KnnTop1Init,
+    [property: Id(8)] double ParamL2,
+    [property: Id(9)] string Checkpoint,
+    [property: Id(10)] int Workers,
+    [property: Id(11)] double TrainSeconds,
+    [property: Id(12)] double EvalSeconds,
+    [property: Id(13)] string State);

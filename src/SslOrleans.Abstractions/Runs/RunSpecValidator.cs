@@ -1,0 +1,55 @@
+namespace SslOrleans.Abstractions.Runs;
+
+/// <summary>Checks a spec and names the key of every bad value.</summary>
+public static class RunSpecValidator
+{
+    public static readonly string[] Methods = ["byol"];
+    public static readonly string[] Datasets = ["fashion-mnist"];
+    public static readonly string[] Backbones = ["resnet18"];
+    public static readonly string[] Optimizers = ["lars", "sgd"];
+
+    public static IReadOnlyList<string> Errors(RunSpec s)
+    {
+        var e = new List<string>();
+        void Require(bool ok, string key, object? value, string rule) { if (!ok) e.Add($"{key}: {value ?? "null"} is invalid: {rule}"); }
+        Require(!string.IsNullOrWhiteSpace(s.RunId) && s.RunId.IndexOfAny(['/', '\\', ':']) < 0, "run_id", s.RunId, "a non-empty name without / \\ :");
+        Require(Methods.Contains(s.Method), "method", s.Method, "one of " + string.Join(", ", Methods));
+        Require(Datasets.Contains(s.Dataset), "dataset", s.Dataset, "one of " + string.Join(", ", Datasets));
+        Require(Backbones.Contains(s.Backbone), "backbone", s.Backbone, "one of " + string.Join(", ", Backbones));
+        Require(Optimizers.Contains(s.Optimizer), "optimizer", s.Optimizer, "one of " + string.Join(", ", Optimizers));
+        Require(s.Width is >= 1 and <= 1024, "width", s.Width, "between 1 and 1024");
+        Require(s.Workers is >= 1 and <= 1024, "workers", s.Workers, "between 1 and 1024");
+        Require(s.ParameterShards is >= 1 and <= 256, "parameter_shards", s.ParameterShards, "between 1 and 256");
+        Require(s.DataShards is >= 1 and <= 4096, "data_shards", s.DataShards, "between 1 and 4096");
+        Require(s.MicroBatch >= 2, "micro_batch", s.MicroBatch, "at least 2 (batch norm needs two samples)");
+        Require(s.Batch >= 2 && s.MicroBatch > 0 && s.Batch % s.MicroBatch == 0, "batch", s.Batch, $"a multiple of micro_batch ({s.MicroBatch})");
+        Require(s.MicroBatch <= 0 || s.Batch / Math.Max(1, s.MicroBatch) >= s.Workers, "workers", s.Workers, $"at most batch / micro_batch = {s.Batch / Math.Max(1, s.MicroBatch)} so that every worker gets a micro-batch");
+        int budgets = (s.Steps is null ? 0 : 1) + (s.Epochs is null ? 0 : 1) + (s.Minutes is null ? 0 : 1);
+        Require(budgets <= 1, "steps", s.Steps, "give only one of steps, epochs, minutes");
+        Require(s.Steps is null or >= 1, "steps", s.Steps, "at least 1");
+        Require(s.Epochs is null or > 0, "epochs", s.Epochs, "greater than 0");
+        Require(s.Minutes is null or > 0, "minutes", s.Minutes, "greater than 0");
+        Require(!string.IsNullOrWhiteSpace(s.Out), "out", s.Out, "a folder path");
+        Require(s.Lr > 0, "lr", s.Lr, "greater than 0");
+        Require(s.WeightDecay >= 0, "weight_decay", s.WeightDecay, "at least 0");
+        Require(s.Momentum is >= 0 and < 1, "momentum", s.Momentum, "in [0, 1)");
+        Require(s.WarmupFraction is >= 0 and < 1, "warmup_fraction", s.WarmupFraction, "in [0, 1)");
+        Require(s.TauBase is >= 0 and <= 1, "tau_base", s.TauBase, "in [0, 1]");
+        Require(s.HiddenDim >= 0, "hidden_dim", s.HiddenDim, "at least 0 (0 = 64 × width)");
+        Require(s.ProjectionDim >= 1, "projection_dim", s.ProjectionDim, "at least 1");
+        Require(s.CheckpointEvery >= 0, "checkpoint_every", s.CheckpointEvery, "at least 0");
+        Require(s.ThreadsPerWorker >= 0, "threads_per_worker", s.ThreadsPerWorker, "at least 0 (0 = automatic)");
+        Require(s.KnnK >= 1, "knn_k", s.KnnK, "at least 1");
+        Require(s.KnnTemperature > 0, "knn_temperature", s.KnnTemperature, "greater than 0");
+        Require(s.ChunkBytes >= 1024, "chunk_bytes", s.ChunkBytes, "at least 1024");
+        Require(s.StopAfter is null or >= 1, "stop_after", s.StopAfter, "at least 1");
+        Require(s.LarsEta > 0, "lars_eta", s.LarsEta, "greater than 0");
+        return e;
+    }
+
+    public static void ThrowIfInvalid(RunSpec s)
+    {
+        var errors = Errors(s);
+        if (errors.Count > 0) throw new ArgumentException("invalid run spec: " + string.Join("; ", errors));
+    }
+}

@@ -1,0 +1,13 @@
+namespace SslOrleans.Abstractions.Runs;
+
+/// <summary>One finished step, as the live progress shows it.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.StepProgress")]
+public sealed record StepProgress(
+    [property: Id(0)] long Step,
+    [property: Id(1)] double Epoch,
+    [property: Id(2)] double Loss,
+    [property: Id(3)] double ImagesPerSec,
+    [property: Id(4)] double ElapsedSeconds,
+    [property: Id(5)] double? EtaSeconds,
+    [property: Id(6)] double Lr,
+    [property: Id(7)] double Tau);

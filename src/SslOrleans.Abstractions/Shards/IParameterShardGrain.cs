@@ -1,0 +1,20 @@
+namespace SslOrleans.Abstractions.Shards;
+
+/// <summary>
+/// Owns one contiguous run of whole tensors of the flat state (key: "run-id/k"): parameters, optimizer
+/// momentum, EMA target and batch-norm buffers. Aggregates a step's gradients, applies optimizer and EMA.
+/// </summary>
+[Alias("sslo.IParameterShardGrain")]
+public interface IParameterShardGrain : IGrainWithStringKey
+{
+    [Alias("Configure")] Task ConfigureAsync(ShardConfig config);
+    [Alias("Initialize")] Task InitializeAsync(ShardChunk chunk);
+    [Alias("Push")] Task PushAsync(ShardChunk chunk);
+    /// <summary>Averages the step's contributions (in slot order), applies the optimizer and the EMA; returns the new version.</summary>
+    [Alias("Apply")] Task<long> ApplyAsync(ApplyRequest request);
+    /// <summary>Floats [offset, offset + count) of [parameters | buffers | target] at the current version.</summary>
+    [Alias("Pull")] Task<ShardChunk> PullAsync(long offset, int count);
+    [Alias("Save")] Task<FileDigest> SaveAsync(string checkpointFolder);
+    [Alias("Load")] Task<long> LoadAsync(string checkpointFolder, FileDigest file);
+    [Alias("Release")] Task ReleaseAsync();
+}

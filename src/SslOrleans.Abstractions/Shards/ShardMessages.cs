@@ -1,0 +1,58 @@
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Abstractions.Workers;
+
+namespace SslOrleans.Abstractions.Shards;
+
+/// <summary>Shard k owns parameters [ParamOffset, +ParamLength) and buffers [BufferOffset, +BufferLength).
+/// Its EMA target covers the first TargetLength of its parameters.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.ShardRange")]
+public sealed record ShardRange(
+    [property: Id(0)] int Index,
+    [property: Id(1)] long ParamOffset,
+    [property: Id(2)] long ParamLength,
+    [property: Id(3)] long TargetLength,
+    [property: Id(4)] long BufferOffset,
+    [property: Id(5)] long BufferLength);
+
+/// <summary>How the flat state is cut over the parameter shards of a run.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.ShardMap")]
+public sealed record ShardMap(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] ShardRange[] Shards,
+    [property: Id(2)] int ChunkBytes)
+{
+    public string ShardKey(int index) => $"{RunId}/{index}";
+}
+
+[GenerateSerializer, Immutable, Alias("sslo.ShardConfig")]
+public sealed record ShardConfig(
+    [property: Id(0)] ShardRange Range,
+    [property: Id(1)] TensorInfo[] Tensors,
+    [property: Id(2)] RunSpec Spec);
+
+/// <summary>
+/// A piece of a flat float32 payload, as bytes. For a push the payload is [gradient slice | buffer sums],
+/// for a pull and the initial state [parameters | buffers | EMA target]. Offset and Total count floats.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("sslo.ShardChunk")]
+public sealed record ShardChunk(
+    [property: Id(0)] long Version,
+    [property: Id(1)] int Slot,
+    [property: Id(2)] long Offset,
+    [property: Id(3)] long Total,
+    [property: Id(4)] byte[] Data);
+
+[GenerateSerializer, Immutable, Alias("sslo.ApplyRequest")]
+public sealed record ApplyRequest(
+    [property: Id(0)] long Step,
+    [property: Id(1)] int[] Slots,
+    [property: Id(2)] int MicroBatches,
+    [property: Id(3)] double Lr,
+    [property: Id(4)] double Tau);
+
+/// <summary>A file written into a checkpoint.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.FileDigest")]
+public sealed record FileDigest(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Sha256,
+    [property: Id(2)] long Bytes);

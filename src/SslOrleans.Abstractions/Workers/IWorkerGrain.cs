@@ -1,0 +1,23 @@
+using SslOrleans.Abstractions.Shards;
+
+namespace SslOrleans.Abstractions.Workers;
+
+/// <summary>One per compute device (key: "run-id/slot"). Holds a model replica and computes on its own thread.</summary>
+[Alias("sslo.IWorkerGrain")]
+public interface IWorkerGrain : IGrainWithStringKey
+{
+    [Alias("Initialize")] Task<WorkerReady> InitializeAsync(WorkerInit init);
+    /// <summary>Seconds to compute the gradient of these micro-batches, pushing nothing: sizes a --minutes budget.</summary>
+    [Alias("TimeMicroBatches")] Task<double> TimeMicroBatchesAsync(MicroBatchWork[] microBatches);
+    /// <summary>Sends this replica's state (its seeded initialisation) to the shards as version 0.</summary>
+    [Alias("PushInitialState")] Task PushInitialStateAsync(ShardMap shards);
+    /// <summary>Pulls parameters, buffers and EMA target of <paramref name="version"/> from every shard.</summary>
+    [Alias("Sync")] Task SyncAsync(ShardMap shards, long version);
+    /// <summary>Computes the summed gradient of its micro-batches and pushes each shard its slice.</summary>
+    [Alias("RunStep")] Task<StepReport> RunStepAsync(StepWork work);
+    [Alias("ExtractFeatures")] Task<FeatureBlock> ExtractFeaturesAsync(FeatureRequest request);
+    [Alias("ExportBackbone")] Task<BackboneExport> ExportBackboneAsync();
+    /// <summary>SHA-256 of the replica's parameters and buffers: equal on every worker after each step.</summary>
+    [Alias("GetStateDigest")] Task<string> GetStateDigestAsync();
+    [Alias("Release")] Task ReleaseAsync();
+}

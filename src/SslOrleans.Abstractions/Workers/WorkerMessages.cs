@@ -1,0 +1,67 @@
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Abstractions.Shards;
+
+namespace SslOrleans.Abstractions.Workers;
+
+[GenerateSerializer, Immutable, Alias("sslo.WorkerInit")]
+public sealed record WorkerInit(
+    [property: Id(0)] RunSpec Spec,
+    [property: Id(1)] int Slot,
+    [property: Id(2)] int WorkersInProcess);
+
+/// <summary>One micro-batch handed to a worker: its index in the step, its samples and the seed of its views.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.MicroBatchWork")]
+public sealed record MicroBatchWork(
+    [property: Id(0)] int Index,
+    [property: Id(1)] int[] Samples,
+    [property: Id(2)] ulong Seed);
+
+[GenerateSerializer, Immutable, Alias("sslo.StepWork")]
+public sealed record StepWork(
+    [property: Id(0)] long Step,
+    [property: Id(1)] MicroBatchWork[] MicroBatches,
+    [property: Id(2)] ShardMap Shards);
+
+[GenerateSerializer, Immutable, Alias("sslo.StepReport")]
+public sealed record StepReport(
+    [property: Id(0)] int Slot,
+    [property: Id(1)] double LossSum,
+    [property: Id(2)] int MicroBatches,
+    [property: Id(3)] double ComputeSeconds,
+    [property: Id(4)] double PushSeconds,
+    [property: Id(5)] long BytesPushed);
+
+public enum FeatureSplit { Train, Test }
+
+/// <summary>Backbone features of samples [Start, Start + Count) of a split; Initial asks for the seed's untrained backbone.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.FeatureRequest")]
+public sealed record FeatureRequest(
+    [property: Id(0)] FeatureSplit Split,
+    [property: Id(1)] int Start,
+    [property: Id(2)] int Count,
+    [property: Id(3)] bool Initial);
+
+/// <summary>Row-major float32 features as bytes, with the samples' labels.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.FeatureBlock")]
+public sealed record FeatureBlock(
+    [property: Id(0)] int Start,
+    [property: Id(1)] int Count,
+    [property: Id(2)] int Dim,
+    [property: Id(3)] byte[] Data,
+    [property: Id(4)] byte[] Labels);
+
+/// <summary>A worker's answer to initialisation: the model layout and the dataset sizes it sees.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.WorkerReady")]
+public sealed record WorkerReady(
+    [property: Id(0)] ModelLayoutInfo Layout,
+    [property: Id(1)] int TrainCount,
+    [property: Id(2)] int TestCount,
+    [property: Id(3)] int Classes,
+    [property: Id(4)] int Threads,
+    [property: Id(5)] string Silo);
+
+/// <summary>The exported backbone (safetensors bytes) and the L2 norm of its parameters.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.BackboneExport")]
+public sealed record BackboneExport(
+    [property: Id(0)] byte[] SafeTensors,
+    [property: Id(1)] double ParamL2);

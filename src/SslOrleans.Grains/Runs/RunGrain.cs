@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using SslOrleans.Abstractions.Checkpoints;
+using SslOrleans.Abstractions.Data;
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Abstractions.Shards;
+using SslOrleans.Abstractions.Workers;
+using SslOrleans.Core.Data;
+using SslOrleans.Grains.Data;
+using SslOrleans.Storage.Checkpoints;
+
+namespace SslOrleans.Grains.Runs;
+
+/// <summary>
+/// The coordinator of one run (key: run id). Drives synchronous steps: samples from the data shards,
+/// micro-batches to the workers, apply on the parameter shards, pull on the workers; then checkpoints
+/// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
+/// </summary>
+public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores) : Grain, IRunGrain
+{
+    private const int FeatureBlock = 10_000;
+    private RunSpec? spec;
+    private RunState state = RunState.Pending;
+    private string phase = "pending";
+    private long step;
+    private long plannedSteps;
+    private string? error;
+    private RunResult? result;
+    private bool stopRequested;
+    private readonly List<StepProgress> progress = [];
+
+    public Task<RunStatus> StartAsync(RunSpec runSpec)
+    {
+        if (state is RunState.Running or RunState.Evaluating)
+            throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' is already {state.ToString().ToLowerInvariant()}");
+        RunSpecValidator.ThrowIfInvalid(runSpec);
+        if (runSpec.RunId != this.GetPrimaryKeyString())
+            throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
+        spec = runSpec;
+        state = RunState.Running;
+        phase = "starting";
+        step = 0;
+        plannedSteps = 0;
+        error = null;
+        result = null;
+        stopRequested = false;
+        progress.Clear();
+        _ = RunLoopAsync(); // continues on this grain's scheduler between other calls
+        return GetStatusAsync();
+    }
+
+    public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(
+        this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result));
+
+    public Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep) =>
+        Task.FromResult<IReadOnlyList<StepProgress>>(progress.Where(p => p.Step > afterStep).Take(1000).ToList());
+
+    public Task StopAsync()
+    {
+        stopRequested = true;
+        return Task.CompletedTask;
+    }
+
+    private async Task RunLoopAsync()
+    {
+        var s = spec!;
+        var workers = Enumerable.Range(0, s.Workers).Select(i => GrainFactory.GetGrain<IWorkerGrain>($"{s.RunId}/{i}")).ToArray();
+        ShardMap? map = null;
+        try
+        {
+            DelayDeactivation(TimeSpan.FromDays(7));
+            var store = stores.Open(s.Out);
+            CheckpointManifest? resumeFrom = null;
+            if (s.Resume)
+            {
+                resumeFrom = await store.ReadLatestAsync()
+                    ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint (no 'latest' file)");
+                s = spec = Resumed(resumeFrom.Spec, s);
+            }
+
+            phase = "initialising workers";
+            var ready = await Task.WhenAll(workers.Select((w, i) => w.InitializeAsync(new WorkerInit(s, i, s.Workers))));
+            var layout = ready[0].Layout;
+            map = RunPlan.Shards(s, layout);
+            var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
+            await Task.WhenAll(shards.Select((g, k) => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), s))));
+            var data = new DataFeed(GrainFactory, s, ready[0].TrainCount);
+
+            if (resumeFrom is not null)
+            {
+                phase = $"loading {CheckpointNames.Folder(resumeFrom.Step)}";
+                var folder = CheckpointNames.Folder(resumeFrom.Step);
+                await Task.WhenAll(shards.Select((g, k) => g.LoadAsync(folder, resumeFrom.Files.Single(f => f.Name == CheckpointNames.Shard(k)))));
+                step = resumeFrom.Step;
+                plannedSteps = resumeFrom.PlannedSteps;
+            }
+            else
+            {
+                await workers[0].PushInitialStateAsync(map);
+                plannedSteps = await PlanStepsAsync(s, workers, data, ready[0].TrainCount);
+            }
+            await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step)));
+
+            var clock = Stopwatch.StartNew();
+            double? budget = s.Minutes * 60;
+            long stepsThisRun = 0;
+            phase = "training";
+            while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
+            {
+                await TrainStepAsync(s, workers, shards, map, data, clock);
+                stepsThisRun++;
+                if (s.StopAfter is { } n && stepsThisRun >= n) stopRequested = true;
+                if (s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0 && step < plannedSteps)
+                    await CheckpointAsync(s, store, workers, shards, map);
+            }
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+
+            phase = "checkpointing";
+            var (manifestPath, paramL2) = await CheckpointAsync(s, store, workers, shards, map);
+            var finished = !stopRequested || step >= plannedSteps;
+
+            double? knn = null, knnInit = null;
+            var evalClock = Stopwatch.StartNew();
+            if (finished && s.Evaluate)
+            {
+                state = RunState.Evaluating;
+                phase = "kNN of the pretrained backbone";
+                knn = await KnnAsync(s, workers, ready[0], initial: false);
+                phase = "kNN of the initial backbone";
+                knnInit = await KnnAsync(s, workers, ready[0], initial: true);
+            }
+            var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => s.Batch / Math.Max(1e-9, p.ImagesPerSec));
+            state = finished ? RunState.Completed : RunState.Stopped;
+            result = new RunResult(s.Method, step, (double)step * s.Batch / ready[0].TrainCount, imagesPerSec,
+                progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
+                knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant());
+            phase = state.ToString().ToLowerInvariant();
+            logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
+        }
+        catch (Exception e)
+        {
+            state = RunState.Failed;
+            error = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
+            phase = "failed";
+            logger.LogError(e, "Run {Run} failed at step {Step}", s.RunId, step);
+        }
+        finally
+        {
+            await ReleaseAsync(workers, map);
+        }
+    }
+
+    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, DataFeed data, Stopwatch clock)
+    {
+        var stepClock = Stopwatch.StartNew();
+        var samples = await data.TakeAsync((long)step * s.Batch, s.Batch);
+        var microBatches = RunPlan.MicroBatches(s, step, samples);
+        var assigned = RunPlan.Assign(microBatches, workers.Length);
+        var reports = await Task.WhenAll(workers.Select((w, i) => w.RunStepAsync(new StepWork(step, assigned[i], map))));
+        double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
+        var apply = new ApplyRequest(step, reports.Select(r => r.Slot).ToArray(), microBatches.Length, lr, tau);
+        await Task.WhenAll(shards.Select(g => g.ApplyAsync(apply)));
+        await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step + 1)));
+        step++;
+        double seconds = stepClock.Elapsed.TotalSeconds;
+        double loss = reports.Sum(r => r.LossSum) / microBatches.Length;
+        if (!double.IsFinite(loss)) throw new InvalidOperationException($"loss became {loss} at step {step - 1}; lower the learning rate (lr)");
+        double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
+        progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
+            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau));
+    }
+
+    /// <summary>Steps from the budget: given, from epochs, or from minutes by timing one worker's share of a step.</summary>
+    private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, DataFeed data, int trainCount)
+    {
+        if (s.Steps is { } steps) return steps;
+        if (s.Minutes is not { } minutes) return (long)Math.Ceiling((s.Epochs ?? 1.0) * trainCount / s.Batch);
+        phase = "timing a step";
+        var share = RunPlan.Assign(RunPlan.MicroBatches(s, 0, await data.TakeAsync(0, s.Batch)), workers.Length);
+        await workers[0].TimeMicroBatchesAsync(share[0]); // warm-up: first calls allocate and JIT
+        double seconds = (await Task.WhenAll(workers.Select((w, i) => w.TimeMicroBatchesAsync(share[i])))).Max();
+        // 10 % on top for the exchange with the shards.
+        return Math.Max(1, (long)(minutes * 60 / (seconds * 1.1)));
+    }
+
+    private async Task<(string Manifest, double ParamL2)> CheckpointAsync(RunSpec s, ICheckpointStore store, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
+    {
+        var folder = CheckpointNames.Folder(step);
+        var files = (await Task.WhenAll(shards.Select(g => g.SaveAsync(folder)))).ToList();
+        var export = await workers[0].ExportBackboneAsync();
+        files.Add(await store.WriteFileAsync(folder, CheckpointNames.Backbone, export.SafeTensors));
+        var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
+        if (progress.Count > 0)
+        {
+            metrics["loss_first"] = progress[0].Loss;
+            metrics["loss_last"] = progress[^1].Loss;
+            metrics["lr"] = progress[^1].Lr;
+            metrics["tau"] = progress[^1].Tau;
+        }
+        int trainCount = progress.Count > 0 ? (int)Math.Round(progress[^1].Step * (double)s.Batch / progress[^1].Epoch) : 0;
+        var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, s.RunId, s, step,
+            trainCount > 0 ? (double)step * s.Batch / trainCount : 0, step * s.Batch, plannedSteps, map.Shards, metrics, files.ToArray(), DateTimeOffset.UtcNow);
+        var path = await store.CommitAsync(manifest);
+        logger.LogInformation("Run {Run}: checkpoint {Path}", s.RunId, path);
+        return (path, export.ParamL2);
+    }
+
+    private async Task<double> KnnAsync(RunSpec s, IWorkerGrain[] workers, WorkerReady info, bool initial)
+    {
+        var train = await FeaturesAsync(workers, FeatureSplit.Train, info.TrainCount, initial);
+        var test = await FeaturesAsync(workers, FeatureSplit.Test, info.TestCount, initial);
+        return await Task.Run(() => Core.Evaluation.FeatureKnn.Top1(
+            train.Features, train.Labels, test.Features, test.Labels, train.Dim, info.Classes, s.KnnK, s.KnnTemperature));
+    }
+
+    private static async Task<(float[] Features, byte[] Labels, int Dim)> FeaturesAsync(IWorkerGrain[] workers, FeatureSplit split, int count, bool initial)
+    {
+        var blocks = Enumerable.Range(0, (count + FeatureBlock - 1) / FeatureBlock)
+            .Select(b => new FeatureRequest(split, b * FeatureBlock, Math.Min(FeatureBlock, count - b * FeatureBlock), initial)).ToArray();
+        // Worker w takes blocks w, w + W, …; each worker runs its blocks one after another on its own thread.
+        var perWorker = await Task.WhenAll(workers.Select(async (w, i) =>
+        {
+            var mine = new List<FeatureBlock>();
+            for (int b = i; b < blocks.Length; b += workers.Length) mine.Add(await w.ExtractFeaturesAsync(blocks[b]));
+            return mine;
+        }));
+        var all = perWorker.SelectMany(x => x).OrderBy(b => b.Start).ToList();
+        int dim = all[0].Dim;
+        var features = new float[(long)count * dim];
+        var labels = new byte[count];
+        foreach (var b in all)
+        {
+            Compute.FloatBytes.AsFloats(b.Data).CopyTo(features.AsSpan(b.Start * dim, b.Count * dim));
+            b.Labels.CopyTo(labels, b.Start);
+        }
+        return (features, labels, dim);
+    }
+
+    private async Task ReleaseAsync(IWorkerGrain[] workers, ShardMap? map)
+    {
+        try
+        {
+            await Task.WhenAll(workers.Select(w => w.ReleaseAsync()));
+            if (map is not null)
+                await Task.WhenAll(map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index)).ReleaseAsync()));
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Releasing the grains of run {Run} failed", spec?.RunId);
+        }
+    }
+
+    /// <summary>A resumed run keeps the math of its checkpoint and takes only operational settings from the new invocation.</summary>
+    private static RunSpec Resumed(RunSpec saved, RunSpec now) => saved with
+    {
+        Workers = now.Workers,
+        ThreadsPerWorker = now.ThreadsPerWorker,
+        Out = now.Out,
+        Data = now.Data,
+        Evaluate = now.Evaluate,
+        StopAfter = now.StopAfter,
+        CheckpointEvery = now.CheckpointEvery,
+        ChunkBytes = now.ChunkBytes,
+        Resume = true,
+    };
+
+    /// <summary>The endless sample stream of the run, read from the data shards.</summary>
+    private sealed class DataFeed(IGrainFactory grains, RunSpec spec, int size)
+    {
+        public int Size { get; } = size;
+
+        public async Task<int[]> TakeAsync(long position, int count)
+        {
+            var pieces = new List<Task<int[]>>();
+            while (count > 0)
+            {
+                var (epoch, offset) = SampleStream.Locate(position, Size);
+                int shard = ShardOf(offset);
+                var (_, end) = SampleStream.ShardRange(Size, shard, spec.DataShards);
+                int n = Math.Min(count, end - offset);
+                pieces.Add(grains.GetGrain<IDataShardGrain>(DataShardGrain.Key(spec.Dataset, Size, spec.DataShards, shard)).TakeAsync(spec.Seed, epoch, offset, n));
+                position += n;
+                count -= n;
+            }
+            return (await Task.WhenAll(pieces)).SelectMany(x => x).ToArray();
+        }
+
+        private int ShardOf(int offset)
+        {
+            for (int k = 0; k < spec.DataShards; k++)
+            {
+                var (start, end) = SampleStream.ShardRange(Size, k, spec.DataShards);
+                if (offset >= start && offset < end) return k;
+            }
+            throw new InvalidOperationException($"offset {offset} is in no data shard of {Size} samples");
+        }
+    }
+}

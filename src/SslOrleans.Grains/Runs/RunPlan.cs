@@ -1,0 +1,58 @@
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Abstractions.Shards;
+using SslOrleans.Abstractions.Workers;
+using SslOrleans.Core.Training;
+
+namespace SslOrleans.Grains.Runs;
+
+/// <summary>The pure decisions of a run: shard map, micro-batch cuts, their assignment and the schedules.</summary>
+public static class RunPlan
+{
+    public static ShardMap Shards(RunSpec spec, ModelLayoutInfo layout)
+    {
+        int shards = Math.Min(spec.ParameterShards, layout.Parameters.Length);
+        var parts = ModelLayout.Partition(layout.Parameters.Select(p => p.Length).ToList(), shards);
+        var bufferParts = layout.Buffers.Length >= shards
+            ? ModelLayout.Partition(layout.Buffers.Select(b => b.Length).ToList(), shards)
+            : Enumerable.Range(0, shards).Select(k => k == 0 ? (0, layout.Buffers.Length) : (layout.Buffers.Length, layout.Buffers.Length)).ToList();
+        var ranges = new ShardRange[shards];
+        for (int k = 0; k < shards; k++)
+        {
+            var (first, end) = parts[k];
+            var ps = layout.Parameters[first..end];
+            var (bf, be) = bufferParts[k];
+            var bs = layout.Buffers[bf..be];
+            long pOff = ps[0].Offset, pLen = ps.Sum(p => p.Length);
+            long tLen = ps.Where(p => p.HasTarget).Sum(p => p.Length);
+            long bOff = bs.Length > 0 ? bs[0].Offset : layout.BufferCount, bLen = bs.Sum(b => b.Length);
+            ranges[k] = new ShardRange(k, pOff, pLen, tLen, bOff, bLen);
+        }
+        return new ShardMap(spec.RunId, ranges, spec.ChunkBytes);
+    }
+
+    public static TensorInfo[] TensorsOf(ModelLayoutInfo layout, ShardRange range) =>
+        layout.Parameters.Where(p => p.Offset >= range.ParamOffset && p.Offset < range.ParamOffset + range.ParamLength).ToArray();
+
+    /// <summary>Cuts the step's samples into micro-batches of m, each with a seed fixed by (seed, step, index).</summary>
+    public static MicroBatchWork[] MicroBatches(RunSpec spec, long step, int[] samples)
+    {
+        int n = samples.Length / spec.MicroBatch;
+        return Enumerable.Range(0, n).Select(j => new MicroBatchWork(j,
+            samples.AsSpan(j * spec.MicroBatch, spec.MicroBatch).ToArray(),
+            DeterministicRandom.Mix(spec.Seed, step, j))).ToArray();
+    }
+
+    /// <summary>Worker w of W gets the contiguous block [w·n/W, (w+1)·n/W) of the n micro-batches.</summary>
+    public static MicroBatchWork[][] Assign(MicroBatchWork[] microBatches, int workers)
+    {
+        int n = microBatches.Length;
+        return Enumerable.Range(0, workers).Select(w => microBatches[(w * n / workers)..((w + 1) * n / workers)]).ToArray();
+    }
+
+    public static long WarmupSteps(RunSpec spec, long plannedSteps) => (long)Math.Ceiling(spec.WarmupFraction * plannedSteps);
+
+    public static double LearningRate(RunSpec spec, long step, long plannedSteps) =>
+        Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), spec.Lr * spec.Batch / 256.0);
+
+    public static double Tau(RunSpec spec, long step, long plannedSteps) => Schedules.ByolTau(step, plannedSteps, spec.TauBase);
+}

@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using SslOrleans.Abstractions.Shards;
+using SslOrleans.Core.Training;
+using SslOrleans.Grains.Compute;
+using SslOrleans.Storage.Checkpoints;
+
+namespace SslOrleans.Grains.Shards;
+
+/// <summary>
+/// One contiguous run of whole tensors (key: "run-id/k"). Collects each worker's [gradient | buffer sums]
+/// for the current version, then averages them in slot order (deterministic), applies the optimizer and the
+/// EMA target update on a pool thread, and serves [parameters | buffers | target] of the new version.
+/// </summary>
+public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain, IParameterShardGrain
+{
+    private ShardConfig? config;
+    private SliceTensor[] tensors = [];
+    private float[] parameters = [];
+    private float[] momentum = [];
+    private float[] target = [];
+    private float[] buffers = [];
+    private long version = -1;
+    private long initialised;
+    private readonly SortedDictionary<int, Contribution> contributions = new();
+
+    private sealed class Contribution(long length)
+    {
+        public float[] Values { get; } = new float[length];
+        public long Received { get; set; }
+    }
+
+    public Task ConfigureAsync(ShardConfig shardConfig)
+    {
+        config = shardConfig;
+        var r = shardConfig.Range;
+        tensors = shardConfig.Tensors.Select(t => new SliceTensor(t.Offset - r.ParamOffset, t.Length, t.Excluded)).ToArray();
+        parameters = new float[r.ParamLength];
+        momentum = new float[r.ParamLength];
+        target = new float[r.TargetLength];
+        buffers = new float[r.BufferLength];
+        version = -1;
+        initialised = 0;
+        contributions.Clear();
+        return Task.CompletedTask;
+    }
+
+    public Task InitializeAsync(ShardChunk chunk)
+    {
+        var r = Config().Range;
+        CheckPayload(chunk, r.ParamLength + r.BufferLength + r.TargetLength);
+        var values = FloatBytes.AsFloats(chunk.Data);
+        for (int i = 0; i < values.Length; i++) Slot(chunk.Offset + i) = values[i];
+        initialised += values.Length;
+        if (initialised == chunk.Total) version = chunk.Version;
+        return Task.CompletedTask;
+    }
+
+    public Task PushAsync(ShardChunk chunk)
+    {
+        var r = Config().Range;
+        if (chunk.Version != version)
+            throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} from slot {chunk.Slot}, but the shard is at version {version}");
+        CheckPayload(chunk, r.ParamLength + r.BufferLength);
+        if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution(chunk.Total);
+        FloatBytes.AsFloats(chunk.Data).CopyTo(c.Values.AsSpan((int)chunk.Offset));
+        c.Received += chunk.Data.Length / sizeof(float);
+        return Task.CompletedTask;
+    }
+
+    public async Task<long> ApplyAsync(ApplyRequest request)
+    {
+        var cfg = Config();
+        var r = cfg.Range;
+        if (request.Step != version)
+            throw new InvalidOperationException($"shard {r.Index}: apply for step {request.Step}, but the shard is at version {version}");
+        var parts = new List<float[]>();
+        foreach (var slot in request.Slots.Order())
+        {
+            if (!contributions.TryGetValue(slot, out var c) || c.Received != r.ParamLength + r.BufferLength)
+                throw new InvalidOperationException($"shard {r.Index}: step {request.Step} lacks the full contribution of worker slot {slot}");
+            parts.Add(c.Values);
+        }
+        var settings = Settings(cfg);
+        await Task.Run(() =>
+        {
+            int p = (int)r.ParamLength;
+            var sum = new float[p + r.BufferLength];
+            foreach (var part in parts)
+                for (int i = 0; i < sum.Length; i++) sum[i] += part[i];
+            float scale = 1f / request.MicroBatches;
+            for (int i = 0; i < sum.Length; i++) sum[i] *= scale;
+            FlatOptimizer.Step(parameters, sum.AsSpan(0, p), momentum, tensors, settings, request.Lr);
+            sum.AsSpan(p).CopyTo(buffers);
+            FlatOptimizer.Ema(target, parameters.AsSpan(0, target.Length), request.Tau);
+        });
+        contributions.Clear();
+        version = request.Step + 1;
+        return version;
+    }
+
+    public Task<ShardChunk> PullAsync(long offset, int count)
+    {
+        var r = Config().Range;
+        long total = r.ParamLength + r.BufferLength + r.TargetLength;
+        if (offset < 0 || count < 0 || offset + count > total)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"shard {r.Index}: floats [{offset}, {offset + count}) are outside [0, {total})");
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = Slot(offset + i);
+        return Task.FromResult(new ShardChunk(version, -1, offset, total, FloatBytes.ToBytes(values)));
+    }
+
+    public async Task<FileDigest> SaveAsync(string checkpointFolder)
+    {
+        var cfg = Config();
+        var bytes = await Task.Run(() => new ShardFile(version, cfg.Range.Index, parameters, momentum, target, buffers).ToBytes());
+        return await stores.Open(cfg.Spec.Out).WriteFileAsync(checkpointFolder, CheckpointNames.Shard(cfg.Range.Index), bytes);
+    }
+
+    public async Task<long> LoadAsync(string checkpointFolder, FileDigest file)
+    {
+        var cfg = Config();
+        var store = stores.Open(cfg.Spec.Out);
+        var bytes = await store.ReadFileAsync(checkpointFolder, file.Name);
+        var source = $"{store.Location}/{checkpointFolder}/{file.Name}";
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (sha != file.Sha256) throw new InvalidDataException($"{source}: sha256 {sha}, the manifest says {file.Sha256}");
+        var shard = ShardFile.Parse(bytes, source);
+        var r = cfg.Range;
+        if (shard.Index != r.Index || shard.Parameters.Length != r.ParamLength || shard.Target.Length != r.TargetLength || shard.Buffers.Length != r.BufferLength)
+            throw new InvalidDataException($"{source}: holds shard {shard.Index} with {shard.Parameters.Length} parameters, expected shard {r.Index} with {r.ParamLength}");
+        (parameters, momentum, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Target, shard.Buffers, shard.Version);
+        contributions.Clear();
+        return version;
+    }
+
+    public Task ReleaseAsync()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    // [parameters | buffers | target] as one index space.
+    private ref float Slot(long i)
+    {
+        if (i < parameters.Length) return ref parameters[i];
+        i -= parameters.Length;
+        if (i < buffers.Length) return ref buffers[i];
+        return ref target[i - buffers.Length];
+    }
+
+    private static void CheckPayload(ShardChunk chunk, long expectedTotal)
+    {
+        if (chunk.Total != expectedTotal || chunk.Offset < 0 || chunk.Offset + chunk.Data.Length / sizeof(float) > expectedTotal)
+            throw new ArgumentException($"chunk [{chunk.Offset}, +{chunk.Data.Length / sizeof(float)}) of {chunk.Total} floats does not fit this shard's {expectedTotal}");
+    }
+
+    private ShardConfig Config() => config ?? throw new InvalidOperationException($"parameter shard {this.GetPrimaryKeyString()} is not configured");
+
+    private static OptimizerSettings Settings(ShardConfig c) => new(
+        c.Spec.Optimizer == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Lars,
+        c.Spec.Momentum, c.Spec.WeightDecay, c.Spec.LarsEta);
+}

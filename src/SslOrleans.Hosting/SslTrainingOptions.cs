@@ -1,0 +1,18 @@
+namespace SslOrleans.Hosting;
+
+public sealed class SslTrainingOptions
+{
+    /// <summary>How long one grain call may take: a worker's share of a step, a feature block.</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>Orleans' message body limit; tensor payloads are chunked well below it (run spec chunk_bytes).</summary>
+    public int MaxMessageBodySize { get; set; } = 100 * 1024 * 1024;
+    /// <summary>Idle activations older than this are collected; a run's grains are called every step.</summary>
+    public TimeSpan IdleCollectionAge { get; set; } = TimeSpan.FromHours(2);
+
+    public void Validate()
+    {
+        if (ResponseTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResponseTimeout), ResponseTimeout, "must be positive");
+        if (MaxMessageBodySize < 1 << 20) throw new ArgumentOutOfRangeException(nameof(MaxMessageBodySize), MaxMessageBodySize, "must be at least 1 MiB");
+        if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
+    }
+}
