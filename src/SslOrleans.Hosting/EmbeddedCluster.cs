@@ -23,6 +23,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         // Console logs go to stderr so that stdout carries only the CLI's result.
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(logLevel);
+        // Orleans' own start-up notes (ServerGC, watchdog on a busy 2-core machine) are noise for a CLI user.
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
             .AddSslTraining());

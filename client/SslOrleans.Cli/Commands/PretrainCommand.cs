@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Cli.Specs;
+using SslOrleans.Client;
+using SslOrleans.Hosting;
+
+namespace SslOrleans.Cli.Commands;
+
+/// <summary>
+/// sslo pretrain: starts an embedded single-process cluster, submits the run, shows live progress on stderr
+/// and prints the result as one JSON object, the last line of stdout. Ctrl+C stops with a checkpoint.
+/// </summary>
+public static class PretrainCommand
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        var spec = SpecLoader.Load(args);
+        stderr.WriteLine($"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
+                         $"batch {spec.Batch} (micro-batch {spec.MicroBatch}), {Budget(spec)}, checkpoints in {spec.Out}");
+        await using var cluster = await EmbeddedCluster.StartAsync();
+        var client = new TrainingClient(cluster.Client);
+        using var cancel = new CancellationTokenSource();
+        int interrupts = 0;
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (++interrupts > 1) return; // a second Ctrl+C ends the process at once
+            e.Cancel = true;
+            stderr.WriteLine("\nsslo: stopping after this step and writing a checkpoint (Ctrl+C again to abort)");
+            _ = client.StopAsync(spec.RunId);
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            await client.SubmitAsync(spec);
+            var progress = new ProgressPrinter(stderr);
+            RunStatus? final = null;
+            await foreach (var update in client.WatchAsync(spec.RunId, cancellation: cancel.Token))
+            {
+                progress.Show(update);
+                if (update.Status.IsFinished) final = update.Status;
+            }
+            progress.Done();
+            if (final is null || final.State == RunState.Failed || final.Result is null)
+            {
+                stderr.WriteLine($"sslo: run {spec.RunId} failed: {final?.Error ?? "no result"}");
+                return 1;
+            }
+            stdout.WriteLine(JsonSerializer.Serialize(final.Result, Json));
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static string Budget(RunSpec s) =>
+        s.Steps is { } st ? $"{st} steps" : s.Minutes is { } m ? $"{m} minutes" : $"{s.Epochs ?? 1} epochs";
+}

@@ -1,0 +1,3 @@
+using SslOrleans.Cli;
+
+return await Sslo.MainAsync(args, Console.Out, Console.Error);

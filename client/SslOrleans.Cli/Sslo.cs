@@ -1,0 +1,50 @@
+using SslOrleans.Cli.Commands;
+using SslOrleans.Cli.Specs;
+using SslOrleans.Core.Data;
+
+namespace SslOrleans.Cli;
+
+/// <summary>The sslo command line: dispatches to a command and turns bad input into one clear line and exit code 2.</summary>
+public static class Sslo
+{
+    public const string Usage = """
+        usage: sslo <command> [flags]
+          pretrain [--config FILE] [--method byol] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
+                   [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR]
+                   [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] …
+                   runs on an embedded single-process cluster; progress on stderr, a JSON result as the last stdout line
+          checkpoint verify PATH
+                   recomputes the sha256 of every file of a checkpoint
+        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
+        """;
+
+    public static async Task<int> MainAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
+                "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
+                _ => Unknown(args[0], stderr),
+            };
+        }
+        catch (Exception e) when (e is SpecException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException)
+        {
+            stderr.WriteLine($"sslo: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int Unknown(string command, TextWriter stderr)
+    {
+        stderr.WriteLine($"sslo: unknown command '{command}'");
+        stderr.WriteLine(Usage);
+        return 2;
+    }
+}

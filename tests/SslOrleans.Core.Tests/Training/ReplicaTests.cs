@@ -1,0 +1,60 @@
+using SslOrleans.Core.Data;
+using SslOrleans.Core.Methods;
+using SslOrleans.Core.Models;
+using SslOrleans.Core.Training;
+
+namespace SslOrleans.Core.Tests.Training;
+
+/// <summary>The property the distributed step rests on: micro-batches may be split over replicas at will.</summary>
+public sealed class ReplicaTests
+{
+    private static readonly MethodOptions Tiny = new("byol", new BackboneOptions("resnet18", 4, 1), Seed: 3, HiddenDim: 16, ProjectionDim: 8);
+
+    private static List<MicroBatch> Batches()
+    {
+        var order = EpochOrder.Permutation(60000, 1, 0);
+        return Enumerable.Range(0, 4).Select(j => new MicroBatch(j, order[(j * 8)..(j * 8 + 8)], (ulong)(100 + j))).ToList();
+    }
+
+    [Fact]
+    public void Gradients_and_buffers_of_split_micro_batches_add_up_to_the_whole()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        using var whole = new Replica(Tiny);
+        using var left = new Replica(Tiny);
+        using var right = new Replica(Tiny);
+        var all = whole.ComputeGradients(Batches(), data);
+        var a = left.ComputeGradients(Batches()[..2], data);
+        var b = right.ComputeGradients(Batches()[2..], data);
+        Assert.Equal(4, all.MicroBatches);
+        Assert.Equal(all.LossSum, a.LossSum + b.LossSum, 4);
+        AssertClose(all.Gradients, a.Gradients.Zip(b.Gradients, (x, y) => x + y).ToArray(), 1e-4);
+        AssertClose(all.BufferSums, a.BufferSums.Zip(b.BufferSums, (x, y) => x + y).ToArray(), 1e-5);
+        Assert.Contains(all.Gradients, g => g != 0);
+    }
+
+    [Fact]
+    public void State_round_trips_through_flat_vectors()
+    {
+        using var a = new Replica(Tiny);
+        using var b = new Replica(Tiny with { Seed = 99 });
+        var l = a.Layout;
+        var (p, buf, t) = (new float[l.ParameterCount], new float[l.BufferCount], new float[l.TargetCount]);
+        a.ReadState(p, buf, t);
+        for (int i = 0; i < buf.Length; i++) buf[i] += 0.5f; // buffers travel too
+        b.LoadState(p, buf, t);
+        var (p2, buf2, t2) = (new float[l.ParameterCount], new float[l.BufferCount], new float[l.TargetCount]);
+        b.ReadState(p2, buf2, t2);
+        Assert.Equal(p, p2);
+        Assert.Equal(buf, buf2);
+        Assert.Equal(t, t2);
+        Assert.Throws<ArgumentException>(() => b.LoadState(p[1..], buf, t));
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, double relative)
+    {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < expected.Length; i++) { diff += Math.Pow(expected[i] - actual[i], 2); norm += Math.Pow(expected[i], 2); }
+        Assert.True(Math.Sqrt(diff) <= relative * Math.Sqrt(norm), $"relative difference {Math.Sqrt(diff / norm)} > {relative}");
+    }
+}
