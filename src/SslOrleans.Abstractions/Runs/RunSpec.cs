@@ -48,4 +48,6 @@ public sealed record RunSpec
     /// <summary>Stop (with a checkpoint, resumable) after this many steps of this invocation.</summary>
     [Id(31)] public long? StopAfter { get; init; }
     [Id(32)] public double LarsEta { get; init; } = 0.02;
+    /// <summary>After every step, compare a digest of every worker's parameters and buffers; a mismatch fails the run.</summary>
+    [Id(33)] public bool CheckReplicas { get; init; }
 }

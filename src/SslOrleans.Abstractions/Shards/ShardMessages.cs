@@ -31,8 +31,9 @@ public sealed record ShardConfig(
     [property: Id(2)] RunSpec Spec);
 
 /// <summary>
-/// A piece of a flat float32 payload, as bytes. For a push the payload is [gradient slice | buffer sums],
-/// for a pull and the initial state [parameters | buffers | EMA target]. Offset and Total count floats.
+/// A piece of a flat payload, as bytes. A push carries float64 [gradient slice | buffer sums] summed over the
+/// worker's micro-batches; a pull and the initial state carry float32 [parameters | buffers | EMA target].
+/// Offset and Total count values.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("sslo.ShardChunk")]
 public sealed record ShardChunk(

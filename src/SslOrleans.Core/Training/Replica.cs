@@ -58,33 +58,29 @@ public sealed class Replica : IDisposable
     {
         method.Online.train();
         method.Target?.train();
-        foreach (var p in parameters) p.grad?.zero_();
         var start = new float[Layout.BufferCount];
         Gather(buffers, start);
-        var bufferSums = new float[Layout.BufferCount];
+        var bufferSums = new double[Layout.BufferCount];
         var scratch = new float[Layout.BufferCount];
+        var grads = new double[Layout.ParameterCount];
+        var gradScratch = new float[Layout.ParameterCount];
         var stats = new ImageStats(data.Mean, data.Std);
         double lossSum = 0;
         foreach (var mb in batches)
         {
             using var scope = NewDisposeScope();
             using (no_grad()) Scatter(buffers, start);
+            foreach (var p in parameters) p.grad?.zero_();
             var images = data.ToTensor(mb.Samples);
             var loss = method.Loss(images, mb.Seed, stats);
             loss.backward();
             lossSum += loss.item<float>();
+            GatherGradients(gradScratch);
+            // A float64 sum of a few float32 terms is exact unless their magnitudes lie ~2^28 apart, so the total
+            // does not depend on how micro-batches are grouped: 1 worker and 8 workers aggregate the same bits.
+            for (int i = 0; i < gradScratch.Length; i++) grads[i] += gradScratch[i];
             Gather(buffers, scratch);
             for (int i = 0; i < scratch.Length; i++) bufferSums[i] += scratch[i];
-        }
-        var grads = new float[Layout.ParameterCount];
-        long offset = 0;
-        foreach (var p in parameters)
-        {
-            var n = (int)p.numel();
-            var g = p.grad;
-            if (g is null) grads.AsSpan((int)offset, n).Clear();
-            else MemoryMarshal.Cast<byte, float>(g.contiguous().bytes).CopyTo(grads.AsSpan((int)offset, n));
-            offset += n;
         }
         return new GradientResult(grads, bufferSums, lossSum, batches.Count);
     }
@@ -127,6 +123,19 @@ public sealed class Replica : IDisposable
         foreach (var p in method.Backbone.parameters())
             foreach (var x in MemoryMarshal.Cast<byte, float>(p.contiguous().bytes)) sum += (double)x * x;
         return Math.Sqrt(sum);
+    }
+
+    private void GatherGradients(Span<float> flat)
+    {
+        int offset = 0;
+        foreach (var p in parameters)
+        {
+            int n = (int)p.numel();
+            var g = p.grad;
+            if (g is null) flat.Slice(offset, n).Clear();
+            else MemoryMarshal.Cast<byte, float>(g.contiguous().bytes).CopyTo(flat.Slice(offset, n));
+            offset += n;
+        }
     }
 
     private static void Scatter<T>(IEnumerable<T> tensors, ReadOnlySpan<float> flat) where T : Tensor

@@ -84,7 +84,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             map = RunPlan.Shards(s, layout);
             var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
             await Task.WhenAll(shards.Select((g, k) => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), s))));
-            var data = new DataFeed(GrainFactory, s, ready[0].TrainCount);
+            var data = new SampleFeed(GrainFactory, s, ready[0].TrainCount);
 
             if (resumeFrom is not null)
             {
@@ -150,7 +150,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         }
     }
 
-    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, DataFeed data, Stopwatch clock)
+    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, SampleFeed data, Stopwatch clock)
     {
         var stepClock = Stopwatch.StartNew();
         var samples = await data.TakeAsync((long)step * s.Batch, s.Batch);
@@ -161,6 +161,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var apply = new ApplyRequest(step, reports.Select(r => r.Slot).ToArray(), microBatches.Length, lr, tau);
         await Task.WhenAll(shards.Select(g => g.ApplyAsync(apply)));
         await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step + 1)));
+        if (s.CheckReplicas)
+        {
+            var digests = await Task.WhenAll(workers.Select(w => w.GetStateDigestAsync()));
+            if (digests.Distinct().Count() != 1)
+                throw new InvalidOperationException($"replicas diverged after step {step}: digests {string.Join(", ", digests)}");
+        }
         step++;
         double seconds = stepClock.Elapsed.TotalSeconds;
         double loss = reports.Sum(r => r.LossSum) / microBatches.Length;
@@ -171,7 +177,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     }
 
     /// <summary>Steps from the budget: given, from epochs, or from minutes by timing one worker's share of a step.</summary>
-    private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, DataFeed data, int trainCount)
+    private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, SampleFeed data, int trainCount)
     {
         if (s.Steps is { } steps) return steps;
         if (s.Minutes is not { } minutes) return (long)Math.Ceiling((s.Epochs ?? 1.0) * trainCount / s.Batch);
@@ -230,7 +236,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var labels = new byte[count];
         foreach (var b in all)
         {
-            Compute.FloatBytes.AsFloats(b.Data).CopyTo(features.AsSpan(b.Start * dim, b.Count * dim));
+            Compute.TensorBytes.As<float>(b.Data).CopyTo(features.AsSpan(b.Start * dim, b.Count * dim));
             b.Labels.CopyTo(labels, b.Start);
         }
         return (features, labels, dim);
@@ -263,36 +269,4 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         ChunkBytes = now.ChunkBytes,
         Resume = true,
     };
-
-    /// <summary>The endless sample stream of the run, read from the data shards.</summary>
-    private sealed class DataFeed(IGrainFactory grains, RunSpec spec, int size)
-    {
-        public int Size { get; } = size;
-
-        public async Task<int[]> TakeAsync(long position, int count)
-        {
-            var pieces = new List<Task<int[]>>();
-            while (count > 0)
-            {
-                var (epoch, offset) = SampleStream.Locate(position, Size);
-                int shard = ShardOf(offset);
-                var (_, end) = SampleStream.ShardRange(Size, shard, spec.DataShards);
-                int n = Math.Min(count, end - offset);
-                pieces.Add(grains.GetGrain<IDataShardGrain>(DataShardGrain.Key(spec.Dataset, Size, spec.DataShards, shard)).TakeAsync(spec.Seed, epoch, offset, n));
-                position += n;
-                count -= n;
-            }
-            return (await Task.WhenAll(pieces)).SelectMany(x => x).ToArray();
-        }
-
-        private int ShardOf(int offset)
-        {
-            for (int k = 0; k < spec.DataShards; k++)
-            {
-                var (start, end) = SampleStream.ShardRange(Size, k, spec.DataShards);
-                if (offset >= start && offset < end) return k;
-            }
-            throw new InvalidOperationException($"offset {offset} is in no data shard of {Size} samples");
-        }
-    }
 }

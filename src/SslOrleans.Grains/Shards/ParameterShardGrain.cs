@@ -25,7 +25,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
 
     private sealed class Contribution(long length)
     {
-        public float[] Values { get; } = new float[length];
+        public double[] Values { get; } = new double[length];
         public long Received { get; set; }
     }
 
@@ -47,9 +47,9 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     public Task InitializeAsync(ShardChunk chunk)
     {
         var r = Config().Range;
-        CheckPayload(chunk, r.ParamLength + r.BufferLength + r.TargetLength);
-        var values = FloatBytes.AsFloats(chunk.Data);
-        for (int i = 0; i < values.Length; i++) Slot(chunk.Offset + i) = values[i];
+        CheckPayload(chunk, r.ParamLength + r.BufferLength + r.TargetLength, sizeof(float));
+        var values = TensorBytes.As<float>(chunk.Data);
+        Write(chunk.Offset, values);
         initialised += values.Length;
         if (initialised == chunk.Total) version = chunk.Version;
         return Task.CompletedTask;
@@ -60,10 +60,11 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = Config().Range;
         if (chunk.Version != version)
             throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} from slot {chunk.Slot}, but the shard is at version {version}");
-        CheckPayload(chunk, r.ParamLength + r.BufferLength);
+        CheckPayload(chunk, r.ParamLength + r.BufferLength, sizeof(double));
         if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution(chunk.Total);
-        FloatBytes.AsFloats(chunk.Data).CopyTo(c.Values.AsSpan((int)chunk.Offset));
-        c.Received += chunk.Data.Length / sizeof(float);
+        var values = TensorBytes.As<double>(chunk.Data);
+        values.CopyTo(c.Values.AsSpan((int)chunk.Offset));
+        c.Received += values.Length;
         return Task.CompletedTask;
     }
 
@@ -73,7 +74,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = cfg.Range;
         if (request.Step != version)
             throw new InvalidOperationException($"shard {r.Index}: apply for step {request.Step}, but the shard is at version {version}");
-        var parts = new List<float[]>();
+        var parts = new List<double[]>();
         foreach (var slot in request.Slots.Order())
         {
             if (!contributions.TryGetValue(slot, out var c) || c.Received != r.ParamLength + r.BufferLength)
@@ -84,13 +85,14 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         await Task.Run(() =>
         {
             int p = (int)r.ParamLength;
-            var sum = new float[p + r.BufferLength];
+            var sum = new double[p + r.BufferLength];
             foreach (var part in parts)
                 for (int i = 0; i < sum.Length; i++) sum[i] += part[i];
-            float scale = 1f / request.MicroBatches;
-            for (int i = 0; i < sum.Length; i++) sum[i] *= scale;
-            FlatOptimizer.Step(parameters, sum.AsSpan(0, p), momentum, tensors, settings, request.Lr);
-            sum.AsSpan(p).CopyTo(buffers);
+            // The mean over the step's micro-batches, rounded to float32 once.
+            var mean = new float[sum.Length];
+            for (int i = 0; i < sum.Length; i++) mean[i] = (float)(sum[i] / request.MicroBatches);
+            FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, tensors, settings, request.Lr);
+            mean.AsSpan(p).CopyTo(buffers);
             FlatOptimizer.Ema(target, parameters.AsSpan(0, target.Length), request.Tau);
         });
         contributions.Clear();
@@ -104,9 +106,9 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         long total = r.ParamLength + r.BufferLength + r.TargetLength;
         if (offset < 0 || count < 0 || offset + count > total)
             throw new ArgumentOutOfRangeException(nameof(offset), $"shard {r.Index}: floats [{offset}, {offset + count}) are outside [0, {total})");
-        var values = new float[count];
-        for (int i = 0; i < count; i++) values[i] = Slot(offset + i);
-        return Task.FromResult(new ShardChunk(version, -1, offset, total, FloatBytes.ToBytes(values)));
+        var bytes = new byte[count * sizeof(float)];
+        Read(offset, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()));
+        return Task.FromResult(new ShardChunk(version, -1, offset, total, bytes));
     }
 
     public async Task<FileDigest> SaveAsync(string checkpointFolder)
@@ -139,19 +141,30 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         return Task.CompletedTask;
     }
 
-    // [parameters | buffers | target] as one index space.
-    private ref float Slot(long i)
+    // [parameters | buffers | target] as one index space, copied a contiguous run at a time.
+    private void Write(long offset, ReadOnlySpan<float> values)
     {
-        if (i < parameters.Length) return ref parameters[i];
-        i -= parameters.Length;
-        if (i < buffers.Length) return ref buffers[i];
-        return ref target[i - buffers.Length];
+        foreach (var (array, start) in new[] { (parameters, 0L), (buffers, (long)parameters.Length), (target, (long)parameters.Length + buffers.Length) })
+        {
+            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + array.Length);
+            if (from < to) values.Slice((int)(from - offset), (int)(to - from)).CopyTo(array.AsSpan((int)(from - start)));
+        }
     }
 
-    private static void CheckPayload(ShardChunk chunk, long expectedTotal)
+    private void Read(long offset, Span<float> values)
     {
-        if (chunk.Total != expectedTotal || chunk.Offset < 0 || chunk.Offset + chunk.Data.Length / sizeof(float) > expectedTotal)
-            throw new ArgumentException($"chunk [{chunk.Offset}, +{chunk.Data.Length / sizeof(float)}) of {chunk.Total} floats does not fit this shard's {expectedTotal}");
+        foreach (var (array, start) in new[] { (parameters, 0L), (buffers, (long)parameters.Length), (target, (long)parameters.Length + buffers.Length) })
+        {
+            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + array.Length);
+            if (from < to) array.AsSpan((int)(from - start), (int)(to - from)).CopyTo(values.Slice((int)(from - offset)));
+        }
+    }
+
+    private static void CheckPayload(ShardChunk chunk, long expectedTotal, int elementBytes)
+    {
+        long count = chunk.Data.Length / elementBytes;
+        if (chunk.Total != expectedTotal || chunk.Offset < 0 || chunk.Offset + count > expectedTotal)
+            throw new ArgumentException($"chunk [{chunk.Offset}, +{count}) of {chunk.Total} values does not fit this shard's {expectedTotal}");
     }
 
     private ShardConfig Config() => config ?? throw new InvalidOperationException($"parameter shard {this.GetPrimaryKeyString()} is not configured");

@@ -59,7 +59,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             var b = new float[l.BufferCount];
             var t = new float[l.TargetCount];
             r.ReadState(p, b, t);
-            return shards.Shards.Select(s => Chunk(shards, 0, -1, Concat(
+            return shards.Shards.Select(s => Chunk(shards, 0, -1, Concat<float>(
                 p.AsSpan((int)s.ParamOffset, (int)s.ParamLength),
                 b.AsSpan((int)s.BufferOffset, (int)s.BufferLength),
                 t.AsSpan((int)s.ParamOffset, (int)s.TargetLength)))).ToArray();
@@ -97,7 +97,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (chunks, lossSum) = await c.RunAsync(() =>
         {
             var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!);
-            var perShard = work.Shards.Shards.Select(s => Chunk(work.Shards, work.Step, slot, Concat(
+            var perShard = work.Shards.Shards.Select(s => Chunk(work.Shards, work.Step, slot, Concat<double>(
                 g.Gradients.AsSpan((int)s.ParamOffset, (int)s.ParamLength),
                 g.BufferSums.AsSpan((int)s.BufferOffset, (int)s.BufferLength),
                 []))).ToArray();
@@ -134,7 +134,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             if (request.Initial) source = initialReplica ??= new Replica(Options(spec, data.Channels));
             var features = source.Features(data, request.Start, request.Count);
             int dim = request.Count == 0 ? 0 : features.Length / request.Count;
-            return new FeatureBlock(request.Start, request.Count, dim, FloatBytes.ToBytes(features), data.Labels.AsSpan(request.Start, request.Count).ToArray());
+            return new FeatureBlock(request.Start, request.Count, dim, TensorBytes.ToBytes<float>(features), data.Labels.AsSpan(request.Start, request.Count).ToArray());
         });
     }
 
@@ -209,12 +209,12 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var shard = Shard(map, s.Index);
         long total = s.ParamLength + s.BufferLength + s.TargetLength;
         var result = new float[total];
-        foreach (var (offset, count) in FloatBytes.Chunks(total, map.ChunkBytes))
+        foreach (var (offset, count) in TensorBytes.Chunks(total, map.ChunkBytes, sizeof(float)))
         {
             var chunk = await shard.PullAsync(offset, count);
             if (chunk.Version != version)
                 throw new InvalidOperationException($"shard {s.Index} is at version {chunk.Version}, worker {this.GetPrimaryKeyString()} expected {version}");
-            FloatBytes.AsFloats(chunk.Data).CopyTo(result.AsSpan((int)offset, count));
+            TensorBytes.As<float>(chunk.Data).CopyTo(result.AsSpan((int)offset, count));
         }
         return result;
     }
@@ -224,14 +224,12 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         foreach (var chunk in chunks) await send(chunk);
     }
 
-    private static List<ShardChunk> Chunk(ShardMap map, long version, int slot, float[] payload) =>
-        FloatBytes.Chunks(payload.Length, map.ChunkBytes)
-            .Select(c => new ShardChunk(version, slot, c.Offset, payload.Length, FloatBytes.ToBytes(payload.AsSpan((int)c.Offset, c.Count))))
-            .ToList();
+    private static List<ShardChunk> Chunk<T>(ShardMap map, long version, int slot, T[] payload) where T : unmanaged =>
+        TensorBytes.Split(payload, map.ChunkBytes).Select(c => new ShardChunk(version, slot, c.Offset, c.Total, c.Data)).ToList();
 
-    private static float[] Concat(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c)
+    private static T[] Concat<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
     {
-        var r = new float[a.Length + b.Length + c.Length];
+        var r = new T[a.Length + b.Length + c.Length];
         a.CopyTo(r);
         b.CopyTo(r.AsSpan(a.Length));
         c.CopyTo(r.AsSpan(a.Length + b.Length));

@@ -1,0 +1,117 @@
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Core.Export;
+using SslOrleans.Storage.Checkpoints;
+
+namespace SslOrleans.Grains.Tests.Runs;
+
+[Collection(ClusterCollection.Name)]
+public sealed class RunGrainTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Cluster.Client;
+
+    [Fact]
+    public async Task A_five_step_run_completes_with_identical_replicas_and_a_verified_checkpoint()
+    {
+        var spec = RunHarness.Tiny("five") with { CheckReplicas = true };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        Assert.Equal(5, status.Step);
+        var progress = await Grains.GetGrain<IRunGrain>(spec.RunId).GetProgressAsync(0);
+        Assert.Equal([1L, 2, 3, 4, 5], progress.Select(p => p.Step));
+        Assert.All(progress, p => Assert.True(double.IsFinite(p.Loss) && p.Loss >= 0 && p.Loss <= 8));
+
+        var (manifestPath, problems) = await CheckpointVerifier.VerifyAsync(spec.Out);
+        Assert.Empty(problems);
+        Assert.Equal(status.Result!.Checkpoint, manifestPath);
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        Assert.Equal(5, manifest!.Step);
+        Assert.Equal(5 * 32, manifest.DataCursor);
+        Assert.Equal(["backbone.safetensors", "shard-0.bin", "shard-1.bin"], manifest.Files.Select(f => f.Name).Order());
+
+        // The exported backbone has torchvision's names and the final norm.
+        await using var stream = File.OpenRead(Path.Combine(Path.GetDirectoryName(manifestPath)!, CheckpointNames.Backbone));
+        var tensors = SafeTensors.Read(stream);
+        Assert.Contains("layer2.0.downsample.0.weight", tensors.Keys);
+        Assert.Contains("bn1.running_var", tensors.Keys);
+        double norm = Math.Sqrt(tensors.Where(t => !t.Key.Contains("running") && !t.Key.Contains("num_batches"))
+            .Sum(t => t.Value.square().sum().item<float>()));
+        Assert.Equal(status.Result.ParamL2, norm, 2);
+
+        // A changed byte is caught.
+        var shard = Path.Combine(Path.GetDirectoryName(manifestPath)!, "shard-1.bin");
+        var bytes = await File.ReadAllBytesAsync(shard);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(shard, bytes);
+        var (_, after) = await CheckpointVerifier.VerifyAsync(spec.Out);
+        Assert.Contains(after, p => p.Contains("shard-1.bin") && p.Contains("sha256"));
+    }
+
+    [Fact]
+    public async Task One_and_two_workers_train_the_same_model()
+    {
+        var one = RunHarness.Tiny("w1", workers: 1, steps: 4);
+        var two = RunHarness.Tiny("w2", workers: 2, steps: 4);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, one)).State);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, two)).State);
+        var a = await RunHarness.LatestParametersAsync(one.Out);
+        var b = await RunHarness.LatestParametersAsync(two.Out);
+        // The issue asks for 1e-4 relative; with equal intra-op threads per worker the aggregate is exact
+        // (float64 partial sums), so the two runs agree bit for bit.
+        double d = RunHarness.RelativeDifference(a, b);
+        Assert.True(d <= 1e-4, $"relative difference {d}");
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public async Task Stop_and_resume_ends_where_the_uninterrupted_run_ends()
+    {
+        var straight = RunHarness.Tiny("straight", steps: 6);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, straight)).State);
+
+        var split = RunHarness.Tiny("split", steps: 6) with { StopAfter = 3 };
+        var first = await RunHarness.RunToEndAsync(Grains, split);
+        Assert.Equal(RunState.Stopped, first.State);
+        Assert.Equal(3, first.Step);
+        var second = await RunHarness.RunToEndAsync(Grains, split with { StopAfter = null, Resume = true, Steps = null });
+        Assert.True(second.State == RunState.Completed, second.Error);
+        Assert.Equal(6, second.Step);
+
+        double d = RunHarness.RelativeDifference(await RunHarness.LatestParametersAsync(straight.Out), await RunHarness.LatestParametersAsync(split.Out));
+        Assert.True(d <= 1e-6, $"relative difference {d}");
+        var progress = await Grains.GetGrain<IRunGrain>(split.RunId).GetProgressAsync(0);
+        Assert.Equal([4L, 5, 6], progress.Select(p => p.Step));
+    }
+
+    [Fact]
+    public async Task Training_moves_the_parameters_and_lowers_the_loss()
+    {
+        var spec = RunHarness.Tiny("learn", workers: 2, steps: 12) with { Lr = 0.5 };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.Equal(RunState.Completed, status.State);
+        Assert.True(status.Result!.LossLast < status.Result.LossFirst, $"loss {status.Result.LossFirst} → {status.Result.LossLast}");
+    }
+
+    [Fact]
+    public async Task A_bad_spec_is_refused_with_the_key_named_and_the_cluster_stays_up()
+    {
+        var run = Grains.GetGrain<IRunGrain>("bad-spec");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => run.StartAsync(RunHarness.Tiny("bad") with { RunId = "bad-spec", Batch = 30 }));
+        Assert.Contains("batch", e.Message);
+        var missing = RunHarness.Tiny("nodata") with { Data = "/nonexistent/fashion" };
+        var status = await RunHarness.RunToEndAsync(Grains, missing);
+        Assert.Equal(RunState.Failed, status.State);
+        Assert.Contains("/nonexistent/fashion", status.Error);
+        Assert.Contains("dataset-fashion-mnist", status.Error);
+        // The cluster still trains.
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, RunHarness.Tiny("after", steps: 1))).State);
+    }
+
+    [Fact]
+    public async Task Resuming_a_folder_without_a_checkpoint_fails_clearly()
+    {
+        var spec = RunHarness.Tiny("noresume") with { Resume = true };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.Equal(RunState.Failed, status.State);
+        Assert.Contains("no checkpoint", status.Error);
+    }
+}

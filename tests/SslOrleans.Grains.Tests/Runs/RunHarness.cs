@@ -1,0 +1,61 @@
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Client;
+using SslOrleans.Grains.Shards;
+using SslOrleans.Storage.Checkpoints;
+
+namespace SslOrleans.Grains.Tests.Runs;
+
+/// <summary>Runs tiny specs to the end and reads their checkpoints back.</summary>
+public static class RunHarness
+{
+    public static RunSpec Tiny(string name, int workers = 2, long steps = 5) => new()
+    {
+        RunId = $"{name}-{Guid.NewGuid():N}"[..30],
+        Width = 4,
+        HiddenDim = 16,
+        ProjectionDim = 8,
+        Workers = workers,
+        ParameterShards = 2,
+        DataShards = 3,
+        Batch = 32,
+        MicroBatch = 8,
+        Steps = steps,
+        Seed = 5,
+        ThreadsPerWorker = 1, // libtorch kernels round differently with other intra-op thread counts
+        Evaluate = false,
+        Out = Path.Combine(Path.GetTempPath(), "sslo-tests", Guid.NewGuid().ToString("N")),
+    };
+
+    public static async Task<RunStatus> RunToEndAsync(IGrainFactory grains, RunSpec spec, TimeSpan? timeout = null)
+    {
+        var client = new TrainingClient(grains);
+        await client.SubmitAsync(spec);
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
+        RunStatus? last = null;
+        await foreach (var u in client.WatchAsync(spec.RunId, TimeSpan.FromMilliseconds(100), cancel.Token)) last = u.Status;
+        return last!;
+    }
+
+    /// <summary>The flat online parameters of a run's latest checkpoint, shard after shard.</summary>
+    public static async Task<float[]> LatestParametersAsync(string runFolder)
+    {
+        var store = new LocalFolderCheckpointStore(runFolder);
+        var manifest = await store.ReadLatestAsync() ?? throw new InvalidOperationException($"no checkpoint in {runFolder}");
+        var folder = CheckpointNames.Folder(manifest.Step);
+        var parts = new List<float>();
+        for (int k = 0; k < manifest.Shards.Length; k++)
+        {
+            var bytes = await store.ReadFileAsync(folder, CheckpointNames.Shard(k));
+            parts.AddRange(ShardFile.Parse(bytes, folder).Parameters);
+        }
+        return parts.ToArray();
+    }
+
+    public static double RelativeDifference(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double diff = 0, norm = 0;
+        for (int i = 0; i < a.Length; i++) { diff += Math.Pow(a[i] - b[i], 2); norm += Math.Pow(a[i], 2); }
+        return Math.Sqrt(diff / norm);
+    }
+}
