@@ -34,7 +34,7 @@ public static class Sslo
                 _ => Unknown(args[0], stderr),
             };
         }
-        catch (Exception e) when (e is SpecException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException)
+        catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException)
         {
             stderr.WriteLine($"sslo: {e.Message}");
             return 2;

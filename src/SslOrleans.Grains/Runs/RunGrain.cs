@@ -29,13 +29,15 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     private bool stopRequested;
     private readonly List<StepProgress> progress = [];
 
-    public Task<RunStatus> StartAsync(RunSpec runSpec)
+    public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
         if (state is RunState.Running or RunState.Evaluating)
             throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' is already {state.ToString().ToLowerInvariant()}");
         RunSpecValidator.ThrowIfInvalid(runSpec);
         if (runSpec.RunId != this.GetPrimaryKeyString())
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
+        if (!runSpec.Resume && await stores.Open(runSpec.Out).ReadLatestAsync() is { } existing)
+            throw new ArgumentException($"out: {runSpec.Out} already holds run '{existing.RunId}' at step {existing.Step}; pass --resume to continue it or choose another --out");
         spec = runSpec;
         state = RunState.Running;
         phase = "starting";
@@ -46,7 +48,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         stopRequested = false;
         progress.Clear();
         _ = RunLoopAsync(); // continues on this grain's scheduler between other calls
-        return GetStatusAsync();
+        return await GetStatusAsync();
     }
 
     public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(

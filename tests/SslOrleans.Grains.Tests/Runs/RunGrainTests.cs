@@ -107,6 +107,17 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_fresh_run_refuses_a_folder_that_holds_a_checkpoint()
+    {
+        var spec = RunHarness.Tiny("taken", steps: 1);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, spec)).State);
+        var again = spec with { RunId = spec.RunId + "b" };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => Grains.GetGrain<IRunGrain>(again.RunId).StartAsync(again));
+        Assert.Contains("--resume", e.Message);
+        Assert.Contains(spec.Out, e.Message);
+    }
+
+    [Fact]
     public async Task Resuming_a_folder_without_a_checkpoint_fails_clearly()
     {
         var spec = RunHarness.Tiny("noresume") with { Resume = true };

@@ -1,0 +1,33 @@
+# SslOrleans: self-supervised pretraining on Orleans + TorchSharp.
+# Quick start on a fresh Debian/Ubuntu machine with the .NET 10 SDK:  make pretrain   and   make test
+
+MINUTES ?= 10
+STEPS ?=
+WIDTH ?= 16
+WORKERS ?= 2
+BATCH ?= 256
+SEED ?= 0
+OUT ?= runs/byol-fashion-mnist-$(shell date +%Y%m%d-%H%M%S)
+BUDGET := $(if $(STEPS),--steps $(STEPS),--minutes $(MINUTES))
+SSLO := artifacts/bin/sslo
+
+.PHONY: deps build pretrain test clean
+
+deps:
+	@build/deps.sh
+
+# Publishes the CLI to artifacts/bin/sslo.
+build: deps
+	dotnet publish client/SslOrleans.Cli -c Release -o artifacts/bin --nologo -v q
+
+# BYOL on Fashion-MNIST on the embedded cluster, ending with kNN top-1 of the trained and the initial backbone.
+pretrain: build
+	$(SSLO) pretrain --method byol --dataset fashion-mnist --width $(WIDTH) --workers $(WORKERS) \
+	  --batch $(BATCH) $(BUDGET) --seed $(SEED) --out $(OUT)
+
+test: deps
+	build/test.sh
+
+clean:
+	rm -rf artifacts runs
+	dotnet clean SslOrleans.sln --nologo -v q

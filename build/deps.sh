@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the project needs beyond the .NET 10 SDK, only where it is missing (idempotent).
+set -euo pipefail
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "deps: the .NET 10 SDK is required (dotnet not found on PATH): https://dot.net/download" >&2
+  exit 1
+fi
+
+apt_packages=(dataset-fashion-mnist)   # the real Fashion-MNIST (60k + 10k idx files) in /usr/share/datasets
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: missing ${missing[*]} and no apt-get here; download Fashion-MNIST from https://github.com/zalandoresearch/fashion-mnist and pass --data DIR" >&2
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
