@@ -5,7 +5,7 @@ using SslOrleans.Abstractions.Data;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
-using SslOrleans.Core.Data;
+using SslOrleans.Grains.Diagnostics;
 using SslOrleans.Grains.Data;
 using SslOrleans.Storage.Checkpoints;
 
@@ -106,11 +106,21 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             var clock = Stopwatch.StartNew();
             double? budget = s.Minutes * 60;
             long stepsThisRun = 0;
+            long replanAt = budget is not null && resumeFrom is null ? Math.Max(5, plannedSteps / 20) : -1;
+            double firstStepEnd = 0;
             phase = "training";
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
                 await TrainStepAsync(s, workers, shards, map, data, clock);
                 stepsThisRun++;
+                if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
+                if (stepsThisRun == replanAt)
+                {
+                    // The pre-training timing of one worker's share misses the exchange and warm-up effects:
+                    // re-plan once from measured steps (the first excluded) so the schedule ends with the budget.
+                    double perStep = (clock.Elapsed.TotalSeconds - firstStepEnd) / (stepsThisRun - 1);
+                    plannedSteps = Math.Max(step + 1, step + (long)((budget!.Value - clock.Elapsed.TotalSeconds) / perStep));
+                }
                 if (s.StopAfter is { } n && stepsThisRun >= n) stopRequested = true;
                 if (s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0 && step < plannedSteps)
                     await CheckpointAsync(s, store, workers, shards, map);
@@ -176,6 +186,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
             clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau));
+        var tags = TrainingMetrics.Run(s.RunId, s.Method);
+        TrainingMetrics.Steps.Add(1, tags);
+        TrainingMetrics.Images.Add(s.Batch, tags);
+        TrainingMetrics.StepDuration.Record(seconds, tags);
+        TrainingMetrics.Loss.Record(loss, tags);
+        TrainingMetrics.BytesPushed.Add(reports.Sum(r => r.BytesPushed), tags);
     }
 
     /// <summary>Steps from the budget: given, from epochs, or from minutes by timing one worker's share of a step.</summary>
@@ -209,6 +225,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, s.RunId, s, step,
             trainCount > 0 ? (double)step * s.Batch / trainCount : 0, step * s.Batch, plannedSteps, map.Shards, metrics, files.ToArray(), DateTimeOffset.UtcNow);
         var path = await store.CommitAsync(manifest);
+        TrainingMetrics.Checkpoints.Add(1, TrainingMetrics.Run(s.RunId, s.Method));
         logger.LogInformation("Run {Run}: checkpoint {Path}", s.RunId, path);
         return (path, export.ParamL2);
     }

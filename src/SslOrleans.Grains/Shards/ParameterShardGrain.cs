@@ -82,6 +82,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             parts.Add(c.Values);
         }
         var settings = Settings(cfg);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.Run(() =>
         {
             int p = (int)r.ParamLength;
@@ -95,6 +96,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             mean.AsSpan(p).CopyTo(buffers);
             FlatOptimizer.Ema(target, parameters.AsSpan(0, target.Length), request.Tau);
         });
+        Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method));
         contributions.Clear();
         version = request.Step + 1;
         return version;

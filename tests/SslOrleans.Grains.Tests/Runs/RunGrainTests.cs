@@ -13,11 +13,20 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     public async Task A_five_step_run_completes_with_identical_replicas_and_a_verified_checkpoint()
     {
         var spec = RunHarness.Tiny("five") with { CheckReplicas = true };
+        long stepsMeasured = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Name == "sslo.steps") l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var t in tags) if (t.Key == "sslo.run" && (string?)t.Value == spec.RunId) Interlocked.Add(ref stepsMeasured, value);
+        });
+        listener.Start();
         var status = await RunHarness.RunToEndAsync(Grains, spec);
         Assert.True(status.State == RunState.Completed, status.Error);
         Assert.Equal(5, status.Step);
         var progress = await Grains.GetGrain<IRunGrain>(spec.RunId).GetProgressAsync(0);
         Assert.Equal([1L, 2, 3, 4, 5], progress.Select(p => p.Step));
+        Assert.Equal(5, Interlocked.Read(ref stepsMeasured)); // the OpenTelemetry meter saw every step
         Assert.All(progress, p => Assert.True(double.IsFinite(p.Loss) && p.Loss >= 0 && p.Loss <= 8));
 
         var (manifestPath, problems) = await CheckpointVerifier.VerifyAsync(spec.Out);

@@ -1,0 +1,21 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace SslOrleans.Grains.Diagnostics;
+
+/// <summary>The project's own meter, beside Orleans' "Microsoft.Orleans". Every instrument is tagged with the run id.</summary>
+public static class TrainingMetrics
+{
+    public const string MeterName = "SslOrleans.Training";
+    private static readonly Meter Meter = new(MeterName, "1.0");
+
+    public static readonly Counter<long> Steps = Meter.CreateCounter<long>("sslo.steps", description: "optimizer steps completed");
+    public static readonly Counter<long> Images = Meter.CreateCounter<long>("sslo.images", description: "images trained on");
+    public static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>("sslo.step.duration", "s", "wall time of one synchronous step");
+    public static readonly Histogram<double> Loss = Meter.CreateHistogram<double>("sslo.loss", description: "mean micro-batch loss of a step");
+    public static readonly Counter<long> BytesPushed = Meter.CreateCounter<long>("sslo.exchange.bytes", "By", "gradient bytes pushed to parameter shards");
+    public static readonly Histogram<double> ApplyDuration = Meter.CreateHistogram<double>("sslo.apply.duration", "s", "aggregation + optimizer + EMA on a shard");
+    public static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("sslo.checkpoints", description: "checkpoints committed");
+
+    public static TagList Run(string runId, string method) => new() { { "sslo.run", runId }, { "sslo.method", method } };
+}
