@@ -1,7 +1,7 @@
 # SslOrleans: self-supervised pretraining on Orleans + TorchSharp.
 # Quick start on a fresh Debian/Ubuntu machine with the .NET 10 SDK:  make pretrain   and   make test
 
-MINUTES ?= 10
+MINUTES ?= 12
 STEPS ?=
 WIDTH ?= 16
 WORKERS ?= 2
@@ -25,7 +25,8 @@ pretrain: build
 	$(SSLO) pretrain --method byol --dataset fashion-mnist --width $(WIDTH) --workers $(WORKERS) \
 	  --batch $(BATCH) $(BUDGET) --seed $(SEED) --out $(OUT)
 
-test: deps
+test:
+	@build/deps.sh --test
 	build/test.sh
 
 clean:

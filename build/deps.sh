@@ -7,7 +7,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-apt_packages=(dataset-fashion-mnist)   # the real Fashion-MNIST (60k + 10k idx files) in /usr/share/datasets
+# dataset-fashion-mnist: the real Fashion-MNIST (60k + 10k idx files) in /usr/share/datasets.
+# python3-torch, python3-torchvision: PyTorch for the test that loads exported backbones into torchvision.
+apt_packages=(dataset-fashion-mnist)
+[ "${1:-}" = "--test" ] && apt_packages+=(python3-torch python3-torchvision)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,5 +24,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "deps: installing ${missing[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -22,8 +22,10 @@ public static class PretrainCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var spec = SpecLoader.Load(args);
-        stderr.WriteLine($"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
-                         $"batch {spec.Batch} (micro-batch {spec.MicroBatch}), {Budget(spec)}, checkpoints in {spec.Out}");
+        stderr.WriteLine(spec.Resume
+            ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
+            : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
+              $"batch {spec.Batch} (micro-batch {spec.MicroBatch}), {Budget(spec)}, checkpoints in {spec.Out}");
         await using var cluster = await EmbeddedCluster.StartAsync();
         var client = new TrainingClient(cluster.Client);
         using var cancel = new CancellationTokenSource();

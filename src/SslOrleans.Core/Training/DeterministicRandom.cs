@@ -11,11 +11,11 @@ public sealed class DeterministicRandom(ulong seed)
     public static ulong Mix(params ReadOnlySpan<long> parts)
     {
         ulong h = 0x243F6A8885A308D3UL;
-        foreach (var p in parts) h = Next(ref h) ^ (ulong)p;
-        return Next(ref h);
+        foreach (var p in parts) h = SplitMix64.Next(ref h) ^ (ulong)p;
+        return SplitMix64.Next(ref h);
     }
 
-    public ulong NextUInt64() => Next(ref state);
+    public ulong NextUInt64() => SplitMix64.Next(ref state);
 
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
@@ -23,12 +23,4 @@ public sealed class DeterministicRandom(ulong seed)
     public double Uniform(double low, double high) => low + (high - low) * NextDouble();
 
     public bool Bernoulli(double p) => NextDouble() < p;
-
-    private static ulong Next(ref ulong s)
-    {
-        ulong z = s += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }

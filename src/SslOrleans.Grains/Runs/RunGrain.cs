@@ -24,6 +24,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     private string phase = "pending";
     private long step;
     private long plannedSteps;
+    private int trainCount;
     private string? error;
     private RunResult? result;
     private bool stopRequested;
@@ -86,7 +87,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             map = RunPlan.Shards(s, layout);
             var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
             await Task.WhenAll(shards.Select((g, k) => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), s))));
-            var data = new SampleFeed(GrainFactory, s, ready[0].TrainCount);
+            trainCount = ready[0].TrainCount;
+            var data = new SampleFeed(GrainFactory, s, trainCount);
 
             if (resumeFrom is not null)
             {
@@ -221,9 +223,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             metrics["lr"] = progress[^1].Lr;
             metrics["tau"] = progress[^1].Tau;
         }
-        int trainCount = progress.Count > 0 ? (int)Math.Round(progress[^1].Step * (double)s.Batch / progress[^1].Epoch) : 0;
         var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, s.RunId, s, step,
-            trainCount > 0 ? (double)step * s.Batch / trainCount : 0, step * s.Batch, plannedSteps, map.Shards, metrics, files.ToArray(), DateTimeOffset.UtcNow);
+            (double)step * s.Batch / trainCount, step * s.Batch, plannedSteps, map.Shards, metrics, files.ToArray(), DateTimeOffset.UtcNow);
         var path = await store.CommitAsync(manifest);
         TrainingMetrics.Checkpoints.Add(1, TrainingMetrics.Run(s.RunId, s.Method));
         logger.LogInformation("Run {Run}: checkpoint {Path}", s.RunId, path);
