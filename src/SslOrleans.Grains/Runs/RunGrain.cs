@@ -130,7 +130,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             phase = "checkpointing";
-            var (manifestPath, paramL2) = await CheckpointAsync(s, store, workers, shards, map);
+            var (manifestPath, manifest, paramL2) = await CheckpointAsync(s, store, workers, shards, map);
             var finished = !stopRequested || step >= plannedSteps;
 
             double? knn = null, knnInit = null;
@@ -142,6 +142,9 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 knn = await KnnAsync(s, workers, ready[0], initial: false);
                 phase = "kNN of the initial backbone";
                 knnInit = await KnnAsync(s, workers, ready[0], initial: true);
+                // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
+                var metrics = new Dictionary<string, double>(manifest.Metrics) { ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value };
+                await store.CommitAsync(manifest with { Metrics = metrics });
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => s.Batch / Math.Max(1e-9, p.ImagesPerSec));
             state = finished ? RunState.Completed : RunState.Stopped;
@@ -203,13 +206,14 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         if (s.Minutes is not { } minutes) return (long)Math.Ceiling((s.Epochs ?? 1.0) * trainCount / s.Batch);
         phase = "timing a step";
         var share = RunPlan.Assign(RunPlan.MicroBatches(s, 0, await data.TakeAsync(0, s.Batch)), workers.Length);
-        await workers[0].TimeMicroBatchesAsync(share[0]); // warm-up: first calls allocate and JIT
+        // The first call on each worker allocates and JIT-compiles: warm every worker up, then time.
+        await Task.WhenAll(workers.Select((w, i) => w.TimeMicroBatchesAsync(share[i])));
         double seconds = (await Task.WhenAll(workers.Select((w, i) => w.TimeMicroBatchesAsync(share[i])))).Max();
         // 10 % on top for the exchange with the shards.
         return Math.Max(1, (long)(minutes * 60 / (seconds * 1.1)));
     }
 
-    private async Task<(string Manifest, double ParamL2)> CheckpointAsync(RunSpec s, ICheckpointStore store, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
+    private async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> CheckpointAsync(RunSpec s, ICheckpointStore store, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
     {
         var folder = CheckpointNames.Folder(step);
         var files = (await Task.WhenAll(shards.Select(g => g.SaveAsync(folder)))).ToList();
@@ -228,7 +232,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var path = await store.CommitAsync(manifest);
         TrainingMetrics.Checkpoints.Add(1, TrainingMetrics.Run(s.RunId, s.Method));
         logger.LogInformation("Run {Run}: checkpoint {Path}", s.RunId, path);
-        return (path, export.ParamL2);
+        return (path, manifest, export.ParamL2);
     }
 
     private async Task<double> KnnAsync(RunSpec s, IWorkerGrain[] workers, WorkerReady info, bool initial)

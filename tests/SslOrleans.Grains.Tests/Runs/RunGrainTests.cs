@@ -92,6 +92,21 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Evaluation_scores_both_backbones_and_records_them_in_the_manifest()
+    {
+        var spec = RunHarness.Tiny("eval", steps: 2) with { Evaluate = true, KnnK = 20 };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        var r = status.Result!;
+        Assert.InRange(r.KnnTop1!.Value, 40, 100); // ten classes: broken features or labels would score about 10 %
+        Assert.InRange(r.KnnTop1Init!.Value, 40, 100);
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        Assert.Equal(r.KnnTop1.Value, manifest!.Metrics["knn_top1"]);
+        Assert.Equal(r.KnnTop1Init.Value, manifest.Metrics["knn_top1_init"]);
+        Assert.Empty((await CheckpointVerifier.VerifyAsync(spec.Out)).Problems);
+    }
+
+    [Fact]
     public async Task Training_moves_the_parameters_and_lowers_the_loss()
     {
         var spec = RunHarness.Tiny("learn", workers: 2, steps: 12) with { Lr = 0.5 };
