@@ -22,6 +22,9 @@ public static class PretrainCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var spec = SpecLoader.Load(args);
+        // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
+        Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
+        Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
         stderr.WriteLine(spec.Resume
             ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
             : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +

@@ -61,6 +61,19 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Missing_data_is_named_before_anything_starts()
+    {
+        var dir = Directory.CreateTempSubdirectory("sslo-nodata").FullName;
+        var (code, stdout, err) = await RunAsync("pretrain", "--data", dir, "--steps", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains(Path.Combine(dir, "train-images-idx3-ubyte"), err);
+        Assert.Contains("dataset-fashion-mnist", err);
+        Assert.Contains("https://github.com/zalandoresearch/fashion-mnist", err);
+        Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+    }
+
+    [Fact]
     public async Task A_yaml_config_is_read_and_flags_override_it()
     {
         var config = Path.GetTempFileName();
