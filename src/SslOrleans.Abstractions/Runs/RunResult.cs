@@ -16,4 +16,6 @@ public sealed record RunResult(
     [property: Id(10)] int Workers,
     [property: Id(11)] double TrainSeconds,
     [property: Id(12)] double EvalSeconds,
-    [property: Id(13)] string State);
+    [property: Id(13)] string State,
+    /// <summary>Sum over steps of the slowest worker's compute time: train_seconds minus this is exchange and coordination.</summary>
+    [property: Id(14)] double ComputeSeconds);

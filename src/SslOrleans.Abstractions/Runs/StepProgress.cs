@@ -10,4 +10,7 @@ public sealed record StepProgress(
     [property: Id(4)] double ElapsedSeconds,
     [property: Id(5)] double? EtaSeconds,
     [property: Id(6)] double Lr,
-    [property: Id(7)] double Tau);
+    [property: Id(7)] double Tau,
+    /// <summary>The slowest worker's forward/backward time; the rest of the step is exchange and coordination.</summary>
+    [property: Id(8)] double ComputeSeconds,
+    [property: Id(9)] double StepSeconds);

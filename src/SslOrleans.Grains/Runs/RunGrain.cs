@@ -146,11 +146,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 var metrics = new Dictionary<string, double>(manifest.Metrics) { ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value };
                 await store.CommitAsync(manifest with { Metrics = metrics });
             }
-            var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => s.Batch / Math.Max(1e-9, p.ImagesPerSec));
+            var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
             state = finished ? RunState.Completed : RunState.Stopped;
             result = new RunResult(s.Method, step, (double)step * s.Batch / ready[0].TrainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
-                knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant());
+                knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
+                progress.Sum(p => p.ComputeSeconds));
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
@@ -190,7 +191,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         if (!double.IsFinite(loss)) throw new InvalidOperationException($"loss became {loss} at step {step - 1}; lower the learning rate (lr)");
         double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
-            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau));
+            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reports.Max(r => r.ComputeSeconds), seconds));
         var tags = TrainingMetrics.Run(s.RunId, s.Method);
         TrainingMetrics.Steps.Add(1, tags);
         TrainingMetrics.Images.Add(s.Batch, tags);

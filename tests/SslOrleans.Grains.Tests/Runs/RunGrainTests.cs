@@ -27,6 +27,8 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         var progress = await Grains.GetGrain<IRunGrain>(spec.RunId).GetProgressAsync(0);
         Assert.Equal([1L, 2, 3, 4, 5], progress.Select(p => p.Step));
         Assert.Equal(5, Interlocked.Read(ref stepsMeasured)); // the OpenTelemetry meter saw every step
+        Assert.All(progress, p => Assert.InRange(p.ComputeSeconds, 1e-6, p.StepSeconds));
+        Assert.InRange(status.Result!.ComputeSeconds, 1e-6, status.Result.TrainSeconds);
         Assert.All(progress, p => Assert.True(double.IsFinite(p.Loss) && p.Loss >= 0 && p.Loss <= 8));
 
         var (manifestPath, problems) = await CheckpointVerifier.VerifyAsync(spec.Out);
