@@ -23,9 +23,10 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     private long initialised;
     private readonly SortedDictionary<int, Contribution> contributions = new();
 
-    private sealed class Contribution(long length)
+    /// <summary>A worker's pushed chunks for the current step, kept as received: summed once, off the scheduler, at apply.</summary>
+    private sealed class Contribution
     {
-        public double[] Values { get; } = new double[length];
+        public List<ShardChunk> Chunks { get; } = [];
         public long Received { get; set; }
     }
 
@@ -49,7 +50,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = Config().Range;
         CheckPayload(chunk, r.ParamLength + r.BufferLength + r.TargetLength, sizeof(float));
         var values = TensorBytes.As<float>(chunk.Data);
-        Write(chunk.Offset, values);
+        Regions.Write(values, chunk.Offset, State());
         initialised += values.Length;
         if (initialised == chunk.Total) version = chunk.Version;
         return Task.CompletedTask;
@@ -61,10 +62,9 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         if (chunk.Version != version)
             throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} from slot {chunk.Slot}, but the shard is at version {version}");
         CheckPayload(chunk, r.ParamLength + r.BufferLength, sizeof(double));
-        if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution(chunk.Total);
-        var values = TensorBytes.As<double>(chunk.Data);
-        values.CopyTo(c.Values.AsSpan((int)chunk.Offset));
-        c.Received += values.Length;
+        if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution();
+        c.Chunks.Add(chunk);
+        c.Received += chunk.Data.Length / sizeof(double);
         return Task.CompletedTask;
     }
 
@@ -74,12 +74,12 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = cfg.Range;
         if (request.Step != version)
             throw new InvalidOperationException($"shard {r.Index}: apply for step {request.Step}, but the shard is at version {version}");
-        var parts = new List<double[]>();
+        var parts = new List<List<ShardChunk>>();
         foreach (var slot in request.Slots.Order())
         {
             if (!contributions.TryGetValue(slot, out var c) || c.Received != r.ParamLength + r.BufferLength)
                 throw new InvalidOperationException($"shard {r.Index}: step {request.Step} lacks the full contribution of worker slot {slot}");
-            parts.Add(c.Values);
+            parts.Add(c.Chunks);
         }
         var settings = Settings(cfg);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -87,8 +87,14 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         {
             int p = (int)r.ParamLength;
             var sum = new double[p + r.BufferLength];
+            // Slot by slot in slot order; a slot's chunks cover disjoint ranges, so every element adds its terms in slot order.
             foreach (var part in parts)
-                for (int i = 0; i < sum.Length; i++) sum[i] += part[i];
+                foreach (var chunk in part)
+                {
+                    var values = TensorBytes.As<double>(chunk.Data);
+                    var dest = sum.AsSpan((int)chunk.Offset, values.Length);
+                    for (int i = 0; i < values.Length; i++) dest[i] += values[i];
+                }
             // The mean over the step's micro-batches, rounded to float32 once.
             var mean = new float[sum.Length];
             for (int i = 0; i < sum.Length; i++) mean[i] = (float)(sum[i] / request.MicroBatches);
@@ -109,7 +115,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         if (offset < 0 || count < 0 || offset + count > total)
             throw new ArgumentOutOfRangeException(nameof(offset), $"shard {r.Index}: floats [{offset}, {offset + count}) are outside [0, {total})");
         var bytes = new byte[count * sizeof(float)];
-        Read(offset, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()));
+        Regions.Read(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), offset, State());
         return Task.FromResult(new ShardChunk(version, -1, offset, total, bytes));
     }
 
@@ -143,24 +149,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         return Task.CompletedTask;
     }
 
-    // [parameters | buffers | target] as one index space, copied a contiguous run at a time.
-    private void Write(long offset, ReadOnlySpan<float> values)
-    {
-        foreach (var (array, start) in new[] { (parameters, 0L), (buffers, (long)parameters.Length), (target, (long)parameters.Length + buffers.Length) })
-        {
-            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + array.Length);
-            if (from < to) values.Slice((int)(from - offset), (int)(to - from)).CopyTo(array.AsSpan((int)(from - start)));
-        }
-    }
-
-    private void Read(long offset, Span<float> values)
-    {
-        foreach (var (array, start) in new[] { (parameters, 0L), (buffers, (long)parameters.Length), (target, (long)parameters.Length + buffers.Length) })
-        {
-            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + array.Length);
-            if (from < to) array.AsSpan((int)(from - start), (int)(to - from)).CopyTo(values.Slice((int)(from - offset)));
-        }
-    }
+    // [parameters | buffers | target] as one index space.
+    private Region[] State() => [new(parameters, 0, parameters.Length), new(buffers, 0, buffers.Length), new(target, 0, target.Length)];
 
     private static void CheckPayload(ShardChunk chunk, long expectedTotal, int elementBytes)
     {

@@ -79,11 +79,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             var t = new float[l.TargetCount];
             foreach (var s in shards.Shards)
             {
-                var src = pulled[s.Index].AsSpan();
-                src.Slice(0, (int)s.ParamLength).CopyTo(p.AsSpan((int)s.ParamOffset));
-                src.Slice((int)s.ParamLength, (int)s.BufferLength).CopyTo(b.AsSpan((int)s.BufferOffset));
                 // The target covers a prefix of the parameters, so a shard's target slice sits at its parameter offset.
-                src.Slice((int)(s.ParamLength + s.BufferLength), (int)s.TargetLength).CopyTo(t.AsSpan((int)s.ParamOffset));
+                Region[] parts = [new(p, (int)s.ParamOffset, (int)s.ParamLength), new(b, (int)s.BufferOffset, (int)s.BufferLength), new(t, (int)s.ParamOffset, (int)s.TargetLength)];
+                foreach (var chunk in pulled[s.Index]) Regions.Write(TensorBytes.As<float>(chunk.Data), chunk.Offset, parts);
             }
             r.LoadState(p, b, t);
         });
@@ -204,19 +202,19 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
 
     private IParameterShardGrain Shard(ShardMap map, int index) => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(index));
 
-    private async Task<float[]> PullAllAsync(ShardMap map, ShardRange s, long version)
+    /// <summary>The shard's [parameters | buffers | target] of <paramref name="version"/>, as received chunks.</summary>
+    private async Task<List<ShardChunk>> PullAllAsync(ShardMap map, ShardRange s, long version)
     {
         var shard = Shard(map, s.Index);
-        long total = s.ParamLength + s.BufferLength + s.TargetLength;
-        var result = new float[total];
-        foreach (var (offset, count) in TensorBytes.Chunks(total, map.ChunkBytes, sizeof(float)))
+        var chunks = new List<ShardChunk>();
+        foreach (var (offset, count) in TensorBytes.Chunks(s.ParamLength + s.BufferLength + s.TargetLength, map.ChunkBytes, sizeof(float)))
         {
             var chunk = await shard.PullAsync(offset, count);
             if (chunk.Version != version)
                 throw new InvalidOperationException($"shard {s.Index} is at version {chunk.Version}, worker {this.GetPrimaryKeyString()} expected {version}");
-            TensorBytes.As<float>(chunk.Data).CopyTo(result.AsSpan((int)offset, count));
+            chunks.Add(chunk);
         }
-        return result;
+        return chunks;
     }
 
     private static async Task SendAll(Func<ShardChunk, Task> send, IEnumerable<ShardChunk> chunks)

@@ -74,6 +74,17 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Payloads_cut_into_one_kilobyte_chunks_train_the_same_model()
+    {
+        var whole = RunHarness.Tiny("whole", steps: 3);
+        var chunked = RunHarness.Tiny("chunked", steps: 3) with { ChunkBytes = 1024 };
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, whole)).State);
+        var status = await RunHarness.RunToEndAsync(Grains, chunked);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        Assert.Equal(await RunHarness.LatestParametersAsync(whole.Out), await RunHarness.LatestParametersAsync(chunked.Out));
+    }
+
+    [Fact]
     public async Task Stop_and_resume_ends_where_the_uninterrupted_run_ends()
     {
         var straight = RunHarness.Tiny("straight", steps: 6);
