@@ -18,7 +18,6 @@ namespace SslOrleans.Grains.Runs;
 /// </summary>
 public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores) : Grain, IRunGrain
 {
-    private const int FeatureBlock = 10_000;
     private RunSpec? spec;
     private RunState state = RunState.Pending;
     private string phase = "pending";
@@ -78,7 +77,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             {
                 resumeFrom = await store.ReadLatestAsync()
                     ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint (no 'latest' file)");
-                s = spec = Resumed(resumeFrom.Spec, s);
+                s = spec = RunPlan.Resumed(resumeFrom.Spec, s);
             }
 
             phase = "initialising workers";
@@ -139,9 +138,9 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             {
                 state = RunState.Evaluating;
                 phase = "kNN of the pretrained backbone";
-                knn = await KnnAsync(s, workers, ready[0], initial: false);
+                knn = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: false);
                 phase = "kNN of the initial backbone";
-                knnInit = await KnnAsync(s, workers, ready[0], initial: true);
+                knnInit = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: true);
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
                 var metrics = new Dictionary<string, double>(manifest.Metrics) { ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value };
                 await store.CommitAsync(manifest with { Metrics = metrics });
@@ -236,37 +235,6 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         return (path, manifest, export.ParamL2);
     }
 
-    private async Task<double> KnnAsync(RunSpec s, IWorkerGrain[] workers, WorkerReady info, bool initial)
-    {
-        var train = await FeaturesAsync(workers, FeatureSplit.Train, info.TrainCount, initial);
-        var test = await FeaturesAsync(workers, FeatureSplit.Test, info.TestCount, initial);
-        return await Task.Run(() => Core.Evaluation.FeatureKnn.Top1(
-            train.Features, train.Labels, test.Features, test.Labels, train.Dim, info.Classes, s.KnnK, s.KnnTemperature));
-    }
-
-    private static async Task<(float[] Features, byte[] Labels, int Dim)> FeaturesAsync(IWorkerGrain[] workers, FeatureSplit split, int count, bool initial)
-    {
-        var blocks = Enumerable.Range(0, (count + FeatureBlock - 1) / FeatureBlock)
-            .Select(b => new FeatureRequest(split, b * FeatureBlock, Math.Min(FeatureBlock, count - b * FeatureBlock), initial)).ToArray();
-        // Worker w takes blocks w, w + W, …; each worker runs its blocks one after another on its own thread.
-        var perWorker = await Task.WhenAll(workers.Select(async (w, i) =>
-        {
-            var mine = new List<FeatureBlock>();
-            for (int b = i; b < blocks.Length; b += workers.Length) mine.Add(await w.ExtractFeaturesAsync(blocks[b]));
-            return mine;
-        }));
-        var all = perWorker.SelectMany(x => x).OrderBy(b => b.Start).ToList();
-        int dim = all[0].Dim;
-        var features = new float[(long)count * dim];
-        var labels = new byte[count];
-        foreach (var b in all)
-        {
-            Compute.TensorBytes.As<float>(b.Data).CopyTo(features.AsSpan(b.Start * dim, b.Count * dim));
-            b.Labels.CopyTo(labels, b.Start);
-        }
-        return (features, labels, dim);
-    }
-
     private async Task ReleaseAsync(IWorkerGrain[] workers, ShardMap? map)
     {
         try
@@ -280,18 +248,4 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             logger.LogWarning(e, "Releasing the grains of run {Run} failed", spec?.RunId);
         }
     }
-
-    /// <summary>A resumed run keeps the math of its checkpoint and takes only operational settings from the new invocation.</summary>
-    private static RunSpec Resumed(RunSpec saved, RunSpec now) => saved with
-    {
-        Workers = now.Workers,
-        ThreadsPerWorker = now.ThreadsPerWorker,
-        Out = now.Out,
-        Data = now.Data,
-        Evaluate = now.Evaluate,
-        StopAfter = now.StopAfter,
-        CheckpointEvery = now.CheckpointEvery,
-        ChunkBytes = now.ChunkBytes,
-        Resume = true,
-    };
 }

@@ -55,4 +55,18 @@ public static class RunPlan
         Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), spec.Lr * spec.Batch / 256.0);
 
     public static double Tau(RunSpec spec, long step, long plannedSteps) => Schedules.ByolTau(step, plannedSteps, spec.TauBase);
+
+    /// <summary>A resumed run keeps the math of its checkpoint and takes only operational settings from the new invocation.</summary>
+    public static RunSpec Resumed(RunSpec saved, RunSpec now) => saved with
+    {
+        Workers = now.Workers,
+        ThreadsPerWorker = now.ThreadsPerWorker,
+        Out = now.Out,
+        Data = now.Data,
+        Evaluate = now.Evaluate,
+        StopAfter = now.StopAfter,
+        CheckpointEvery = now.CheckpointEvery,
+        ChunkBytes = now.ChunkBytes,
+        Resume = true,
+    };
 }

@@ -120,6 +120,19 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_run_resumed_on_fewer_workers_trains_the_same_model()
+    {
+        var straight = RunHarness.Tiny("twoall", workers: 2, steps: 4);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, straight)).State);
+        var split = RunHarness.Tiny("twothenone", workers: 2, steps: 4) with { StopAfter = 2 };
+        Assert.Equal(RunState.Stopped, (await RunHarness.RunToEndAsync(Grains, split)).State);
+        var resumed = await RunHarness.RunToEndAsync(Grains, split with { Workers = 1, StopAfter = null, Resume = true });
+        Assert.True(resumed.State == RunState.Completed, resumed.Error);
+        Assert.Equal(1, resumed.Result!.Workers);
+        Assert.Equal(await RunHarness.LatestParametersAsync(straight.Out), await RunHarness.LatestParametersAsync(split.Out));
+    }
+
+    [Fact]
     public async Task Training_moves_the_parameters_and_lowers_the_loss()
     {
         var spec = RunHarness.Tiny("learn", workers: 2, steps: 12) with { Lr = 0.5 };
