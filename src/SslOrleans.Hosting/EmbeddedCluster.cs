@@ -28,6 +28,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
             .AddSslTraining());
+        // The CLI owns Ctrl+C (stop after the step, checkpoint): the host must not shut the silo down under it.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         var host = builder.Build();
         await host.StartAsync(cancellation);
         return new EmbeddedCluster(host);
@@ -38,6 +40,13 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>A host lifetime that ignores console signals: whoever started the cluster stops it.</summary>
+    private sealed class CallerOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
