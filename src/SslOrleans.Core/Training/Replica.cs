@@ -119,6 +119,7 @@ public sealed class Replica : IDisposable
     /// <summary>L2 norm of the online backbone's parameters.</summary>
     public double BackboneParameterNorm()
     {
+        using var scope = NewDisposeScope();
         double sum = 0;
         foreach (var p in method.Backbone.parameters())
             foreach (var x in MemoryMarshal.Cast<byte, float>(p.contiguous().bytes)) sum += (double)x * x;

@@ -35,6 +35,27 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public void Repeated_steps_leave_no_live_tensors_behind()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        using var replica = new Replica(Tiny);
+        var l = replica.Layout;
+        var (p, b, t) = (new float[l.ParameterCount], new float[l.BufferCount], new float[l.TargetCount]);
+        void Step()
+        {
+            replica.ComputeGradients(Batches()[..2], data);
+            replica.ReadState(p, b, t);
+            replica.LoadState(p, b, t);
+            replica.Features(data, 0, 40, batchSize: 16);
+            replica.BackboneParameterNorm();
+        }
+        Step(); // first use creates the gradient tensors
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++) Step();
+        Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void State_round_trips_through_flat_vectors()
     {
         using var a = new Replica(Tiny);
