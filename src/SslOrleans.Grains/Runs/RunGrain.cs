@@ -28,6 +28,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     private RunResult? result;
     private bool stopRequested;
     private readonly List<StepProgress> progress = [];
+    private Core.Diagnostics.TensorBoardLog? curves;
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
@@ -72,6 +73,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         {
             DelayDeactivation(TimeSpan.FromDays(7));
             var store = stores.Open(s.Out);
+            curves = new Core.Diagnostics.TensorBoardLog(Path.Combine(store.Location, "tensorboard"));
             CheckpointManifest? resumeFrom = null;
             if (s.Resume)
             {
@@ -144,6 +146,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
                 var metrics = new Dictionary<string, double>(manifest.Metrics) { ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value };
                 await store.CommitAsync(manifest with { Metrics = metrics });
+                await LogCurvesAsync(step, new() { ["eval/knn_top1"] = knn.Value, ["eval/knn_top1_init"] = knnInit.Value });
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
             state = finished ? RunState.Completed : RunState.Stopped;
@@ -197,7 +200,17 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         TrainingMetrics.StepDuration.Record(seconds, tags);
         TrainingMetrics.Loss.Record(loss, tags);
         TrainingMetrics.BytesPushed.Add(reports.Sum(r => r.BytesPushed), tags);
+        var p = progress[^1];
+        await LogCurvesAsync(step, new()
+        {
+            ["train/loss"] = loss, ["train/lr"] = lr, ["train/tau"] = tau,
+            ["train/images_per_sec"] = p.ImagesPerSec, ["train/compute_fraction"] = p.ComputeSeconds / p.StepSeconds,
+        });
     }
+
+    // File IO of the event log stays off the grain scheduler.
+    private Task LogCurvesAsync(long atStep, Dictionary<string, double> scalars) =>
+        curves is { } log ? Task.Run(() => log.Record(atStep, scalars)) : Task.CompletedTask;
 
     /// <summary>Steps from the budget: given, from epochs, or from minutes by timing one worker's share of a step.</summary>
     private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, SampleFeed data, int trainCount)

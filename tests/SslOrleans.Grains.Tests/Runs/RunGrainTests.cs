@@ -48,6 +48,12 @@ public sealed class RunGrainTests(ClusterFixture fixture)
             .Sum(t => t.Value.square().sum().item<float>()));
         Assert.Equal(status.Result.ParamL2, norm, 2);
 
+        // Loss curves for TensorBoard: one event per scalar and step (TFRecord framing: length, crc, data, crc).
+        var events = Directory.GetFiles(Path.Combine(spec.Out, "tensorboard"), "events.out.tfevents.*", SearchOption.AllDirectories);
+        var records = events.SelectMany(TfRecords).ToList();
+        Assert.Equal(5, records.Count(r => System.Text.Encoding.UTF8.GetString(r).Contains("train/loss")));
+        Assert.Equal(5, records.Count(r => System.Text.Encoding.UTF8.GetString(r).Contains("train/lr")));
+
         // A changed byte is caught.
         var shard = Path.Combine(Path.GetDirectoryName(manifestPath)!, "shard-1.bin");
         var bytes = await File.ReadAllBytesAsync(shard);
@@ -55,6 +61,17 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         await File.WriteAllBytesAsync(shard, bytes);
         var (_, after) = await CheckpointVerifier.VerifyAsync(spec.Out);
         Assert.Contains(after, p => p.Contains("shard-1.bin") && p.Contains("sha256"));
+    }
+
+    private static IEnumerable<byte[]> TfRecords(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        for (int o = 0; o + 12 <= bytes.Length;)
+        {
+            long length = BitConverter.ToInt64(bytes, o);
+            yield return bytes.AsSpan(o + 12, (int)length).ToArray();
+            o += 12 + (int)length + 4;
+        }
     }
 
     [Fact]
