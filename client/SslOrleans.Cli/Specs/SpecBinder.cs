@@ -16,8 +16,6 @@ public static class SpecBinder
         .Where(p => p.CanWrite)
         .ToDictionary(p => SnakeCase(p.Name), StringComparer.Ordinal);
 
-    public static IReadOnlyCollection<string> Keys => Properties.Keys;
-
     public static bool IsBoolean(string key) => Properties.TryGetValue(key, out var p) && p.PropertyType == typeof(bool);
 
     public static RunSpec Set(RunSpec spec, string key, string? value, string source)

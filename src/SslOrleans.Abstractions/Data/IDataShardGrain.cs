@@ -9,5 +9,4 @@ public interface IDataShardGrain : IGrainWithStringKey
 {
     /// <summary>Sample indices at epoch positions [offset, offset + count), which must lie in this shard.</summary>
     [Alias("Take")] Task<int[]> TakeAsync(long seed, int epoch, int offset, int count);
-    [Alias("GetRange")] Task<(int Start, int End)> GetRangeAsync();
 }

@@ -28,8 +28,7 @@ public sealed record StepReport(
     [property: Id(1)] double LossSum,
     [property: Id(2)] int MicroBatches,
     [property: Id(3)] double ComputeSeconds,
-    [property: Id(4)] double PushSeconds,
-    [property: Id(5)] long BytesPushed);
+    [property: Id(4)] long BytesPushed);
 
 public enum FeatureSplit { Train, Test }
 

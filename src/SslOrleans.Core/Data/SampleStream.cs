@@ -12,6 +12,8 @@ public sealed class SampleStream(int datasetSize, int seed)
         ? datasetSize
         : throw new ArgumentOutOfRangeException(nameof(datasetSize), datasetSize, "the dataset must hold at least one sample");
 
+    public int Seed { get; } = seed;
+
     private readonly Lock gate = new();
     private (int Epoch, int[] Order)? newest;
     private (int Epoch, int[] Order)? previous;
@@ -86,7 +88,7 @@ public sealed class SampleStream(int datasetSize, int seed)
                 return p.Order;
             }
 
-            var order = EpochOrder.Permutation(size, seed, epoch);
+            var order = EpochOrder.Permutation(size, Seed, epoch);
             previous = newest;
             newest = (epoch, order);
             return order;

@@ -13,8 +13,6 @@ public static class MethodRegistry
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;
 
-    public static bool Has(string name) => Factories.ContainsKey(name);
-
     /// <summary>Builds a method whose initial weights depend only on <see cref="MethodOptions.Seed"/>.</summary>
     public static ISslMethod Create(MethodOptions options)
     {

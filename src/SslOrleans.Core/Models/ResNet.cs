@@ -9,7 +9,7 @@ namespace SslOrleans.Core.Models;
 /// ResNet-18 backbone with the CIFAR stem (3×3 conv1, stride 1, no max-pool), without the classifier:
 /// forward returns the globally pooled features. Field names equal torchvision's state_dict keys.
 /// </summary>
-public sealed class ResNet : Module<Tensor, Tensor>, IBackbone
+public sealed class ResNet : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;

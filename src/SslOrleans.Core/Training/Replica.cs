@@ -42,6 +42,15 @@ public sealed class Replica : IDisposable
         Scatter(targets, flatTarget);
     }
 
+    public void LoadState(FlatState state) => LoadState(state.Parameters, state.Buffers, state.Target);
+
+    public FlatState ReadState()
+    {
+        var state = FlatState.For(Layout);
+        ReadState(state.Parameters, state.Buffers, state.Target);
+        return state;
+    }
+
     public void ReadState(Span<float> flatParameters, Span<float> flatBuffers, Span<float> flatTarget)
     {
         Gather(parameters, flatParameters);

@@ -21,9 +21,4 @@ public static class TensorBytes
         for (long o = 0; o < total; o += per) yield return (o, (int)Math.Min(per, total - o));
         if (total == 0) yield return (0, 0);
     }
-
-    /// <summary>The chunks of a whole payload.</summary>
-    public static IEnumerable<(long Offset, long Total, byte[] Data)> Split<T>(T[] payload, int chunkBytes) where T : unmanaged =>
-        Chunks(payload.Length, chunkBytes, Marshal.SizeOf<T>())
-            .Select(c => (c.Offset, (long)payload.Length, ToBytes<T>(payload.AsSpan((int)c.Offset, c.Count))));
 }

@@ -9,7 +9,7 @@ public sealed class DataShardGrain : Grain, IDataShardGrain
     private readonly int size;
     private readonly int start;
     private readonly int end;
-    private (long Seed, int Epoch, int[] Order)? cached;
+    private SampleStream? stream; // the run's sample stream, which caches the epoch permutations
 
     public DataShardGrain()
     {
@@ -26,13 +26,7 @@ public sealed class DataShardGrain : Grain, IDataShardGrain
     {
         if (offset < start || count < 0 || offset + count > end)
             throw new ArgumentOutOfRangeException(nameof(offset), $"positions [{offset}, {offset + count}) are not inside this shard's [{start}, {end})");
-        if (cached is not { } c || c.Seed != seed || c.Epoch != epoch)
-        {
-            // The permutation of one epoch; only this shard's part of it is ever served from here.
-            cached = c = (seed, epoch, EpochOrder.Permutation(size, (int)seed, epoch));
-        }
-        return Task.FromResult(c.Order.AsSpan(offset, count).ToArray());
+        if (stream is null || stream.Seed != (int)seed) stream = new SampleStream(size, (int)seed);
+        return Task.FromResult(stream.Take((long)epoch * size + offset, count));
     }
-
-    public Task<(int Start, int End)> GetRangeAsync() => Task.FromResult((start, end));
 }

@@ -150,7 +150,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     }
 
     // [parameters | buffers | target] as one index space.
-    private Region[] State() => [new(parameters, 0, parameters.Length), new(buffers, 0, buffers.Length), new(target, 0, target.Length)];
+    private Region<float>[] State() => [new(parameters, 0, parameters.Length), new(buffers, 0, buffers.Length), new(target, 0, target.Length)];
 
     private static void CheckPayload(ShardChunk chunk, long expectedTotal, int elementBytes)
     {

@@ -54,15 +54,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (r, c) = Ready();
         var chunks = await c.RunAsync(() =>
         {
-            var l = r.Layout;
-            var p = new float[l.ParameterCount];
-            var b = new float[l.BufferCount];
-            var t = new float[l.TargetCount];
-            r.ReadState(p, b, t);
-            return shards.Shards.Select(s => Chunk(shards, 0, -1, Concat<float>(
-                p.AsSpan((int)s.ParamOffset, (int)s.ParamLength),
-                b.AsSpan((int)s.BufferOffset, (int)s.BufferLength),
-                t.AsSpan((int)s.ParamOffset, (int)s.TargetLength)))).ToArray();
+            var state = r.ReadState();
+            return shards.Shards.Select(s => Chunks(shards, 0, -1, StateOf(s, state))).ToArray();
         });
         await Task.WhenAll(shards.Shards.Select(s => SendAll(Shard(shards, s.Index).InitializeAsync, chunks[s.Index])));
     }
@@ -73,17 +66,13 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var pulled = await Task.WhenAll(shards.Shards.Select(s => PullAllAsync(shards, s, version)));
         await c.RunAsync(() =>
         {
-            var l = r.Layout;
-            var p = new float[l.ParameterCount];
-            var b = new float[l.BufferCount];
-            var t = new float[l.TargetCount];
+            var state = FlatState.For(r.Layout);
             foreach (var s in shards.Shards)
             {
-                // The target covers a prefix of the parameters, so a shard's target slice sits at its parameter offset.
-                Region[] parts = [new(p, (int)s.ParamOffset, (int)s.ParamLength), new(b, (int)s.BufferOffset, (int)s.BufferLength), new(t, (int)s.ParamOffset, (int)s.TargetLength)];
+                var parts = StateOf(s, state);
                 foreach (var chunk in pulled[s.Index]) Regions.Write(TensorBytes.As<float>(chunk.Data), chunk.Offset, parts);
             }
-            r.LoadState(p, b, t);
+            r.LoadState(state);
         });
     }
 
@@ -95,17 +84,13 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (chunks, lossSum) = await c.RunAsync(() =>
         {
             var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!);
-            var perShard = work.Shards.Shards.Select(s => Chunk(work.Shards, work.Step, slot, Concat<double>(
-                g.Gradients.AsSpan((int)s.ParamOffset, (int)s.ParamLength),
-                g.BufferSums.AsSpan((int)s.BufferOffset, (int)s.BufferLength),
-                []))).ToArray();
+            var perShard = work.Shards.Shards.Select(s => Chunks(work.Shards, work.Step, slot, GradientOf(s, g))).ToArray();
             return (perShard, g.LossSum);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
-        clock.Restart();
         await Task.WhenAll(work.Shards.Shards.Select(s => SendAll(Shard(work.Shards, s.Index).PushAsync, chunks[s.Index])));
         long bytes = chunks.Sum(list => list.Sum(ch => (long)ch.Data.Length));
-        return new StepReport(slot, lossSum, work.MicroBatches.Length, computeSeconds, clock.Elapsed.TotalSeconds, bytes);
+        return new StepReport(slot, lossSum, work.MicroBatches.Length, computeSeconds, bytes);
     }
 
     public async Task<double> TimeMicroBatchesAsync(MicroBatchWork[] microBatches)
@@ -157,15 +142,11 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (r, c) = Ready();
         return await c.RunAsync(() =>
         {
-            var l = r.Layout;
-            var p = new float[l.ParameterCount];
-            var b = new float[l.BufferCount];
-            var t = new float[l.TargetCount];
-            r.ReadState(p, b, t);
+            var state = r.ReadState();
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            sha.AppendData(MemoryMarshal.AsBytes(p.AsSpan()));
-            sha.AppendData(MemoryMarshal.AsBytes(b.AsSpan()));
-            sha.AppendData(MemoryMarshal.AsBytes(t.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(state.Parameters.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(state.Buffers.AsSpan()));
+            sha.AppendData(MemoryMarshal.AsBytes(state.Target.AsSpan()));
             return Convert.ToHexStringLower(sha.GetHashAndReset());
         });
     }
@@ -222,17 +203,24 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         foreach (var chunk in chunks) await send(chunk);
     }
 
-    private static List<ShardChunk> Chunk<T>(ShardMap map, long version, int slot, T[] payload) where T : unmanaged =>
-        TensorBytes.Split(payload, map.ChunkBytes).Select(c => new ShardChunk(version, slot, c.Offset, c.Total, c.Data)).ToList();
+    private static List<ShardChunk> Chunks<T>(ShardMap map, long version, int slot, Region<T>[] payload) where T : unmanaged =>
+        Regions.Split(payload, map.ChunkBytes).Select(c => new ShardChunk(version, slot, c.Offset, c.Total, c.Data)).ToList();
 
-    private static T[] Concat<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
-    {
-        var r = new T[a.Length + b.Length + c.Length];
-        a.CopyTo(r);
-        b.CopyTo(r.AsSpan(a.Length));
-        c.CopyTo(r.AsSpan(a.Length + b.Length));
-        return r;
-    }
+    /// <summary>Shard s's [parameters | buffers | target] within the flat state. The target covers a prefix of
+    /// the parameters, so its slice sits at the shard's parameter offset.</summary>
+    private static Region<float>[] StateOf(ShardRange s, FlatState state) =>
+    [
+        new(state.Parameters, (int)s.ParamOffset, (int)s.ParamLength),
+        new(state.Buffers, (int)s.BufferOffset, (int)s.BufferLength),
+        new(state.Target, (int)s.ParamOffset, (int)s.TargetLength),
+    ];
+
+    /// <summary>Shard s's [gradient | buffer sums] within a replica's float64 sums.</summary>
+    private static Region<double>[] GradientOf(ShardRange s, GradientResult g) =>
+    [
+        new(g.Gradients, (int)s.ParamOffset, (int)s.ParamLength),
+        new(g.BufferSums, (int)s.BufferOffset, (int)s.BufferLength),
+    ];
 
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 

@@ -10,7 +10,7 @@ public sealed class RegionsTests
         var p = new float[6];
         var b = new float[3];
         var t = new float[6];
-        Region[] parts = [new(p, 2, 3), new(b, 0, 2), new(t, 4, 2)]; // index space of 3 + 2 + 2 = 7
+        Region<float>[] parts = [new(p, 2, 3), new(b, 0, 2), new(t, 4, 2)]; // index space of 3 + 2 + 2 = 7
         Regions.Write([1, 2, 3, 4, 5], 1, parts);                    // indices 1..5
         Assert.Equal(new float[] { 0, 0, 0, 1, 2, 0 }, p);
         Assert.Equal(new float[] { 3, 4, 0 }, b);
@@ -29,7 +29,7 @@ public sealed class RegionsTests
         Assert.Equal(Enumerable.Range(0, 1000), chunks.SelectMany(c => Enumerable.Range((int)c.Offset, c.Count)));
         var payload = Enumerable.Range(0, 300).Select(i => (double)i).ToArray();
         var rebuilt = new double[300];
-        foreach (var (offset, _, data) in TensorBytes.Split(payload, 1024)) TensorBytes.As<double>(data).CopyTo(rebuilt.AsSpan((int)offset));
+        foreach (var (offset, _, data) in Regions.Split<double>([new(payload, 0, payload.Length)], 1024)) TensorBytes.As<double>(data).CopyTo(rebuilt.AsSpan((int)offset));
         Assert.Equal(payload, rebuilt);
     }
 }
