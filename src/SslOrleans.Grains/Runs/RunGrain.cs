@@ -102,7 +102,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             else
             {
                 await workers[0].PushInitialStateAsync(map);
-                plannedSteps = await PlanStepsAsync(s, workers, data, ready[0].TrainCount);
+                plannedSteps = await PlanStepsAsync(s, workers, data);
             }
             await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step)));
 
@@ -150,7 +150,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
             state = finished ? RunState.Completed : RunState.Stopped;
-            result = new RunResult(s.Method, step, (double)step * s.Batch / ready[0].TrainCount, imagesPerSec,
+            result = new RunResult(s.Method, step, (double)step * s.Batch / trainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds));
@@ -213,7 +213,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         curves is { } log ? Task.Run(() => log.Record(atStep, scalars)) : Task.CompletedTask;
 
     /// <summary>Steps from the budget: given, from epochs, or from minutes by timing one worker's share of a step.</summary>
-    private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, SampleFeed data, int trainCount)
+    private async Task<long> PlanStepsAsync(RunSpec s, IWorkerGrain[] workers, SampleFeed data)
     {
         if (s.Steps is { } steps) return steps;
         if (s.Minutes is not { } minutes) return (long)Math.Ceiling((s.Epochs ?? 1.0) * trainCount / s.Batch);
@@ -231,7 +231,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var folder = CheckpointNames.Folder(step);
         var files = (await Task.WhenAll(shards.Select(g => g.SaveAsync(folder)))).ToList();
         var export = await workers[0].ExportBackboneAsync();
-        files.Add(await store.WriteFileAsync(folder, CheckpointNames.Backbone, export.SafeTensors));
+        files.Add(await Task.Run(() => store.WriteFileAsync(folder, CheckpointNames.Backbone, export.SafeTensors)));
         var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
         if (progress.Count > 0)
         {

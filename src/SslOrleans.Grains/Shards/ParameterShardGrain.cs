@@ -122,19 +122,24 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     public async Task<FileDigest> SaveAsync(string checkpointFolder)
     {
         var cfg = Config();
-        var bytes = await Task.Run(() => new ShardFile(version, cfg.Range.Index, parameters, momentum, target, buffers).ToBytes());
-        return await stores.Open(cfg.Spec.Out).WriteFileAsync(checkpointFolder, CheckpointNames.Shard(cfg.Range.Index), bytes);
+        var file = new ShardFile(version, cfg.Range.Index, parameters, momentum, target, buffers);
+        var store = stores.Open(cfg.Spec.Out);
+        // Serialising and hashing megabytes stays off the grain scheduler.
+        return await Task.Run(() => store.WriteFileAsync(checkpointFolder, CheckpointNames.Shard(cfg.Range.Index), file.ToBytes()));
     }
 
     public async Task<long> LoadAsync(string checkpointFolder, FileDigest file)
     {
         var cfg = Config();
         var store = stores.Open(cfg.Spec.Out);
-        var bytes = await store.ReadFileAsync(checkpointFolder, file.Name);
         var source = $"{store.Location}/{checkpointFolder}/{file.Name}";
-        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (sha != file.Sha256) throw new InvalidDataException($"{source}: sha256 {sha}, the manifest says {file.Sha256}");
-        var shard = ShardFile.Parse(bytes, source);
+        var shard = await Task.Run(async () =>
+        {
+            var bytes = await store.ReadFileAsync(checkpointFolder, file.Name);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (sha != file.Sha256) throw new InvalidDataException($"{source}: sha256 {sha}, the manifest says {file.Sha256}");
+            return ShardFile.Parse(bytes, source);
+        });
         var r = cfg.Range;
         if (shard.Index != r.Index || shard.Parameters.Length != r.ParamLength || shard.Target.Length != r.TargetLength || shard.Buffers.Length != r.BufferLength)
             throw new InvalidDataException($"{source}: holds shard {shard.Index} with {shard.Parameters.Length} parameters, expected shard {r.Index} with {r.ParamLength}");
