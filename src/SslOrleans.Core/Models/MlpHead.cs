@@ -5,18 +5,28 @@ using static TorchSharp.torch.nn;
 
 namespace SslOrleans.Core.Models;
 
-/// <summary>Projector / predictor MLP of BYOL: Linear → BatchNorm1d → ReLU → Linear.</summary>
+/// <summary>
+/// Projector / predictor MLP: (Linear → BatchNorm1d → ReLU) × (layers − 1) → Linear. Two layers are BYOL's and
+/// SimCLR's heads, three are Barlow Twins' projector. Keys "layers.0.weight", "layers.1.running_mean", ….
+/// </summary>
 public sealed class MlpHead : Module<Tensor, Tensor>
 {
     private readonly Sequential layers;
 
-    public MlpHead(long inputDim, long hiddenDim, long outputDim) : base("mlp")
+    public MlpHead(long inputDim, long hiddenDim, long outputDim, int layerCount = 2) : base("mlp")
     {
-        layers = Sequential(
-            ("0", Linear(inputDim, hiddenDim)),
-            ("1", BatchNorm1d(hiddenDim)),
-            ("2", ReLU()),
-            ("3", Linear(hiddenDim, outputDim)));
+        if (layerCount < 1) throw new ArgumentOutOfRangeException(nameof(layerCount), layerCount, "an MLP head has at least one layer");
+        var modules = new List<(string, Module<Tensor, Tensor>)>();
+        long width = inputDim;
+        for (int i = 0; i < layerCount - 1; i++)
+        {
+            modules.Add(((3 * i).ToString(), Linear(width, hiddenDim)));
+            modules.Add(((3 * i + 1).ToString(), BatchNorm1d(hiddenDim)));
+            modules.Add(((3 * i + 2).ToString(), ReLU()));
+            width = hiddenDim;
+        }
+        modules.Add(((3 * (layerCount - 1)).ToString(), Linear(width, outputDim)));
+        layers = Sequential(modules);
         RegisterComponents();
     }
 

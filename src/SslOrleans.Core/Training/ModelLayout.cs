@@ -6,11 +6,12 @@ namespace SslOrleans.Core.Training;
 /// <summary>One tensor's place in a flat vector.</summary>
 /// <param name="Excluded">Bias and normalisation parameters (1-D): no weight decay, no LARS adaptation.</param>
 /// <param name="HasTarget">The method keeps an EMA target of this parameter.</param>
-public sealed record TensorSlot(string Name, long[] Shape, long Offset, long Length, bool Excluded, bool HasTarget);
+/// <param name="Probe">A parameter of the online linear probe: trained by its own optimizer.</param>
+public sealed record TensorSlot(string Name, long[] Shape, long Offset, long Length, bool Excluded, bool HasTarget, bool Probe = false);
 
 /// <summary>
 /// The flat layout of a method's state: trainable parameters in registration order (the EMA target covers a
-/// prefix of them) and floating-point buffers (batch-norm running statistics). Shards own contiguous runs of
+/// prefix of them), then the online probe's parameters, and floating-point buffers (batch-norm running statistics). Shards own contiguous runs of
 /// whole tensors, so per-tensor rules such as LARS never straddle a shard.
 /// </summary>
 public sealed class ModelLayout
@@ -31,7 +32,9 @@ public sealed class ModelLayout
         TargetCount = parameters.Where(s => s.HasTarget).Sum(s => s.Length);
     }
 
-    public static ModelLayout Of(nn.Module online, nn.Module? target)
+    public const string ProbePrefix = "probe.";
+
+    public static ModelLayout Of(nn.Module online, nn.Module? target, nn.Module? probe = null)
     {
         var targetNames = target?.named_parameters().Select(p => p.name).ToList() ?? [];
         var onlineParams = online.named_parameters().ToList();
@@ -46,6 +49,11 @@ public sealed class ModelLayout
         {
             var (name, p) = onlineParams[i];
             parameters.Add(new TensorSlot(name, p.shape, offset, p.numel(), p.ndim <= 1, i < targetNames.Count));
+            offset += p.numel();
+        }
+        foreach (var (name, p) in probe?.named_parameters() ?? [])
+        {
+            parameters.Add(new TensorSlot(ProbePrefix + name, p.shape, offset, p.numel(), p.ndim <= 1, false, Probe: true));
             offset += p.numel();
         }
         var buffers = new List<TensorSlot>();

@@ -14,6 +14,7 @@ namespace SslOrleans.Core.Training;
 public sealed class Replica : IDisposable
 {
     private readonly ISslMethod method;
+    private readonly Linear? probe;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor> buffers;
     private readonly List<Parameter> targets;
@@ -21,11 +22,20 @@ public sealed class Replica : IDisposable
     public ModelLayout Layout { get; }
     public ISslMethod Method => method;
 
-    public Replica(MethodOptions options)
+    /// <param name="probeClasses">Classes of the online linear probe; 0 trains no probe.</param>
+    public Replica(MethodOptions options, int probeClasses = 0)
     {
         method = MethodRegistry.Create(options);
-        Layout = ModelLayout.Of(method.Online, method.Target);
-        parameters = method.Online.parameters().ToList();
+        if (probeClasses > 0)
+        {
+            // Zero weights: a deterministic start that needs no random draw, and logistic regression converges from it.
+            probe = nn.Linear(method.FeatureDim, probeClasses);
+            using var _ = no_grad();
+            probe.weight!.zero_();
+            probe.bias!.zero_();
+        }
+        Layout = ModelLayout.Of(method.Online, method.Target, probe);
+        parameters = method.Online.parameters().Concat(probe?.parameters() ?? []).ToList();
         buffers = ModelLayout.FloatBuffers(method.Online).Select(b => b.Tensor).ToList();
         targets = method.Target?.parameters().ToList() ?? [];
     }
@@ -58,12 +68,42 @@ public sealed class Replica : IDisposable
         Gather(targets, flatTarget);
     }
 
+    /// <summary>True when the loss couples the global batch: a step then needs <see cref="Embed"/> first.</summary>
+    public bool NeedsBatchEmbeddings => method is IBatchLossMethod;
+
+    /// <summary>
+    /// First pass of a global-batch loss: the embeddings [micro-batch, V, m, d] of these micro-batches, in
+    /// training mode (as the gradient pass will see them) but leaving the batch-norm statistics untouched.
+    /// </summary>
+    public float[] Embed(IReadOnlyList<MicroBatch> batches, ImageDataset data)
+    {
+        var m = method as IBatchLossMethod ?? throw new InvalidOperationException($"method '{method.Name}' has a per-sample loss: it needs no embeddings");
+        method.Online.train();
+        var start = new float[Layout.BufferCount];
+        Gather(buffers, start);
+        var stats = new ImageStats(data.Mean, data.Std);
+        var result = new List<float>();
+        foreach (var mb in batches)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            Scatter(buffers, start);
+            var e = m.Embed(data.ToTensor(mb.Samples), mb.Seed, stats).Value.contiguous();
+            result.AddRange(MemoryMarshal.Cast<byte, float>(e.bytes));
+        }
+        using (no_grad()) Scatter(buffers, start);
+        return result.ToArray();
+    }
+
     /// <summary>
     /// Sums loss gradients over the micro-batches. Batch norm sees one micro-batch at a time, and every
     /// micro-batch starts from the same running statistics, so the summed buffer values divided by the number
-    /// of micro-batches do not depend on how micro-batches are spread over workers.
+    /// of micro-batches do not depend on how micro-batches are spread over workers. A global-batch loss needs
+    /// the embeddings of the whole step (<paramref name="batch"/>): its gradient with respect to them is
+    /// computed once, and each micro-batch back-propagates its own rows (the gradient-cache trick), which
+    /// gives the gradient of the global loss exactly, however the batch is split.
     /// </summary>
-    public GradientResult ComputeGradients(IReadOnlyList<MicroBatch> batches, ImageDataset data)
+    public GradientResult ComputeGradients(IReadOnlyList<MicroBatch> batches, ImageDataset data, BatchEmbeddings? batch = null)
     {
         method.Online.train();
         method.Target?.train();
@@ -74,16 +114,37 @@ public sealed class Replica : IDisposable
         var grads = new double[Layout.ParameterCount];
         var gradScratch = new float[Layout.ParameterCount];
         var stats = new ImageStats(data.Mean, data.Std);
-        double lossSum = 0;
+        double lossSum = 0, probeLossSum = 0;
+        long probeCorrect = 0;
+        using var stepScope = NewDisposeScope();
+        var (batchLoss, embeddingGrad) = method is IBatchLossMethod bm
+            ? GlobalLossGradient(bm, batch ?? throw new ArgumentException($"method '{method.Name}' couples the global batch: pass the step's embeddings", nameof(batch)), batches)
+            : (0.0, null);
         foreach (var mb in batches)
         {
             using var scope = NewDisposeScope();
             using (no_grad()) Scatter(buffers, start);
             foreach (var p in parameters) p.grad?.zero_();
             var images = data.ToTensor(mb.Samples);
-            var loss = method.Loss(images, mb.Seed, stats);
-            loss.backward();
-            lossSum += loss.item<float>();
+            MethodOutput output;
+            if (embeddingGrad is null)
+            {
+                output = ((ISampleLossMethod)method).Loss(images, mb.Seed, stats);
+                output.Value.backward();
+                lossSum += output.Value.item<float>();
+            }
+            else
+            {
+                output = ((IBatchLossMethod)method).Embed(images, mb.Seed, stats);
+                output.Value.backward([embeddingGrad.select(1, mb.Index)]);
+                lossSum += batchLoss;
+            }
+            if (probe is not null)
+            {
+                var (loss, correct) = ProbeStep(output.Features, data.Labels, mb.Samples);
+                probeLossSum += loss;
+                probeCorrect += correct;
+            }
             GatherGradients(gradScratch);
             // A float64 sum of a few float32 terms is exact unless their magnitudes lie ~2^28 apart, so the total
             // does not depend on how micro-batches are grouped: 1 worker and 8 workers aggregate the same bits.
@@ -91,7 +152,52 @@ public sealed class Replica : IDisposable
             Gather(buffers, scratch);
             for (int i = 0; i < scratch.Length; i++) bufferSums[i] += scratch[i];
         }
-        return new GradientResult(grads, bufferSums, lossSum, batches.Count);
+        return new GradientResult(grads, bufferSums, lossSum, batches.Count, probeLossSum, probeCorrect);
+    }
+
+    /// <summary>
+    /// The global loss and its gradient with respect to every embedding, as [V, micro-batches, m, d]. The
+    /// shards divide the summed gradient by the number of micro-batches (right for per-sample means), so the
+    /// gradient is multiplied by that number here: the applied gradient is then the global loss's own.
+    /// </summary>
+    private static (double Loss, Tensor Gradient) GlobalLossGradient(IBatchLossMethod m, BatchEmbeddings batch, IReadOnlyList<MicroBatch> mine)
+    {
+        int n = batch.MicroBatches;
+        long v = m.Views, d = m.EmbeddingDim;
+        long rows = batch.Values.Length / (n * v * d);
+        if (rows * n * v * d != batch.Values.Length)
+            throw new ArgumentException($"step embeddings: {batch.Values.Length} values are not {n} micro-batches × {v} views × m × {d}");
+        foreach (var mb in mine)
+        {
+            if (mb.Index < 0 || mb.Index >= n || mb.Samples.Length != rows)
+                throw new ArgumentException($"micro-batch {mb.Index} of {mb.Samples.Length} samples does not match step embeddings of {n} micro-batches of {rows}");
+        }
+        var all = tensor(batch.Values, [n, v, rows, d]).permute(1, 0, 2, 3).reshape(v, n * rows, d).requires_grad_(true);
+        var loss = m.BatchLoss(all);
+        loss.backward();
+        return (loss.item<float>(), (all.grad! * n).reshape(v, n, rows, d));
+    }
+
+    /// <summary>Cross-entropy step of the online probe on detached features; returns its loss and correct count.</summary>
+    private (double Loss, long Correct) ProbeStep(Tensor features, byte[] labels, int[] samples)
+    {
+        var y = tensor(samples.Select(i => (long)labels[i]).ToArray());
+        var logits = probe!.forward(features.detach());
+        var loss = nn.functional.cross_entropy(logits, y);
+        loss.backward();
+        return (loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>());
+    }
+
+    /// <summary>Correct predictions of the online probe on samples [start, start + count) (eval mode, normalised input).</summary>
+    public long ProbeCorrect(ImageDataset data, int start, int count)
+    {
+        if (probe is null) throw new InvalidOperationException("this replica trains no online probe");
+        var features = Features(data, start, count);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var f = tensor(features, [count, method.FeatureDim]);
+        var y = tensor(data.Labels.AsSpan(start, count).ToArray().Select(b => (long)b).ToArray());
+        return probe.forward(f).argmax(1).eq(y).sum().item<long>();
     }
 
     /// <summary>Backbone features (eval mode, normalised input) of samples [start, start + count).</summary>

@@ -22,4 +22,17 @@ public sealed record ViewRecipe(
         new ViewRecipe(BlurProbability: 1.0, SolarizeProbability: 0.0),
         new ViewRecipe(BlurProbability: 0.1, SolarizeProbability: 0.2),
     ];
+
+    /// <summary>SimCLR "symmetric" recipe (CIFAR values): strong jitter, no blur, the same for both views.</summary>
+    public static IReadOnlyList<ViewRecipe> Symmetric { get; } =
+    [
+        new ViewRecipe(Brightness: 0.8, Contrast: 0.8),
+        new ViewRecipe(Brightness: 0.8, Contrast: 0.8),
+    ];
+
+    /// <summary>Random resized crop and flip only (RotNet, before rotating; MAE).</summary>
+    public static ViewRecipe CropFlip { get; } = new(JitterProbability: 0.0);
+
+    /// <summary>The seed of view <paramref name="index"/> of a micro-batch whose views are seeded by <paramref name="seed"/>.</summary>
+    public static ulong ViewSeed(ulong seed, int index) => index == 0 ? seed : seed ^ (0x5DEECE66DUL * (ulong)index);
 }

@@ -11,7 +11,7 @@ namespace SslOrleans.Core.Methods.Byol;
 /// symmetric 2 − 2·cos loss, asymmetric views. The EMA itself is applied by the optimizer that owns the
 /// parameters (a parameter shard), not here.
 /// </summary>
-public sealed class ByolMethod : ISslMethod
+public sealed class ByolMethod : ISampleLossMethod
 {
     private readonly SiameseBranch online;
     private readonly SiameseBranch target;
@@ -22,11 +22,12 @@ public sealed class ByolMethod : ISslMethod
         options.Validate();
         long hidden = options.EffectiveHiddenDim;
         var backbone = options.Backbone.Create();
+        FeatureDim = backbone.FeatureDim;
         online = new SiameseBranch(backbone,
             new MlpHead(backbone.FeatureDim, hidden, options.ProjectionDim),
             new MlpHead(options.ProjectionDim, hidden, options.ProjectionDim));
         var targetBackbone = options.Backbone.Create();
-        target = new SiameseBranch(targetBackbone, new MlpHead(targetBackbone.FeatureDim, hidden, options.ProjectionDim), null);
+        target = new SiameseBranch(targetBackbone, new MlpHead(targetBackbone.FeatureDim, hidden, options.ProjectionDim));
         CopyPrefix(online, target);
         foreach (var p in target.parameters()) p.requires_grad = false;
     }
@@ -35,12 +36,13 @@ public sealed class ByolMethod : ISslMethod
     public nn.Module Online => online;
     public nn.Module? Target => target;
     public nn.Module<Tensor, Tensor> Backbone => online.Backbone;
+    public long FeatureDim { get; }
 
-    public Tensor Loss(Tensor images, ulong seed, ImageStats stats)
+    public MethodOutput Loss(Tensor images, ulong seed, ImageStats stats)
     {
-        var v1 = ViewTransform.Apply(images, views[0], seed, stats.Mean, stats.Std);
-        var v2 = ViewTransform.Apply(images, views[1], seed ^ 0x5DEECE66DUL, stats.Mean, stats.Std);
-        var p1 = online.forward(v1);
+        var v1 = ViewTransform.Apply(images, views[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
+        var v2 = ViewTransform.Apply(images, views[1], ViewRecipe.ViewSeed(seed, 1), stats.Mean, stats.Std);
+        var (p1, features) = online.ForwardWithFeatures(v1);
         var p2 = online.forward(v2);
         Tensor z1, z2;
         using (no_grad())
@@ -48,7 +50,7 @@ public sealed class ByolMethod : ISslMethod
             z1 = target.forward(v1);
             z2 = target.forward(v2);
         }
-        return ByolLoss.Symmetric(p1, p2, z1, z2);
+        return new MethodOutput(ByolLoss.Symmetric(p1, p2, z1, z2), features.detach());
     }
 
     // The target starts as a copy of the online backbone + projector.

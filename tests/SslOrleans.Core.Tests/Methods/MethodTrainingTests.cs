@@ -1,0 +1,107 @@
+using SslOrleans.Core.Data;
+using SslOrleans.Core.Methods;
+using SslOrleans.Core.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SslOrleans.Core.Tests.Methods;
+
+public sealed class MethodTrainingTests
+{
+    public static TheoryData<string> Methods() => new(MethodTestKit.Names);
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void Twenty_steps_on_a_small_batch_lower_the_loss(string method)
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        using var replica = new Replica(MethodTestKit.Tiny(method), probeClasses: 10);
+        var batches = MethodTestKit.Batches(2, 16);
+        var losses = Enumerable.Range(0, 20).Select(_ => MethodTestKit.Step(replica, batches, data, lr: 0.05)).ToList();
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.True(losses.TakeLast(3).Average() < 0.95 * losses.Take(3).Average(),
+            $"{method}: loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F4")))}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void Gradients_do_not_depend_on_how_the_global_batch_is_split(string method)
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        var batches = MethodTestKit.Batches(4, 8);
+        using var one = new Replica(MethodTestKit.Tiny(method), 10);
+        using var left = new Replica(MethodTestKit.Tiny(method), 10);
+        using var right = new Replica(MethodTestKit.Tiny(method), 10);
+        var whole = MethodTestKit.Gradients([one], [batches], data)[0];
+        var parts = MethodTestKit.Gradients([left, right], [batches[..2], batches[2..]], data);
+        var sum = parts[0].Gradients.Zip(parts[1].Gradients, (a, b) => a + b).ToArray();
+        double scale = whole.Gradients.Max(Math.Abs);
+        Assert.True(scale > 0);
+        for (int i = 0; i < sum.Length; i++) Assert.True(Math.Abs(sum[i] - whole.Gradients[i]) <= 1e-4 * scale, $"{method}: gradient {i}: {sum[i]} vs {whole.Gradients[i]}");
+        Assert.Equal(whole.LossSum, parts[0].LossSum + parts[1].LossSum, 4);
+        Assert.Equal(whole.ProbeCorrect, parts[0].ProbeCorrect + parts[1].ProbeCorrect);
+    }
+
+    [Theory]
+    [InlineData("simclr")]
+    [InlineData("barlow")]
+    public void A_global_batch_loss_gets_the_gradient_of_the_loss_over_the_whole_batch(string method)
+    {
+        // Reference: every micro-batch embedded in one autograd graph (batch norm still per micro-batch) and the
+        // loss of the concatenated embeddings back-propagated at once.
+        var data = FashionMnist.LoadTrainCached(null);
+        var batches = MethodTestKit.Batches(4, 8);
+        using var replica = new Replica(MethodTestKit.Tiny(method));
+        var cached = MethodTestKit.Gradients([replica], [batches], data)[0];
+
+        var m = (IBatchLossMethod)replica.Method;
+        var stats = new ImageStats(data.Mean, data.Std);
+        var parameters = m.Online.parameters().ToList();
+        foreach (var p in parameters) p.grad?.zero_();
+        m.Online.train();
+        var state = replica.ReadState();
+        var embeddings = batches.Select(mb => { replica.LoadState(state); return m.Embed(data.ToTensor(mb.Samples), mb.Seed, stats).Value; }).ToArray();
+        var loss = m.BatchLoss(cat(embeddings, 1));
+        loss.backward();
+        var reference = parameters.SelectMany(p => p.grad is null ? new float[p.numel()] : p.grad.data<float>().ToArray()).ToArray();
+
+        Assert.Equal(loss.item<float>(), cached.LossSum / batches.Count, 4);
+        double scale = reference.Max(x => Math.Abs((double)x));
+        for (int i = 0; i < reference.Length; i++)
+        {
+            // The replica's sum is scaled by the number of micro-batches, which the shards divide by.
+            double g = cached.Gradients[i] / batches.Count;
+            Assert.True(Math.Abs(g - reference[i]) <= 1e-4 * scale, $"{method}: gradient {i}: {g} vs {reference[i]}");
+        }
+    }
+
+    [Fact]
+    public void Global_batch_methods_refuse_a_step_without_the_batch_embeddings()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        using var replica = new Replica(MethodTestKit.Tiny("simclr"));
+        var e = Assert.Throws<ArgumentException>(() => replica.ComputeGradients(MethodTestKit.Batches(1, 8), data));
+        Assert.Contains("embeddings", e.Message);
+        using var byol = new Replica(MethodTestKit.Tiny("byol"));
+        Assert.Throws<InvalidOperationException>(() => byol.Embed(MethodTestKit.Batches(1, 8), data));
+    }
+
+    [Fact]
+    public void Every_method_starts_from_the_same_backbone_for_a_seed()
+    {
+        var norms = MethodTestKit.Names.Select(name =>
+        {
+            using var r = new Replica(MethodTestKit.Tiny(name, seed: 11));
+            return r.BackboneParameterNorm();
+        }).ToList();
+        Assert.All(norms, n => Assert.Equal(norms[0], n));
+    }
+
+    [Fact]
+    public void Unknown_method_is_named()
+    {
+        var e = Assert.Throws<ArgumentException>(() => MethodRegistry.Create(MethodTestKit.Tiny("moco")));
+        Assert.Contains("'moco'", e.Message);
+        Assert.Contains("simclr", e.Message);
+    }
+}
