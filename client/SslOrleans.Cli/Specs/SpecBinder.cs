@@ -16,7 +16,7 @@ public static class SpecBinder
         .Where(p => p.CanWrite)
         .ToDictionary(p => SnakeCase(p.Name), StringComparer.Ordinal);
 
-    public static bool IsBoolean(string key) => Properties.TryGetValue(key, out var p) && p.PropertyType == typeof(bool);
+    public static bool IsBoolean(string key) => Properties.TryGetValue(key, out var p) && (p.PropertyType == typeof(bool) || p.PropertyType == typeof(bool?));
 
     public static RunSpec Set(RunSpec spec, string key, string? value, string source)
     {
@@ -32,6 +32,8 @@ public static class SpecBinder
     private static object? Parse(Type type, string? value, string key, string source)
     {
         var underlying = Nullable.GetUnderlyingType(type);
+        // A bare flag (--resume, --nesterov) is true; an explicit null in YAML unsets a nullable key.
+        if (value is null && (underlying ?? type) == typeof(bool)) return true;
         if (value is null || value is "" or "null" or "~")
         {
             if (underlying is not null || type == typeof(string)) return null;

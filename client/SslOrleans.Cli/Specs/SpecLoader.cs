@@ -24,7 +24,7 @@ public static class SpecLoader
         if (!outGiven && spec.Out == new RunSpec().Out) spec = spec with { Out = Path.Combine("runs", $"{spec.Method}-{spec.Dataset}-seed{spec.Seed}") };
         spec = spec with { Out = Path.GetFullPath(spec.Out) };
         if (!runIdGiven && spec.RunId == new RunSpec().RunId) spec = spec with { RunId = Path.GetFileName(spec.Out.TrimEnd('/')) };
-        var errors = RunSpecValidator.Errors(spec);
+        var errors = RunSpecValidator.Errors(spec, Grains.Runs.SiloCatalog.Current);
         if (errors.Count > 0) throw new SpecException(string.Join(Environment.NewLine, errors));
         return spec;
     }

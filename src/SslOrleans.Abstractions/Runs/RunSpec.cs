@@ -24,16 +24,18 @@ public sealed record RunSpec
     [Id(14)] public long Seed { get; init; }
     /// <summary>Checkpoint folder of this run.</summary>
     [Id(15)] public string Out { get; init; } = "runs/run";
-    [Id(16)] public string Optimizer { get; init; } = "lars";
-    /// <summary>Learning rate at batch 256; scaled linearly with <see cref="Batch"/>.</summary>
-    [Id(17)] public double Lr { get; init; } = 1.0;
-    [Id(18)] public double WeightDecay { get; init; } = 1e-5;
+    /// <summary>lars, sgd or adamw; null = the method's recipe (like <see cref="Lr"/>, <see cref="WeightDecay"/>, <see cref="Nesterov"/>).</summary>
+    [Id(16)] public string? Optimizer { get; init; }
+    /// <summary>Learning rate at batch 256; scaled linearly with <see cref="Batch"/>. Null = the method's recipe.</summary>
+    [Id(17)] public double? Lr { get; init; }
+    [Id(18)] public double? WeightDecay { get; init; }
     [Id(19)] public double Momentum { get; init; } = 0.9;
     [Id(20)] public double WarmupFraction { get; init; } = 0.1;
     [Id(21)] public double TauBase { get; init; } = 0.99;
-    /// <summary>Hidden width of the projector and predictor; 0 = 64 × width.</summary>
+    /// <summary>Hidden width of the heads; 0 = the method's default (BYOL 64 × width, SimCLR and Barlow Twins 32 × width).</summary>
     [Id(22)] public int HiddenDim { get; init; }
-    [Id(23)] public int ProjectionDim { get; init; } = 256;
+    /// <summary>Embedding width; 0 = the method's default (BYOL 256, SimCLR 4 × width, Barlow Twins the hidden width).</summary>
+    [Id(23)] public int ProjectionDim { get; init; }
     /// <summary>Checkpoint every n steps (0: only at the end or on stop).</summary>
     [Id(24)] public long CheckpointEvery { get; init; }
     /// <summary>Intra-op threads of each worker; 0 = the silo's cores divided among its workers.</summary>
@@ -50,4 +52,20 @@ public sealed record RunSpec
     [Id(32)] public double LarsEta { get; init; } = 0.02;
     /// <summary>After every step, compare a digest of every worker's parameters and buffers; a mismatch fails the run.</summary>
     [Id(33)] public bool CheckReplicas { get; init; }
+    /// <summary>SGD with Nesterov momentum; null = the method's recipe.</summary>
+    [Id(34)] public bool? Nesterov { get; init; }
+    [Id(35)] public double AdamBeta1 { get; init; } = 0.9;
+    [Id(36)] public double AdamBeta2 { get; init; } = 0.999;
+    /// <summary>NT-Xent temperature (SimCLR).</summary>
+    [Id(37)] public double Temperature { get; init; } = 0.2;
+    /// <summary>Weight of the off-diagonal terms (Barlow Twins).</summary>
+    [Id(38)] public double BarlowLambda { get; init; } = 0.0051;
+    /// <summary>Factor on the whole Barlow Twins loss (solo-learn's scale_loss; 0.1 on CIFAR).</summary>
+    [Id(39)] public double BarlowScale { get; init; } = 0.1;
+    /// <summary>Learning rate of the online linear probe (SGD, momentum 0.9, no decay), following the run's schedule.</summary>
+    [Id(40)] public double ProbeLr { get; init; } = 0.1;
+    /// <summary>ResNet stem: cifar (3×3, stride 1, no max-pool) or imagenet (7×7 stride 2 + max-pool).</summary>
+    [Id(41)] public string Stem { get; init; } = "cifar";
+    /// <summary>ViT patch size; must divide the image side.</summary>
+    [Id(42)] public int PatchSize { get; init; } = 4;
 }

@@ -1,22 +1,27 @@
 namespace SslOrleans.Abstractions.Runs;
 
-/// <summary>Checks a spec and names the key of every bad value.</summary>
+/// <summary>
+/// Checks a spec and names the key of every bad value. The names of methods and backbones live in their
+/// registries (the core library, which this assembly must not see): the silo passes them in as
+/// <paramref name="catalog"/>; without it (a client) those two keys are checked by the silo on submission.
+/// </summary>
 public static class RunSpecValidator
 {
-    public static readonly string[] Methods = ["byol"];
     public static readonly string[] Datasets = ["fashion-mnist"];
-    public static readonly string[] Backbones = ["resnet18"];
-    public static readonly string[] Optimizers = ["lars", "sgd"];
+    public static readonly string[] Optimizers = ["lars", "sgd", "adamw"];
+    public static readonly string[] Stems = ["cifar", "imagenet"];
 
-    public static IReadOnlyList<string> Errors(RunSpec s)
+    public static IReadOnlyList<string> Errors(RunSpec s, SpecCatalog? catalog = null)
     {
         var e = new List<string>();
         void Require(bool ok, string key, object? value, string rule) { if (!ok) e.Add($"{key}: {value ?? "null"} is invalid: {rule}"); }
         Require(!string.IsNullOrWhiteSpace(s.RunId) && s.RunId.IndexOfAny(['/', '\\', ':']) < 0, "run_id", s.RunId, "a non-empty name without / \\ :");
-        Require(Methods.Contains(s.Method), "method", s.Method, "one of " + string.Join(", ", Methods));
+        Require(!string.IsNullOrWhiteSpace(s.Method) && (catalog is null || catalog.Methods.Contains(s.Method)), "method", s.Method, "one of " + string.Join(", ", catalog?.Methods ?? ["the silo's methods"]));
         Require(Datasets.Contains(s.Dataset), "dataset", s.Dataset, "one of " + string.Join(", ", Datasets));
-        Require(Backbones.Contains(s.Backbone), "backbone", s.Backbone, "one of " + string.Join(", ", Backbones));
-        Require(Optimizers.Contains(s.Optimizer), "optimizer", s.Optimizer, "one of " + string.Join(", ", Optimizers));
+        Require(!string.IsNullOrWhiteSpace(s.Backbone) && (catalog is null || catalog.Backbones.Contains(s.Backbone)), "backbone", s.Backbone, "one of " + string.Join(", ", catalog?.Backbones ?? ["the silo's backbones"]));
+        Require(s.Optimizer is null || Optimizers.Contains(s.Optimizer), "optimizer", s.Optimizer, "one of " + string.Join(", ", Optimizers) + " (or unset: the method's recipe)");
+        Require(Stems.Contains(s.Stem), "stem", s.Stem, "one of " + string.Join(", ", Stems));
+        Require(s.PatchSize >= 1, "patch_size", s.PatchSize, "at least 1");
         Require(s.Width is >= 1 and <= 1024, "width", s.Width, "between 1 and 1024");
         Require(s.Workers is >= 1 and <= 1024, "workers", s.Workers, "between 1 and 1024");
         Require(s.ParameterShards is >= 1 and <= 256, "parameter_shards", s.ParameterShards, "between 1 and 256");
@@ -30,13 +35,19 @@ public static class RunSpecValidator
         Require(s.Epochs is null or > 0, "epochs", s.Epochs, "greater than 0");
         Require(s.Minutes is null or > 0, "minutes", s.Minutes, "greater than 0");
         Require(!string.IsNullOrWhiteSpace(s.Out), "out", s.Out, "a folder path");
-        Require(s.Lr > 0, "lr", s.Lr, "greater than 0");
-        Require(s.WeightDecay >= 0, "weight_decay", s.WeightDecay, "at least 0");
+        Require(s.Lr is null or > 0, "lr", s.Lr, "greater than 0");
+        Require(s.WeightDecay is null or >= 0, "weight_decay", s.WeightDecay, "at least 0");
         Require(s.Momentum is >= 0 and < 1, "momentum", s.Momentum, "in [0, 1)");
         Require(s.WarmupFraction is >= 0 and < 1, "warmup_fraction", s.WarmupFraction, "in [0, 1)");
         Require(s.TauBase is >= 0 and <= 1, "tau_base", s.TauBase, "in [0, 1]");
-        Require(s.HiddenDim >= 0, "hidden_dim", s.HiddenDim, "at least 0 (0 = 64 × width)");
-        Require(s.ProjectionDim >= 1, "projection_dim", s.ProjectionDim, "at least 1");
+        Require(s.HiddenDim >= 0, "hidden_dim", s.HiddenDim, "at least 0 (0 = the method's default)");
+        Require(s.ProjectionDim >= 0, "projection_dim", s.ProjectionDim, "at least 0 (0 = the method's default)");
+        Require(s.AdamBeta1 is >= 0 and < 1, "adam_beta1", s.AdamBeta1, "in [0, 1)");
+        Require(s.AdamBeta2 is >= 0 and < 1, "adam_beta2", s.AdamBeta2, "in [0, 1)");
+        Require(s.Temperature > 0 && double.IsFinite(s.Temperature), "temperature", s.Temperature, "greater than 0");
+        Require(s.BarlowLambda >= 0 && double.IsFinite(s.BarlowLambda), "barlow_lambda", s.BarlowLambda, "at least 0");
+        Require(s.BarlowScale > 0 && double.IsFinite(s.BarlowScale), "barlow_scale", s.BarlowScale, "greater than 0");
+        Require(s.ProbeLr > 0, "probe_lr", s.ProbeLr, "greater than 0");
         Require(s.CheckpointEvery >= 0, "checkpoint_every", s.CheckpointEvery, "at least 0");
         Require(s.ThreadsPerWorker >= 0, "threads_per_worker", s.ThreadsPerWorker, "at least 0 (0 = automatic)");
         Require(s.KnnK >= 1, "knn_k", s.KnnK, "at least 1");
@@ -47,9 +58,12 @@ public static class RunSpecValidator
         return e;
     }
 
-    public static void ThrowIfInvalid(RunSpec s)
+    public static void ThrowIfInvalid(RunSpec s, SpecCatalog? catalog = null)
     {
-        var errors = Errors(s);
+        var errors = Errors(s, catalog);
         if (errors.Count > 0) throw new ArgumentException("invalid run spec: " + string.Join("; ", errors));
     }
 }
+
+/// <summary>The method and backbone names a silo can build.</summary>
+public sealed record SpecCatalog(IReadOnlyCollection<string> Methods, IReadOnlyCollection<string> Backbones);

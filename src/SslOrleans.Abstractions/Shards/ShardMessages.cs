@@ -49,7 +49,8 @@ public sealed record ApplyRequest(
     [property: Id(1)] int[] Slots,
     [property: Id(2)] int MicroBatches,
     [property: Id(3)] double Lr,
-    [property: Id(4)] double Tau);
+    [property: Id(4)] double Tau,
+    [property: Id(5)] double ProbeLr);
 
 /// <summary>A file written into a checkpoint.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.FileDigest")]

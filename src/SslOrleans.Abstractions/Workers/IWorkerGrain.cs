@@ -13,9 +13,13 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("PushInitialState")] Task PushInitialStateAsync(ShardMap shards);
     /// <summary>Pulls parameters, buffers and EMA target of <paramref name="version"/> from every shard.</summary>
     [Alias("Sync")] Task SyncAsync(ShardMap shards, long version);
+    /// <summary>First pass of a global-batch loss: the embeddings of these micro-batches (float32 bytes, [micro-batch, view, sample, dim]).</summary>
+    [Alias("Embed")] Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches);
     /// <summary>Computes the summed gradient of its micro-batches and pushes each shard its slice.</summary>
     [Alias("RunStep")] Task<StepReport> RunStepAsync(StepWork work);
     [Alias("ExtractFeatures")] Task<FeatureBlock> ExtractFeaturesAsync(FeatureRequest request);
+    /// <summary>Correct predictions of the online linear probe on samples [start, start + count) of the test split.</summary>
+    [Alias("ProbeCorrect")] Task<long> ProbeCorrectAsync(int start, int count);
     [Alias("ExportBackbone")] Task<BackboneExport> ExportBackboneAsync();
     /// <summary>SHA-256 of the replica's parameters and buffers: equal on every worker after each step.</summary>
     [Alias("GetStateDigest")] Task<string> GetStateDigestAsync();

@@ -7,7 +7,9 @@ public sealed record TensorInfo(
     [property: Id(1)] long Offset,
     [property: Id(2)] long Length,
     [property: Id(3)] bool Excluded,
-    [property: Id(4)] bool HasTarget);
+    [property: Id(4)] bool HasTarget,
+    /// <summary>A parameter of the online linear probe, trained by the probe's own optimizer.</summary>
+    [property: Id(5)] bool Probe = false);
 
 /// <summary>The flat layout of a method's state, as the first worker reports it.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.ModelLayoutInfo")]

@@ -20,7 +20,11 @@ public sealed record MicroBatchWork(
 public sealed record StepWork(
     [property: Id(0)] long Step,
     [property: Id(1)] MicroBatchWork[] MicroBatches,
-    [property: Id(2)] ShardMap Shards);
+    [property: Id(2)] ShardMap Shards,
+    /// <summary>For a global-batch loss: the embeddings of every micro-batch of the step, float32
+    /// [micro-batch, view, sample, dim] as bytes, in micro-batch order. Null for per-sample losses.</summary>
+    [property: Id(3)] byte[]? Embeddings = null,
+    [property: Id(4)] int StepMicroBatches = 0);
 
 [GenerateSerializer, Immutable, Alias("sslo.StepReport")]
 public sealed record StepReport(
@@ -28,7 +32,8 @@ public sealed record StepReport(
     [property: Id(1)] double LossSum,
     [property: Id(2)] int MicroBatches,
     [property: Id(3)] double ComputeSeconds,
-    [property: Id(4)] long BytesPushed);
+    [property: Id(4)] long BytesPushed,
+    [property: Id(5)] long ProbeCorrect = 0);
 
 public enum FeatureSplit { Train, Test }
 
@@ -57,7 +62,9 @@ public sealed record WorkerReady(
     [property: Id(2)] int TestCount,
     [property: Id(3)] int Classes,
     [property: Id(4)] int Threads,
-    [property: Id(5)] string Silo);
+    [property: Id(5)] string Silo,
+    /// <summary>The loss couples the global batch: every step first gathers the workers' embeddings.</summary>
+    [property: Id(6)] bool GlobalBatchLoss = false);
 
 /// <summary>The exported backbone (safetensors bytes) and the L2 norm of its parameters.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.BackboneExport")]

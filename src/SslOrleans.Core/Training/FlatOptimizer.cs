@@ -6,34 +6,64 @@ namespace SslOrleans.Core.Training;
 /// </summary>
 public static class FlatOptimizer
 {
+    /// <summary>SGD or LARS (momentum only).</summary>
     public static void Step(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum,
-        IReadOnlyList<SliceTensor> tensors, OptimizerSettings s, double lr)
+        IReadOnlyList<SliceTensor> tensors, OptimizerSettings s, double lr) =>
+        Step(param, grad, momentum, [], tensors, s, lr, step: 0);
+
+    /// <param name="variance">AdamW's second moment (same length as <paramref name="param"/>); empty otherwise.</param>
+    /// <param name="step">0-based optimizer step, for AdamW's bias correction.</param>
+    public static void Step(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> variance,
+        IReadOnlyList<SliceTensor> tensors, OptimizerSettings s, double lr, long step)
     {
         if (grad.Length != param.Length || momentum.Length != param.Length)
             throw new ArgumentException($"param ({param.Length}), grad ({grad.Length}) and momentum ({momentum.Length}) lengths differ");
+        if (s.NeedsSecondMoment && variance.Length != param.Length)
+            throw new ArgumentException($"AdamW needs a second moment of {param.Length} values, got {variance.Length}");
         foreach (var t in tensors)
         {
             var w = param.Slice((int)t.Offset, (int)t.Length);
             var g = grad.Slice((int)t.Offset, (int)t.Length);
             var m = momentum.Slice((int)t.Offset, (int)t.Length);
             double wd = t.Excluded ? 0 : s.WeightDecay;
-            double scale = 1;
-            if (s.Kind == OptimizerKind.Lars && !t.Excluded)
+            if (s.Kind == OptimizerKind.AdamW) AdamW(w, g, m, variance.Slice((int)t.Offset, (int)t.Length), s, lr, wd, step);
+            else MomentumStep(w, g, m, s, lr, wd, !t.Excluded && s.Kind == OptimizerKind.Lars);
+        }
+    }
+
+    private static void MomentumStep(Span<float> w, ReadOnlySpan<float> g, Span<float> m, OptimizerSettings s, double lr, double wd, bool adapt)
+    {
+        double scale = 1;
+        if (adapt)
+        {
+            double pn = Norm(w), gn = Norm(g);
+            if (pn > 0 && gn > 0)
             {
-                double pn = Norm(w), gn = Norm(g);
-                if (pn > 0 && gn > 0)
-                {
-                    scale = s.Eta * pn / (gn + wd * pn + s.Eps);
-                    if (s.ClipLr) scale = Math.Min(scale / lr, 1);
-                }
+                scale = s.Eta * pn / (gn + wd * pn + s.Eps);
+                if (s.ClipLr) scale = Math.Min(scale / lr, 1);
             }
-            float mu = (float)s.Momentum, fwd = (float)wd, fscale = (float)scale, flr = (float)lr;
-            for (int i = 0; i < w.Length; i++)
-            {
-                float d = (g[i] + fwd * w[i]) * fscale;
-                m[i] = mu * m[i] + d;
-                w[i] -= flr * m[i];
-            }
+        }
+        float mu = (float)s.Momentum, fwd = (float)wd, fscale = (float)scale, flr = (float)lr;
+        for (int i = 0; i < w.Length; i++)
+        {
+            float d = (g[i] + fwd * w[i]) * fscale;
+            m[i] = mu * m[i] + d;
+            // Nesterov (PyTorch's form): step along d + μ·buffer instead of the buffer.
+            w[i] -= flr * (s.Nesterov ? d + mu * m[i] : m[i]);
+        }
+    }
+
+    // PyTorch's AdamW: w ← w·(1 − lr·wd), then w ← w − lr·m̂/(√v̂ + ε) with bias-corrected moments.
+    private static void AdamW(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, OptimizerSettings s, double lr, double wd, long step)
+    {
+        float b1 = (float)s.Beta1, b2 = (float)s.Beta2, eps = (float)s.Eps;
+        float c1 = (float)(1 - Math.Pow(s.Beta1, step + 1)), c2 = (float)(1 - Math.Pow(s.Beta2, step + 1));
+        float flr = (float)lr, decay = (float)(1 - lr * wd);
+        for (int i = 0; i < w.Length; i++)
+        {
+            m[i] = b1 * m[i] + (1 - b1) * g[i];
+            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            w[i] = w[i] * decay - flr * (m[i] / c1) / (MathF.Sqrt(v[i] / c2) + eps);
         }
     }
 

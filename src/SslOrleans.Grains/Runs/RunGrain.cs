@@ -34,7 +34,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     {
         if (state is RunState.Running or RunState.Evaluating)
             throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' is already {state.ToString().ToLowerInvariant()}");
-        RunSpecValidator.ThrowIfInvalid(runSpec);
+        RunSpecValidator.ThrowIfInvalid(runSpec, SiloCatalog.Current);
+        runSpec = RunPlan.WithMethodDefaults(runSpec);
         if (runSpec.RunId != this.GetPrimaryKeyString())
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
         if (!runSpec.Resume && await stores.Open(runSpec.Out).ReadLatestAsync() is { } existing)
@@ -79,7 +80,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             {
                 resumeFrom = await store.ReadLatestAsync()
                     ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint (no 'latest' file)");
-                s = spec = RunPlan.Resumed(resumeFrom.Spec, s);
+                s = spec = RunPlan.WithMethodDefaults(RunPlan.Resumed(resumeFrom.Spec, s));
             }
 
             phase = "initialising workers";
@@ -114,7 +115,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             phase = "training";
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
-                await TrainStepAsync(s, workers, shards, map, data, clock);
+                await TrainStepAsync(s, workers, shards, map, data, clock, ready[0].GlobalBatchLoss);
                 stepsThisRun++;
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
                 if (stepsThisRun == replanAt)
@@ -134,7 +135,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             var (manifestPath, manifest, paramL2) = await CheckpointAsync(s, store, workers, shards, map);
             var finished = !stopRequested || step >= plannedSteps;
 
-            double? knn = null, knnInit = null;
+            double? knn = null, knnInit = null, probeTop1 = null;
             var evalClock = Stopwatch.StartNew();
             if (finished && s.Evaluate)
             {
@@ -143,17 +144,22 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 knn = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: false);
                 phase = "kNN of the initial backbone";
                 knnInit = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: true);
+                phase = "online probe on the test split";
+                probeTop1 = await ProbeTop1Async(workers, ready[0].TestCount);
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
-                var metrics = new Dictionary<string, double>(manifest.Metrics) { ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value };
+                var metrics = new Dictionary<string, double>(manifest.Metrics)
+                {
+                    ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value, ["online_probe_top1"] = probeTop1.Value,
+                };
                 await store.CommitAsync(manifest with { Metrics = metrics });
-                await LogCurvesAsync(step, new() { ["eval/knn_top1"] = knn.Value, ["eval/knn_top1_init"] = knnInit.Value });
+                await LogCurvesAsync(step, new() { ["eval/knn_top1"] = knn.Value, ["eval/knn_top1_init"] = knnInit.Value, ["eval/online_probe_top1"] = probeTop1.Value });
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
             state = finished ? RunState.Completed : RunState.Stopped;
             result = new RunResult(s.Method, step, (double)step * s.Batch / trainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
-                progress.Sum(p => p.ComputeSeconds));
+                progress.Sum(p => p.ComputeSeconds), probeTop1);
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
@@ -170,15 +176,22 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         }
     }
 
-    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, SampleFeed data, Stopwatch clock)
+    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, SampleFeed data, Stopwatch clock, bool globalBatchLoss)
     {
         var stepClock = Stopwatch.StartNew();
         var samples = await data.TakeAsync((long)step * s.Batch, s.Batch);
         var microBatches = RunPlan.MicroBatches(s, step, samples);
         var assigned = RunPlan.Assign(microBatches, workers.Length);
-        var reports = await Task.WhenAll(workers.Select((w, i) => w.RunStepAsync(new StepWork(step, assigned[i], map))));
+        byte[]? embeddings = null;
+        if (globalBatchLoss)
+        {
+            // Workers hold contiguous blocks of micro-batches in order, so their embeddings concatenate in step order.
+            var parts = await Task.WhenAll(workers.Select((w, i) => w.EmbedAsync(assigned[i])));
+            embeddings = parts.SelectMany(p => p).ToArray();
+        }
+        var reports = await Task.WhenAll(workers.Select((w, i) => w.RunStepAsync(new StepWork(step, assigned[i], map, embeddings, microBatches.Length))));
         double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
-        var apply = new ApplyRequest(step, reports.Select(r => r.Slot).ToArray(), microBatches.Length, lr, tau);
+        var apply = new ApplyRequest(step, reports.Select(r => r.Slot).ToArray(), microBatches.Length, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
         await Task.WhenAll(shards.Select(g => g.ApplyAsync(apply)));
         await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step + 1)));
         if (s.CheckReplicas)
@@ -193,7 +206,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         if (!double.IsFinite(loss)) throw new InvalidOperationException($"loss became {loss} at step {step - 1}; lower the learning rate (lr)");
         double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
-            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reports.Max(r => r.ComputeSeconds), seconds));
+            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reports.Max(r => r.ComputeSeconds), seconds,
+            (double)reports.Sum(r => r.ProbeCorrect) / s.Batch));
         var tags = TrainingMetrics.Run(s.RunId, s.Method);
         TrainingMetrics.Steps.Add(1, tags);
         TrainingMetrics.Images.Add(s.Batch, tags);
@@ -205,7 +219,19 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         {
             ["train/loss"] = loss, ["train/lr"] = lr, ["train/tau"] = tau,
             ["train/images_per_sec"] = p.ImagesPerSec, ["train/compute_fraction"] = p.ComputeSeconds / p.StepSeconds,
+            ["train/online_probe_top1"] = p.ProbeTrainTop1,
         });
+    }
+
+    /// <summary>Test-split top-1 of the online probe, the split cut into one contiguous block per worker.</summary>
+    private static async Task<double> ProbeTop1Async(IWorkerGrain[] workers, int testCount)
+    {
+        var correct = await Task.WhenAll(workers.Select((w, i) =>
+        {
+            int start = i * testCount / workers.Length, end = (i + 1) * testCount / workers.Length;
+            return w.ProbeCorrectAsync(start, end - start);
+        }));
+        return (double)correct.Sum() / testCount;
     }
 
     // File IO of the event log stays off the grain scheduler.

@@ -1,6 +1,7 @@
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
+using SslOrleans.Core.Methods;
 using SslOrleans.Core.Training;
 
 namespace SslOrleans.Grains.Runs;
@@ -52,7 +53,38 @@ public static class RunPlan
     public static long WarmupSteps(RunSpec spec, long plannedSteps) => (long)Math.Ceiling(spec.WarmupFraction * plannedSteps);
 
     public static double LearningRate(RunSpec spec, long step, long plannedSteps) =>
-        Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), spec.Lr * spec.Batch / 256.0);
+        Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), Required(spec.Lr, "lr") * spec.Batch / 256.0);
+
+    /// <summary>The online probe follows the run's warm-up and cosine shape at its own peak (not scaled with the batch).</summary>
+    public static double ProbeLearningRate(RunSpec spec, long step, long plannedSteps) =>
+        Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), spec.ProbeLr);
+
+    /// <summary>Fills what the spec leaves to the method (optimizer, learning rate, weight decay, Nesterov) from its recipe.</summary>
+    public static RunSpec WithMethodDefaults(RunSpec spec)
+    {
+        var recipe = MethodRegistry.Recipe(spec.Method);
+        return spec with
+        {
+            Optimizer = spec.Optimizer ?? recipe.Optimizer,
+            Lr = spec.Lr ?? recipe.Lr,
+            WeightDecay = spec.WeightDecay ?? recipe.WeightDecay,
+            Nesterov = spec.Nesterov ?? recipe.Nesterov,
+        };
+    }
+
+    /// <summary>The optimizer of the method's parameters, from a spec whose defaults are filled.</summary>
+    public static OptimizerSettings Optimizer(RunSpec spec) => new(
+        OptimizerSettings.ParseKind(Required(spec.Optimizer, "optimizer")), spec.Momentum, Required(spec.WeightDecay, "weight_decay"), spec.LarsEta,
+        Nesterov: spec.Nesterov ?? false, Beta1: spec.AdamBeta1, Beta2: spec.AdamBeta2);
+
+    /// <summary>The online probe's optimizer: SGD with momentum 0.9 and no decay, as solo-learn trains its online classifier.</summary>
+    public static OptimizerSettings ProbeOptimizer { get; } = new(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 0);
+
+    private static T Required<T>(T? value, string key) where T : struct =>
+        value ?? throw new InvalidOperationException($"{key} is unset: the spec's method defaults were not filled");
+
+    private static string Required(string? value, string key) =>
+        value ?? throw new InvalidOperationException($"{key} is unset: the spec's method defaults were not filled");
 
     public static double Tau(RunSpec spec, long step, long plannedSteps) => Schedules.ByolTau(step, plannedSteps, spec.TauBase);
 

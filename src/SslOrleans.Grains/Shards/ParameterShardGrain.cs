@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using SslOrleans.Abstractions.Shards;
+using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Storage.Checkpoints;
@@ -15,8 +16,10 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
 {
     private ShardConfig? config;
     private SliceTensor[] tensors = [];
+    private SliceTensor[] probeTensors = [];
     private float[] parameters = [];
     private float[] momentum = [];
+    private float[] variance = [];
     private float[] target = [];
     private float[] buffers = [];
     private long version = -1;
@@ -34,9 +37,13 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     {
         config = shardConfig;
         var r = shardConfig.Range;
-        tensors = shardConfig.Tensors.Select(t => new SliceTensor(t.Offset - r.ParamOffset, t.Length, t.Excluded)).ToArray();
+        SliceTensor Slice(TensorInfo t) => new(t.Offset - r.ParamOffset, t.Length, t.Excluded);
+        tensors = shardConfig.Tensors.Where(t => !t.Probe).Select(Slice).ToArray();
+        probeTensors = shardConfig.Tensors.Where(t => t.Probe).Select(Slice).ToArray();
         parameters = new float[r.ParamLength];
         momentum = new float[r.ParamLength];
+        // AdamW's second moment; the probe's SGD does not use it.
+        variance = new float[Runs.RunPlan.Optimizer(shardConfig.Spec).NeedsSecondMoment ? r.ParamLength : 0];
         target = new float[r.TargetLength];
         buffers = new float[r.BufferLength];
         version = -1;
@@ -81,7 +88,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
                 throw new InvalidOperationException($"shard {r.Index}: step {request.Step} lacks the full contribution of worker slot {slot}");
             parts.Add(c.Chunks);
         }
-        var settings = Settings(cfg);
+        var settings = Runs.RunPlan.Optimizer(cfg.Spec);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.Run(() =>
         {
@@ -98,7 +105,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             // The mean over the step's micro-batches, rounded to float32 once.
             var mean = new float[sum.Length];
             for (int i = 0; i < sum.Length; i++) mean[i] = (float)(sum[i] / request.MicroBatches);
-            FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, tensors, settings, request.Lr);
+            FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, variance, tensors, settings, request.Lr, request.Step);
+            FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, [], probeTensors, Runs.RunPlan.ProbeOptimizer, request.ProbeLr, request.Step);
             mean.AsSpan(p).CopyTo(buffers);
             FlatOptimizer.Ema(target, parameters.AsSpan(0, target.Length), request.Tau);
         });
@@ -122,7 +130,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     public async Task<FileDigest> SaveAsync(string checkpointFolder)
     {
         var cfg = Config();
-        var file = new ShardFile(version, cfg.Range.Index, parameters, momentum, target, buffers);
+        var file = new ShardFile(version, cfg.Range.Index, parameters, momentum, variance, target, buffers);
         var store = stores.Open(cfg.Spec.Out);
         // Serialising and hashing megabytes stays off the grain scheduler.
         return await Task.Run(() => store.WriteFileAsync(checkpointFolder, CheckpointNames.Shard(cfg.Range.Index), file.ToBytes()));
@@ -143,7 +151,9 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = cfg.Range;
         if (shard.Index != r.Index || shard.Parameters.Length != r.ParamLength || shard.Target.Length != r.TargetLength || shard.Buffers.Length != r.BufferLength)
             throw new InvalidDataException($"{source}: holds shard {shard.Index} with {shard.Parameters.Length} parameters, expected shard {r.Index} with {r.ParamLength}");
-        (parameters, momentum, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Target, shard.Buffers, shard.Version);
+        if (shard.Variance.Length != variance.Length)
+            throw new InvalidDataException($"{source}: holds {shard.Variance.Length} second-moment values, the optimizer {cfg.Spec.Optimizer} needs {variance.Length}");
+        (parameters, momentum, variance, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Variance, shard.Target, shard.Buffers, shard.Version);
         contributions.Clear();
         return version;
     }
@@ -165,8 +175,4 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     }
 
     private ShardConfig Config() => config ?? throw new InvalidOperationException($"parameter shard {this.GetPrimaryKeyString()} is not configured");
-
-    private static OptimizerSettings Settings(ShardConfig c) => new(
-        c.Spec.Optimizer == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Lars,
-        c.Spec.Momentum, c.Spec.WeightDecay, c.Spec.LarsEta);
 }

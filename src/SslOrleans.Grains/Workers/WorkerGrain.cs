@@ -41,8 +41,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             torch.set_num_threads(threads);
             train = DatasetCatalog.Train(spec.Dataset, spec.Data);
             test = DatasetCatalog.Test(spec.Dataset, spec.Data);
-            replica = new Replica(Options(spec, train.Channels));
-            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString());
+            replica = new Replica(Options(spec, train.Channels), probeClasses: train.Classes);
+            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings);
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters",
             this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount);
@@ -81,16 +81,34 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (r, c) = Ready();
         var slot = init!.Slot;
         var clock = Stopwatch.StartNew();
-        var (chunks, lossSum) = await c.RunAsync(() =>
+        var (chunks, g) = await c.RunAsync(() =>
         {
-            var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!);
+            var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
+            var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
             var perShard = work.Shards.Shards.Select(s => Chunks(work.Shards, work.Step, slot, GradientOf(s, g))).ToArray();
-            return (perShard, g.LossSum);
+            return (perShard, g);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
         await Task.WhenAll(work.Shards.Shards.Select(s => SendAll(Shard(work.Shards, s.Index).PushAsync, chunks[s.Index])));
         long bytes = chunks.Sum(list => list.Sum(ch => (long)ch.Data.Length));
-        return new StepReport(slot, lossSum, work.MicroBatches.Length, computeSeconds, bytes);
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect);
+    }
+
+    public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
+    {
+        var (r, c) = Ready();
+        return await c.RunAsync(() => TensorBytes.ToBytes<float>(r.Embed(ToMicroBatches(microBatches), train!)));
+    }
+
+    public async Task<long> ProbeCorrectAsync(int start, int count)
+    {
+        var (r, c) = Ready();
+        return await c.RunAsync(() =>
+        {
+            if (start < 0 || count < 0 || start + count > test!.Count)
+                throw new ArgumentOutOfRangeException(nameof(start), $"samples [{start}, {start + count}) are outside the {test!.Count} of the test split");
+            return r.ProbeCorrect(test, start, count);
+        });
     }
 
     public async Task<double> TimeMicroBatchesAsync(MicroBatchWork[] microBatches)
@@ -99,7 +117,10 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         return await c.RunAsync(() =>
         {
             var clock = Stopwatch.StartNew();
-            r.ComputeGradients(ToMicroBatches(microBatches), train!);
+            // Renumbered so that a global-batch loss sees these micro-batches as a whole step of their own.
+            var batches = microBatches.Select((w, i) => new MicroBatch(i, w.Samples, w.Seed)).ToList();
+            var step = r.NeedsBatchEmbeddings ? new BatchEmbeddings(r.Embed(batches, train!), batches.Count) : null;
+            r.ComputeGradients(batches, train!, step);
             return clock.Elapsed.TotalSeconds;
         });
     }
@@ -225,10 +246,11 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 
     internal static MethodOptions Options(Abstractions.Runs.RunSpec spec, int channels) =>
-        new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, channels), spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase);
+        new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, channels), spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase,
+            spec.Temperature, spec.BarlowLambda, spec.BarlowScale);
 
     private static ModelLayoutInfo ToInfo(ModelLayout l) => new(
         l.Parameters.Select(Info).ToArray(), l.Buffers.Select(Info).ToArray(), l.ParameterCount, l.BufferCount, l.TargetCount);
 
-    private static TensorInfo Info(TensorSlot s) => new(s.Name, s.Offset, s.Length, s.Excluded, s.HasTarget);
+    private static TensorInfo Info(TensorSlot s) => new(s.Name, s.Offset, s.Length, s.Excluded, s.HasTarget, s.Probe);
 }

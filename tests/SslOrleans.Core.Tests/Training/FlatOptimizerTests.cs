@@ -46,4 +46,53 @@ public sealed class FlatOptimizerTests
     [Fact]
     public void Lengths_that_disagree_are_an_error() =>
         Assert.Throws<ArgumentException>(() => FlatOptimizer.Step(new float[2], new float[3], new float[2], [], new OptimizerSettings(), 1));
+
+    [Fact]
+    public void AdamW_matches_a_naive_loop_of_pytorchs_update()
+    {
+        var w = new float[] { 1f, -2f, 0.5f };
+        var m = new float[3];
+        var v = new float[3];
+        var s = new OptimizerSettings(OptimizerKind.AdamW, WeightDecay: 0.05, Beta1: 0.9, Beta2: 0.999);
+        var tensors = new[] { new SliceTensor(0, 2, false), new SliceTensor(2, 1, true) };
+        var grads = new[] { new float[] { 0.3f, -0.1f, 0.2f }, new float[] { -0.2f, 0.4f, 0.1f } };
+        double[] rw = [1, -2, 0.5], rm = new double[3], rv = new double[3];
+        for (int t = 0; t < 2; t++)
+        {
+            FlatOptimizer.Step(w, grads[t], m, v, tensors, s, lr: 0.01, step: t);
+            for (int i = 0; i < 3; i++)
+            {
+                double wd = i == 2 ? 0 : 0.05, g = grads[t][i];
+                rw[i] *= 1 - 0.01 * wd;
+                rm[i] = 0.9 * rm[i] + 0.1 * g;
+                rv[i] = 0.999 * rv[i] + 0.001 * g * g;
+                double mh = rm[i] / (1 - Math.Pow(0.9, t + 1)), vh = rv[i] / (1 - Math.Pow(0.999, t + 1));
+                rw[i] -= 0.01 * mh / (Math.Sqrt(vh) + 1e-8);
+            }
+        }
+        for (int i = 0; i < 3; i++) Assert.Equal(rw[i], w[i], 5);
+        Assert.Throws<ArgumentException>(() => FlatOptimizer.Step(w, grads[0], m, new float[1], tensors, s, 0.01, 0));
+    }
+
+    [Fact]
+    public void Nesterov_steps_along_the_gradient_plus_the_momentum_buffer()
+    {
+        var w = new float[] { 1f };
+        var m = new float[1];
+        var s = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 0, Nesterov: true);
+        var tensors = new[] { new SliceTensor(0, 1, false) };
+        FlatOptimizer.Step(w, new float[] { 1f }, m, tensors, s, lr: 0.1);
+        // buffer = 1; step = g + 0.9·buffer = 1.9
+        Assert.Equal(1f - 0.19f, w[0], 6);
+        FlatOptimizer.Step(w, new float[] { 1f }, m, tensors, s, lr: 0.1);
+        // buffer = 0.9 + 1 = 1.9; step = 1 + 0.9·1.9 = 2.71
+        Assert.Equal(0.81f - 0.271f, w[0], 5);
+    }
+
+    [Fact]
+    public void Unknown_optimizer_names_are_named()
+    {
+        Assert.Equal(OptimizerKind.AdamW, OptimizerSettings.ParseKind("AdamW"));
+        Assert.Contains("'adam'", Assert.Throws<ArgumentException>(() => OptimizerSettings.ParseKind("adam")).Message);
+    }
 }
