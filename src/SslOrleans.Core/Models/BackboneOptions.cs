@@ -1,13 +1,43 @@
 namespace SslOrleans.Core.Models;
 
-public sealed record BackboneOptions(string Name = "resnet18", int Width = 64, int InputChannels = 3)
+/// <summary>
+/// Which backbone to build. <paramref name="Stem"/> applies to the ResNets; <paramref name="PatchSize"/> and
+/// <paramref name="ImageSize"/> to the ViT (its position embedding is sized for one image size).
+/// </summary>
+public sealed record BackboneOptions(
+    string Name = "resnet18",
+    int Width = 64,
+    int InputChannels = 3,
+    string Stem = "cifar",
+    int PatchSize = 4,
+    int ImageSize = 28)
 {
+    public static IReadOnlyList<string> Names { get; } = ["resnet18", "resnet50", "vit-tiny"];
+
+    public static IReadOnlyList<string> Stems { get; } = ["cifar", "imagenet"];
+
+    public bool IsVisionTransformer => Name == "vit-tiny";
+
     public void Validate()
     {
-        if (Name != "resnet18") throw new ArgumentException($"backbone '{Name}' is unknown; known: resnet18", nameof(Name));
+        if (!Names.Contains(Name))
+            throw new ArgumentException($"backbone '{Name}' is unknown; known: {string.Join(", ", Names)}", nameof(Name));
         if (Width < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "width must be at least 1");
         if (InputChannels < 1) throw new ArgumentOutOfRangeException(nameof(InputChannels), InputChannels, "input channels must be at least 1");
+        if (!Stems.Contains(Stem))
+            throw new ArgumentException($"stem '{Stem}' is unknown; known: {string.Join(", ", Stems)}", nameof(Stem));
+        if (IsVisionTransformer)
+        {
+            if (PatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PatchSize), PatchSize, "patch size must be at least 1");
+            if (ImageSize < 1) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "image size must be at least 1");
+            if (ImageSize % PatchSize != 0)
+                throw new ArgumentException($"PatchSize {PatchSize} must divide ImageSize {ImageSize}", nameof(PatchSize));
+        }
     }
 
-    public ResNet Create() => new(this);
+    public Backbone Create()
+    {
+        Validate();
+        return IsVisionTransformer ? new VisionTransformer(this) : new ResNet(this);
+    }
 }

@@ -6,17 +6,22 @@ using static TorchSharp.torch;
 namespace SslOrleans.Core.Tests.Export;
 
 /// <summary>
-/// The checkpoint consumer's view: the exported backbone loads strictly into torchvision's ResNet-18 (CIFAR stem,
-/// Debian's python3-torch and python3-torchvision) and computes the same features as TorchSharp.
+/// The checkpoint consumer's view: the exported backbone loads strictly into PyTorch (Debian's python3-torch and
+/// python3-torchvision) and computes the same features as TorchSharp. ResNets load into torchvision's ResNet and
+/// blocks (built at the backbone's width and stem), the ViT into the timm-named reference in load_backbone.py.
 /// </summary>
 public sealed class PyTorchInteropTests
 {
-    [Fact]
-    public void Torchvision_loads_the_backbone_and_computes_the_same_features()
+    [Theory]
+    [InlineData("resnet18", 64, "cifar")]
+    [InlineData("resnet50", 8, "cifar")]
+    [InlineData("resnet50", 16, "imagenet")]
+    [InlineData("vit-tiny", 16, "cifar")]
+    public void PyTorch_loads_the_backbone_and_computes_the_same_features(string name, int width, string stem)
     {
         var dir = Directory.CreateTempSubdirectory("sslo-interop").FullName;
         manual_seed(11);
-        using var backbone = new BackboneOptions("resnet18", 64, 1).Create();
+        using var backbone = new BackboneOptions(name, width, 1, stem).Create();
         using (no_grad())
         {
             // Move the batch-norm running statistics away from their initial values, as training does.
