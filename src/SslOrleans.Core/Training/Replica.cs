@@ -14,7 +14,7 @@ namespace SslOrleans.Core.Training;
 public sealed class Replica : IDisposable
 {
     private readonly ISslMethod method;
-    private readonly Linear? probe;
+    private readonly LinearProbe? probe;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor> buffers;
     private readonly List<Parameter> targets;
@@ -26,14 +26,7 @@ public sealed class Replica : IDisposable
     public Replica(MethodOptions options, int probeClasses = 0)
     {
         method = MethodRegistry.Create(options);
-        if (probeClasses > 0)
-        {
-            // Zero weights: a deterministic start that needs no random draw, and logistic regression converges from it.
-            probe = nn.Linear(method.FeatureDim, probeClasses);
-            using var _ = no_grad();
-            probe.weight!.zero_();
-            probe.bias!.zero_();
-        }
+        if (probeClasses > 0) probe = new LinearProbe(method.FeatureDim, probeClasses);
         Layout = ModelLayout.Of(method.Online, method.Target, probe);
         parameters = method.Online.parameters().Concat(probe?.parameters() ?? []).ToList();
         buffers = ModelLayout.FloatBuffers(method.Online).Select(b => b.Tensor).ToList();

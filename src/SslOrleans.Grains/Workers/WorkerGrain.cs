@@ -41,7 +41,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             torch.set_num_threads(threads);
             train = DatasetCatalog.Train(spec.Dataset, spec.Data);
             test = DatasetCatalog.Test(spec.Dataset, spec.Data);
-            replica = new Replica(Options(spec, train.Channels), probeClasses: train.Classes);
+            replica = new Replica(Options(spec, train), probeClasses: train.Classes);
             return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings);
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters",
@@ -135,7 +135,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             if (request.Start < 0 || request.Count < 0 || request.Start + request.Count > data.Count)
                 throw new ArgumentOutOfRangeException(nameof(request), $"samples [{request.Start}, {request.Start + request.Count}) are outside the {data.Count} of the {request.Split} split");
             var source = r;
-            if (request.Initial) source = initialReplica ??= new Replica(Options(spec, data.Channels));
+            if (request.Initial) source = initialReplica ??= new Replica(Options(spec, data));
             var features = source.Features(data, request.Start, request.Count);
             int dim = request.Count == 0 ? 0 : features.Length / request.Count;
             return new FeatureBlock(request.Start, request.Count, dim, TensorBytes.ToBytes<float>(features), data.Labels.AsSpan(request.Start, request.Count).ToArray());
@@ -151,7 +151,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             SafeTensors.Write(stream, r.BackboneStateDict(), new Dictionary<string, string>
             {
                 ["format"] = "pt",
-                ["architecture"] = $"{init!.Spec.Backbone} cifar-stem width={init.Spec.Width}",
+                ["architecture"] = init!.Spec.Backbone.StartsWith("vit") ? $"{init.Spec.Backbone} width={init.Spec.Width} patch={init.Spec.PatchSize}"
+                    : $"{init.Spec.Backbone} {init.Spec.Stem}-stem width={init.Spec.Width}",
                 ["method"] = init.Spec.Method,
             });
             return new BackboneExport(stream.ToArray(), r.BackboneParameterNorm());
@@ -245,8 +246,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
 
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 
-    internal static MethodOptions Options(Abstractions.Runs.RunSpec spec, int channels) =>
-        new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, channels), spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase,
+    internal static MethodOptions Options(Abstractions.Runs.RunSpec spec, ImageDataset data) =>
+        new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, data.Channels, spec.Stem, spec.PatchSize, data.Height), spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase,
             spec.Temperature, spec.BarlowLambda, spec.BarlowScale);
 
     private static ModelLayoutInfo ToInfo(ModelLayout l) => new(

@@ -104,4 +104,25 @@ public sealed class MethodTrainingTests
         Assert.Contains("'moco'", e.Message);
         Assert.Contains("simclr", e.Message);
     }
+
+    [Fact]
+    public void The_online_probe_learns_from_detached_features_without_touching_the_method()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        var test = FashionMnist.LoadTestCached(null);
+        using var probed = new Replica(MethodTestKit.Tiny("byol"), probeClasses: 10);
+        using var plain = new Replica(MethodTestKit.Tiny("byol"));
+        var batches = MethodTestKit.Batches(2, 16);
+        var a = probed.ComputeGradients(batches, data);
+        var b = plain.ComputeGradients(batches, data);
+        // The probe's parameters come last; the method's gradients are unchanged by it.
+        Assert.Equal(b.Gradients, a.Gradients[..b.Gradients.Length]);
+        Assert.Equal(plain.Layout.ParameterCount + 10 * probed.Method.FeatureDim + 10, probed.Layout.ParameterCount);
+        Assert.All(probed.Layout.Parameters.Skip(plain.Layout.Parameters.Count), t => Assert.True(t.Probe && t.Name.StartsWith("probe.")));
+
+        double before = probed.ProbeCorrect(test, 0, 1000) / 1000.0;
+        for (int step = 0; step < 40; step++) MethodTestKit.Step(probed, MethodTestKit.Batches(2, 32, step), data, lr: 0.1);
+        double after = probed.ProbeCorrect(test, 0, 1000) / 1000.0;
+        Assert.True(after > before + 0.1, $"probe top-1 {before:P1} → {after:P1}");
+    }
 }

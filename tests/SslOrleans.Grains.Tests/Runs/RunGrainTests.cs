@@ -30,6 +30,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         Assert.All(progress, p => Assert.InRange(p.ComputeSeconds, 1e-6, p.StepSeconds));
         Assert.InRange(status.Result!.ComputeSeconds, 1e-6, status.Result.TrainSeconds);
         Assert.All(progress, p => Assert.True(double.IsFinite(p.Loss) && p.Loss >= 0 && p.Loss <= 8));
+        Assert.All(progress, p => Assert.InRange(p.ProbeTrainTop1, 0, 1));
 
         var (manifestPath, problems) = await CheckpointVerifier.VerifyAsync(spec.Out);
         Assert.Empty(problems);
@@ -74,11 +75,15 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task One_and_two_workers_train_the_same_model()
+    [Theory]
+    [InlineData("byol")]
+    [InlineData("simclr")]
+    [InlineData("barlow")]
+    [InlineData("rotnet")]
+    public async Task One_and_two_workers_train_the_same_model(string method)
     {
-        var one = RunHarness.Tiny("w1", workers: 1, steps: 4);
-        var two = RunHarness.Tiny("w2", workers: 2, steps: 4);
+        var one = RunHarness.Tiny("w1", workers: 1, steps: 4) with { Method = method };
+        var two = RunHarness.Tiny("w2", workers: 2, steps: 4) with { Method = method };
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, one)).State);
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, two)).State);
         var a = await RunHarness.LatestParametersAsync(one.Out);
@@ -101,13 +106,15 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         Assert.Equal(await RunHarness.LatestParametersAsync(whole.Out), await RunHarness.LatestParametersAsync(chunked.Out));
     }
 
-    [Fact]
-    public async Task Stop_and_resume_ends_where_the_uninterrupted_run_ends()
+    [Theory]
+    [InlineData("byol", null)]
+    [InlineData("simclr", "adamw")]
+    public async Task Stop_and_resume_ends_where_the_uninterrupted_run_ends(string method, string? optimizer)
     {
-        var straight = RunHarness.Tiny("straight", steps: 6);
+        var straight = RunHarness.Tiny("straight", steps: 6) with { Method = method, Optimizer = optimizer, Lr = optimizer == "adamw" ? 1e-3 : null };
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, straight)).State);
 
-        var split = RunHarness.Tiny("split", steps: 6) with { StopAfter = 3 };
+        var split = straight with { RunId = $"split-{Guid.NewGuid():N}"[..30], Out = straight.Out + "-split", StopAfter = 3 };
         var first = await RunHarness.RunToEndAsync(Grains, split);
         Assert.Equal(RunState.Stopped, first.State);
         Assert.Equal(3, first.Step);
