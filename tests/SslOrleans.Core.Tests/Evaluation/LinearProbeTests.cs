@@ -64,6 +64,32 @@ public sealed class LinearProbeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Strongly_correlated_features_converge_in_few_iterations()
+    {
+        // Every feature shares a large common component, as SSL features do: the correlation matrix has
+        // condition number ≈ 26·dim, which made unpreconditioned L-BFGS crawl.
+        const int dim = 64;
+        var (trainX, trainY) = Clusters(3000, dim, 5, 2, informative: true, seed: 11);
+        var (testX, testY) = Clusters(1000, dim, 5, 2, informative: true, seed: 12);
+        foreach (var x in new[] { trainX, testX })
+        {
+            var random = new Random(13);
+            for (int i = 0; i < x.Length / dim; i++)
+            {
+                float shared = (float)(5 * Gaussian(random));
+                for (int j = 0; j < dim; j++) x[i * dim + j] += shared;
+            }
+        }
+
+        var r = LinearProbe.Fit(trainX, trainY, testX, testY, dim, 5);
+
+        output.WriteLine(r.ToString());
+        Assert.True(r.Converged, r.ToString());
+        Assert.True(r.Iterations < 100, r.ToString());
+        Assert.True(r.TestTop1 > 60, r.ToString());
+    }
+
+    [Fact]
     public void Same_inputs_give_the_same_result()
     {
         var (trainX, trainY) = Clusters(1000, 16, 3, 2, informative: true, seed: 5);
