@@ -15,6 +15,9 @@ public static class Sslo
                    runs on an embedded single-process cluster; progress on stderr, a JSON result as the last stdout line
           checkpoint verify PATH
                    recomputes the sha256 of every file of a checkpoint
+          eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
+                   kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
+                   PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split
         every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
         """;
 
@@ -31,6 +34,7 @@ public static class Sslo
             {
                 "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
+                "eval" => EvalCommand.Run(args[1..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };
         }

@@ -194,45 +194,14 @@ public sealed class Replica : IDisposable
     }
 
     /// <summary>Backbone features (eval mode, normalised input) of samples [start, start + count).</summary>
-    public float[] Features(ImageDataset data, int start, int count, int batchSize = 500)
-    {
-        var backbone = method.Backbone;
-        backbone.eval();
-        try
-        {
-            float[]? result = null;
-            int dim = 0;
-            for (int i = 0; i < count; i += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                int n = Math.Min(batchSize, count - i);
-                var idx = Enumerable.Range(start + i, n).ToArray();
-                var f = backbone.forward(Transforms.ViewTransform.Normalize(data.ToTensor(idx), data.Mean, data.Std)).contiguous();
-                dim = (int)f.shape[1];
-                result ??= new float[(long)count * dim];
-                MemoryMarshal.Cast<byte, float>(f.bytes).CopyTo(result.AsSpan(i * dim, n * dim));
-            }
-            return result ?? [];
-        }
-        finally
-        {
-            backbone.train();
-        }
-    }
+    public float[] Features(ImageDataset data, int start, int count, int batchSize = 500) =>
+        Evaluation.BackboneEvaluation.Features(method.Backbone, data, count, batchSize, first: start);
 
     /// <summary>The backbone's state dict (torchvision names), for export.</summary>
     public Dictionary<string, Tensor> BackboneStateDict() => method.Backbone.state_dict();
 
     /// <summary>L2 norm of the online backbone's parameters.</summary>
-    public double BackboneParameterNorm()
-    {
-        using var scope = NewDisposeScope();
-        double sum = 0;
-        foreach (var p in method.Backbone.parameters())
-            foreach (var x in MemoryMarshal.Cast<byte, float>(p.contiguous().bytes)) sum += (double)x * x;
-        return Math.Sqrt(sum);
-    }
+    public double BackboneParameterNorm() => Evaluation.BackboneEvaluation.ParameterNorm(method.Backbone);
 
     private void GatherGradients(Span<float> flat)
     {

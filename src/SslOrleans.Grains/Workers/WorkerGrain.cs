@@ -6,8 +6,6 @@ using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Data;
 using SslOrleans.Core.Export;
-using SslOrleans.Core.Methods;
-using SslOrleans.Core.Models;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Data;
@@ -41,7 +39,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             torch.set_num_threads(threads);
             train = DatasetCatalog.Train(spec.Dataset, spec.Data);
             test = DatasetCatalog.Test(spec.Dataset, spec.Data);
-            replica = new Replica(Options(spec, train), probeClasses: train.Classes);
+            replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
             return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings);
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters",
@@ -135,7 +133,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             if (request.Start < 0 || request.Count < 0 || request.Start + request.Count > data.Count)
                 throw new ArgumentOutOfRangeException(nameof(request), $"samples [{request.Start}, {request.Start + request.Count}) are outside the {data.Count} of the {request.Split} split");
             var source = r;
-            if (request.Initial) source = initialReplica ??= new Replica(Options(spec, data));
+            if (request.Initial) source = initialReplica ??= new Replica(RunSpecOptions.Method(spec, data));
             var features = source.Features(data, request.Start, request.Count);
             int dim = request.Count == 0 ? 0 : features.Length / request.Count;
             return new FeatureBlock(request.Start, request.Count, dim, TensorBytes.ToBytes<float>(features), data.Labels.AsSpan(request.Start, request.Count).ToArray());
@@ -246,9 +244,6 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
 
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 
-    internal static MethodOptions Options(Abstractions.Runs.RunSpec spec, ImageDataset data) =>
-        new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, data.Channels, spec.Stem, spec.PatchSize, data.Height), spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase,
-            spec.Temperature, spec.BarlowLambda, spec.BarlowScale);
 
     private static ModelLayoutInfo ToInfo(ModelLayout l) => new(
         l.Parameters.Select(Info).ToArray(), l.Buffers.Select(Info).ToArray(), l.ParameterCount, l.BufferCount, l.TargetCount);

@@ -1,0 +1,78 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using SslOrleans.Abstractions.Checkpoints;
+using SslOrleans.Core.Export;
+using SslOrleans.Storage.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SslOrleans.Cli.Commands;
+
+/// <summary>
+/// A checkpoint as the CLI reads it: its manifest (found like `sslo checkpoint verify` finds it) and its exported
+/// backbone. Every problem is an exception the CLI reports as bad input, naming the file.
+/// </summary>
+public sealed class CheckpointReader
+{
+    private CheckpointReader(string manifestPath, CheckpointManifest manifest)
+    {
+        ManifestPath = manifestPath;
+        Manifest = manifest;
+    }
+
+    public string ManifestPath { get; }
+
+    public CheckpointManifest Manifest { get; }
+
+    /// <param name="path">A run folder (its latest checkpoint), a step folder or a manifest.json.</param>
+    public static CheckpointReader Open(string path)
+    {
+        var manifestPath = Path.GetFullPath(CheckpointVerifier.ResolveManifest(path));
+        // 'latest' may name a step folder that is gone.
+        if (!File.Exists(manifestPath)) throw new FileNotFoundException($"{path}: its manifest {manifestPath} does not exist", manifestPath);
+        CheckpointManifest manifest;
+        try
+        {
+            manifest = ManifestJson.Deserialize(File.ReadAllBytes(manifestPath), manifestPath);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{manifestPath}: not a checkpoint manifest: {e.Message}", e);
+        }
+        if (manifest.Spec is null) throw new InvalidDataException($"{manifestPath}: the manifest has no spec");
+        return new CheckpointReader(manifestPath, manifest);
+    }
+
+    /// <summary>Loads backbone.safetensors into <paramref name="backbone"/> strictly, after checking its sha256 against the manifest.</summary>
+    public void LoadBackbone(nn.Module backbone)
+    {
+        var file = Path.Combine(Path.GetDirectoryName(ManifestPath)!, CheckpointNames.Backbone);
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; the checkpoint has no exported backbone", file);
+        var bytes = File.ReadAllBytes(file);
+        if (Manifest.Files?.FirstOrDefault(f => f.Name == CheckpointNames.Backbone) is { } digest)
+        {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (sha != digest.Sha256 || bytes.LongLength != digest.Bytes)
+                throw new InvalidDataException($"{file}: {bytes.LongLength} bytes with sha256 {sha}, but the manifest says {digest.Bytes} bytes with sha256 {digest.Sha256}");
+        }
+
+        Dictionary<string, Tensor> tensors;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            tensors = SafeTensors.Read(stream);
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{file}: {e.Message}", e);
+        }
+        try
+        {
+            StateDict.LoadStrict(backbone, tensors, file);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+}

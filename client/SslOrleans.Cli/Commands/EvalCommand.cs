@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SslOrleans.Cli.Specs;
+using SslOrleans.Core.Evaluation;
+using SslOrleans.Core.Methods;
+using SslOrleans.Grains;
+using SslOrleans.Grains.Data;
+using TorchSharp;
+
+namespace SslOrleans.Cli.Commands;
+
+/// <summary>
+/// sslo eval --checkpoint PATH: kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone, or with
+/// --init of the backbone the run started from. Runs in this process, no cluster; progress on stderr, one JSON
+/// object as the last stdout line.
+/// </summary>
+public static class EvalCommand
+{
+    public const string Usage = "usage: sslo eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]";
+
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        var flags = EvalFlags.Parse(args);
+        var clock = Stopwatch.StartNew();
+        var checkpoint = CheckpointReader.Open(flags.Checkpoint);
+        var spec = checkpoint.Manifest.Spec;
+        var data = flags.Data ?? spec.Data;
+        var train = DatasetCatalog.Train(spec.Dataset, data);
+        var test = DatasetCatalog.Test(spec.Dataset, data);
+        int trainSamples = Limit(flags.TrainSamples, train.Count, "--train-samples", train.Name);
+        int testSamples = Limit(flags.TestSamples, test.Count, "--test-samples", test.Name);
+
+        // Evaluation has the process to itself: every core goes to libtorch's intra-op pool.
+        torch.set_num_threads(Environment.ProcessorCount);
+        // The method builds the backbone exactly as the run's workers did, so its names match the export and
+        // its initial weights are the run's own (MethodRegistry seeds them from the spec).
+        using var method = MethodRegistry.Create(RunSpecOptions.Method(spec, train));
+        var backbone = method.Backbone;
+        stderr.WriteLine($"sslo: evaluating {(flags.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
+                         $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
+                         $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");
+        if (!flags.Init) checkpoint.LoadBackbone(backbone);
+
+        var r = BackboneEvaluation.Run(backbone, train, test, trainSamples, testSamples, spec.KnnTemperature,
+            log: line => stderr.WriteLine($"sslo: {line}"));
+        var result = new EvalResult(
+            checkpoint.ManifestPath, spec.Method, spec.Backbone, spec.Width, checkpoint.Manifest.Step, flags.Init,
+            r.KnnTop1K20, r.KnnTop1K200, r.Linear.TestTop1, r.Linear.TrainTop1, r.Linear.Iterations, r.Linear.Converged,
+            r.Linear.TrainLoss, r.FeatureDim, r.TrainSamples, r.TestSamples, BackboneEvaluation.ParameterNorm(backbone),
+            Math.Round(clock.Elapsed.TotalSeconds, 2));
+        stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
+        return 0;
+    }
+
+    private static int Limit(int? requested, int available, string flag, string split) =>
+        requested is not { } n ? available
+            : n <= available ? n
+            : throw new SpecException($"{flag} {n}: {split} has only {available} samples");
+
+    /// <summary>The result line; snake_case keys (knn_top1_k20, linear_top1, …), accuracies in percent.</summary>
+    public sealed record EvalResult(
+        string Checkpoint, string Method, string Backbone, int Width, long Step, bool Init,
+        double KnnTop1K20, double KnnTop1K200, double LinearTop1, double LinearTrainTop1, int LinearIterations,
+        bool LinearConverged, double LinearTrainLoss, int FeatureDim, int TrainSamples, int TestSamples,
+        double ParamL2, double Seconds);
+
+    private sealed record EvalFlags(string Checkpoint, bool Init, string? Data, int? TrainSamples, int? TestSamples)
+    {
+        /// <summary>--key value or --key=value; --init takes no value.</summary>
+        public static EvalFlags Parse(IReadOnlyList<string> args)
+        {
+            string? checkpoint = null, data = null;
+            bool init = false;
+            int? trainSamples = null, testSamples = null;
+            for (int i = 0; i < args.Count; i++)
+            {
+                var a = args[i];
+                if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length < 3)
+                    throw new SpecException($"eval: unexpected argument '{a}'; {Usage}");
+                var name = a[2..];
+                string? value = null;
+                int eq = name.IndexOf('=');
+                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+                name = name.Replace('_', '-');
+                if (name == "init")
+                {
+                    init = value is null || (bool.TryParse(value, out bool b) ? b : throw new SpecException($"eval: --init wants true or false, got '{value}'"));
+                    continue;
+                }
+                if (name is not ("checkpoint" or "data" or "train-samples" or "test-samples"))
+                    throw new SpecException($"eval: unknown flag '--{name}'; {Usage}");
+                if (value is null)
+                {
+                    if (i + 1 >= args.Count) throw new SpecException($"eval: --{name} needs a value");
+                    value = args[++i];
+                }
+                switch (name)
+                {
+                    case "checkpoint": checkpoint = value; break;
+                    case "data": data = value; break;
+                    case "train-samples": trainSamples = Count(name, value); break;
+                    default: testSamples = Count(name, value); break;
+                }
+            }
+            return new EvalFlags(checkpoint ?? throw new SpecException($"eval: --checkpoint is required; {Usage}"), init, data, trainSamples, testSamples);
+        }
+
+        private static int Count(string name, string value) =>
+            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
+                : throw new SpecException($"eval: --{name} wants a positive integer, got '{value}'");
+    }
+}

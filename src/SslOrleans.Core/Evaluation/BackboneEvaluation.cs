@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using SslOrleans.Core.Data;
+using SslOrleans.Core.Transforms;
+using static TorchSharp.torch;
+
+namespace SslOrleans.Core.Evaluation;
+
+/// <summary>Frozen-feature scores of a backbone; accuracies in percent (0..100).</summary>
+public sealed record BackboneEvaluationResult(
+    double KnnTop1K20, double KnnTop1K200, LinearProbeResult Linear, int FeatureDim, int TrainSamples, int TestSamples);
+
+/// <summary>
+/// The standard SSL evaluation of a frozen backbone on a labelled dataset: weighted kNN (cosine, k = 20 and 200)
+/// and a linear probe on eval-mode features of the first train and test samples.
+/// </summary>
+public static class BackboneEvaluation
+{
+    public static readonly int[] KnnK = [20, 200];
+
+    public static BackboneEvaluationResult Run(
+        nn.Module<Tensor, Tensor> backbone, ImageDataset train, ImageDataset test, int trainSamples, int testSamples,
+        double knnTemperature, LinearProbeOptions? linear = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trainSamples);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(testSamples);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(trainSamples, train.Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(testSamples, test.Count);
+        if (train.Classes != test.Classes) throw new ArgumentException($"{train.Name} has {train.Classes} classes but {test.Name} has {test.Classes}");
+
+        var clock = Stopwatch.StartNew();
+        var trainFeatures = Features(backbone, train, trainSamples);
+        var testFeatures = Features(backbone, test, testSamples);
+        int dim = trainFeatures.Length / trainSamples;
+        var trainLabels = train.Labels.AsSpan(0, trainSamples).ToArray();
+        var testLabels = test.Labels.AsSpan(0, testSamples).ToArray();
+        log?.Invoke($"features: {trainSamples} train and {testSamples} test samples, dimension {dim}, in {clock.Elapsed.TotalSeconds:F1} s");
+
+        clock.Restart();
+        var knn = KnnK.Select(k => FeatureKnn.Top1(trainFeatures, trainLabels, testFeatures, testLabels, dim, train.Classes, k, knnTemperature)).ToArray();
+        log?.Invoke($"kNN top-1: {knn[0]:F2} % (k = {KnnK[0]}), {knn[1]:F2} % (k = {KnnK[1]}), in {clock.Elapsed.TotalSeconds:F1} s");
+
+        clock.Restart();
+        var probe = LinearProbe.Fit(trainFeatures, trainLabels, testFeatures, testLabels, dim, train.Classes, linear, log);
+        log?.Invoke($"linear probe: {probe.TestTop1:F2} % test, {probe.TrainTop1:F2} % train, {probe.Iterations} iterations, " +
+                    $"loss {probe.TrainLoss:G5}, {(probe.Converged ? "converged" : "NOT converged")}, in {clock.Elapsed.TotalSeconds:F1} s");
+        return new BackboneEvaluationResult(knn[0], knn[1], probe, dim, trainSamples, testSamples);
+    }
+
+    /// <summary>
+    /// Eval-mode features of samples [first, first + count), normalised with the dataset's mean and std as in
+    /// training, in batches of <paramref name="batchSize"/>; row-major [count, dim].
+    /// </summary>
+    public static float[] Features(nn.Module<Tensor, Tensor> backbone, ImageDataset data, int count, int batchSize = 500, int first = 0)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(first);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((long)first + count, data.Count, nameof(count));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        bool training = backbone.training;
+        backbone.eval();
+        try
+        {
+            float[] result = [];
+            int dim = 0;
+            for (int start = 0; start < count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                int n = Math.Min(batchSize, count - start);
+                var images = ViewTransform.Normalize(data.ToTensor(Enumerable.Range(first + start, n).ToArray()), data.Mean, data.Std);
+                var f = backbone.forward(images).contiguous();
+                if (start == 0)
+                {
+                    dim = (int)f.shape[1];
+                    result = new float[(long)count * dim];
+                }
+                MemoryMarshal.Cast<byte, float>(f.bytes).CopyTo(result.AsSpan(start * dim, n * dim));
+            }
+            return result;
+        }
+        finally
+        {
+            backbone.train(training);
+        }
+    }
+
+    /// <summary>L2 norm of the module's parameters (not its buffers), accumulated in float64.</summary>
+    public static double ParameterNorm(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        using var scope = NewDisposeScope();
+        double sum = 0;
+        foreach (var p in module.parameters())
+            foreach (var x in MemoryMarshal.Cast<byte, float>(p.detach().contiguous().bytes)) sum += (double)x * x;
+        return Math.Sqrt(sum);
+    }
+}

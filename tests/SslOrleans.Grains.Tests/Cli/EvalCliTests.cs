@@ -1,0 +1,127 @@
+using System.Text.Json;
+using SslOrleans.Cli;
+
+namespace SslOrleans.Grains.Tests.Cli;
+
+/// <summary>sslo eval on a tiny checkpoint made by sslo pretrain.</summary>
+public sealed class EvalCliTests
+{
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await Sslo.MainAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static async Task<string> PretrainAsync()
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), "sslo-eval", Guid.NewGuid().ToString("N"));
+        var (code, _, stderr) = await RunAsync("pretrain", "--width", "4", "--hidden-dim", "16", "--workers", "1",
+            "--batch", "32", "--micro-batch", "16", "--steps", "2", "--seed", "3", "--knn-temperature", "0.2", "--out", outDir, "--no-eval");
+        Assert.True(code == 0, stderr);
+        return outDir;
+    }
+
+    private static JsonElement LastJson(string stdout)
+    {
+        using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
+        return json.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Eval_reports_knn_and_linear_probe_of_the_trained_and_the_initial_backbone()
+    {
+        var run = await PretrainAsync();
+        var manifestPath = Path.Combine(run, "step-00000002", "manifest.json");
+        using var manifest = JsonDocument.Parse(await File.ReadAllBytesAsync(manifestPath));
+        double paramL2 = manifest.RootElement.GetProperty("metrics").GetProperty("param_l2").GetDouble();
+
+        var trained = await RunAsync("eval", "--checkpoint", run, "--train-samples", "2000", "--test-samples", "500");
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("linear probe:", trained.Err);
+        var t = LastJson(trained.Out);
+        foreach (var key in new[] { "checkpoint", "method", "backbone", "step", "init", "knn_top1_k20", "knn_top1_k200", "linear_top1",
+                     "linear_train_top1", "linear_iterations", "linear_converged", "feature_dim", "train_samples", "test_samples", "seconds" })
+            Assert.True(t.TryGetProperty(key, out _), $"missing {key} in {t}");
+        Assert.Equal(manifestPath, t.GetProperty("checkpoint").GetString());
+        Assert.Equal("byol", t.GetProperty("method").GetString());
+        Assert.Equal("resnet18", t.GetProperty("backbone").GetString());
+        Assert.Equal(2, t.GetProperty("step").GetInt64());
+        Assert.False(t.GetProperty("init").GetBoolean());
+        Assert.Equal(32, t.GetProperty("feature_dim").GetInt32()); // 8 × width
+        Assert.Equal(2000, t.GetProperty("train_samples").GetInt32());
+        Assert.Equal(500, t.GetProperty("test_samples").GetInt32());
+        // Fashion-MNIST has 10 balanced classes: even random features beat chance clearly.
+        foreach (var key in new[] { "knn_top1_k20", "knn_top1_k200", "linear_top1", "linear_train_top1" })
+            Assert.InRange(t.GetProperty(key).GetDouble(), 30.0, 100.0);
+        Assert.InRange(t.GetProperty("linear_iterations").GetInt32(), 1, 500);
+        Assert.True(t.GetProperty("linear_converged").GetBoolean(), t.ToString());
+        Assert.True(t.GetProperty("seconds").GetDouble() > 0);
+        // The loaded weights are the checkpoint's: the norm the run recorded when it exported them.
+        Assert.Equal(paramL2, t.GetProperty("param_l2").GetDouble(), 1e-9 * paramL2);
+
+        var initial = await RunAsync("eval", "--checkpoint", Path.Combine(run, "step-00000002"), "--init", "--train-samples", "2000", "--test-samples", "500");
+        Assert.True(initial.Code == 0, initial.Err);
+        var i = LastJson(initial.Out);
+        Assert.True(i.GetProperty("init").GetBoolean());
+        Assert.Equal(32, i.GetProperty("feature_dim").GetInt32());
+        // Two LARS steps move the weights: the initial backbone is another one, with other scores.
+        Assert.NotEqual(paramL2, i.GetProperty("param_l2").GetDouble(), 1e-6 * paramL2);
+        Assert.True(i.GetProperty("linear_top1").GetDouble() != t.GetProperty("linear_top1").GetDouble()
+                    || i.GetProperty("knn_top1_k200").GetDouble() != t.GetProperty("knn_top1_k200").GetDouble(), $"{i} vs {t}");
+
+        // The same seed rebuilds the same initial backbone: --init is deterministic.
+        var again = LastJson((await RunAsync("eval", "--checkpoint", manifestPath, "--init", "--train-samples", "2000", "--test-samples", "500")).Out);
+        Assert.Equal(i.GetProperty("param_l2").GetDouble(), again.GetProperty("param_l2").GetDouble());
+
+        // A missing dataset and a sample limit beyond the split are named.
+        var noData = Directory.CreateTempSubdirectory("sslo-eval-nodata").FullName;
+        var (code, _, err) = await RunAsync("eval", "--checkpoint", run, "--data", noData);
+        Assert.Equal(2, code);
+        Assert.Contains(Path.Combine(noData, "train-images-idx3-ubyte"), err);
+        (code, _, err) = await RunAsync("eval", "--checkpoint", run, "--test-samples", "10001");
+        Assert.Equal(2, code);
+        Assert.Contains("--test-samples 10001", err);
+
+        // A corrupted backbone file is named, and nothing is printed on stdout.
+        var backbone = Path.Combine(run, "step-00000002", "backbone.safetensors");
+        var bytes = await File.ReadAllBytesAsync(backbone);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(backbone, bytes);
+        var corrupt = await RunAsync("eval", "--checkpoint", run, "--train-samples", "100", "--test-samples", "100");
+        Assert.Equal(2, corrupt.Code);
+        Assert.Equal("", corrupt.Out);
+        Assert.StartsWith("sslo: ", corrupt.Err);
+        Assert.Contains(backbone, corrupt.Err);
+    }
+
+    [Fact]
+    public async Task Bad_input_is_named_with_exit_code_2()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "sslo-eval-missing-" + Guid.NewGuid().ToString("N"));
+        var (code, stdout, err) = await RunAsync("eval", "--checkpoint", missing);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("sslo: ", err);
+        Assert.Contains(missing, err);
+
+        var notManifest = Path.GetTempFileName();
+        await File.WriteAllTextAsync(notManifest, "not json");
+        (code, _, err) = await RunAsync("eval", "--checkpoint", notManifest);
+        Assert.Equal(2, code);
+        Assert.Contains(notManifest, err);
+
+        (code, _, err) = await RunAsync("eval", "--checkpoint", missing, "--train-sampels", "10");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown flag '--train-sampels'", err);
+
+        (code, _, err) = await RunAsync("eval", "--checkpoint", missing, "--test-samples", "-5");
+        Assert.Equal(2, code);
+        Assert.Contains("--test-samples wants a positive integer", err);
+
+        (code, _, err) = await RunAsync("eval");
+        Assert.Equal(2, code);
+        Assert.Contains("--checkpoint is required", err);
+    }
+}
