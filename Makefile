@@ -11,7 +11,7 @@ OUT ?= runs/byol-fashion-mnist-$(shell date +%Y%m%d-%H%M%S)
 BUDGET := $(if $(STEPS),--steps $(STEPS),--minutes $(MINUTES))
 SSLO := artifacts/bin/sslo
 
-.PHONY: deps build pretrain test clean
+.PHONY: deps build pretrain bench-learn test clean
 
 deps:
 	@build/deps.sh
@@ -24,6 +24,12 @@ build: deps
 pretrain: build
 	$(SSLO) pretrain --method byol --dataset fashion-mnist --width $(WIDTH) --workers $(WORKERS) \
 	  --batch $(BATCH) $(BUDGET) --seed $(SEED) --out $(OUT)
+
+# Every method for the same wall-clock budget (LEARN_MINUTES, default 15), evaluated; the table goes into docs/benchmarks.md.
+METHODS ?= byol,simclr,barlow,rotnet
+LEARN_MINUTES ?= 15
+bench-learn: build
+	$(SSLO) bench learn --minutes $(LEARN_MINUTES) --width $(WIDTH) --workers $(WORKERS) --batch $(BATCH) --seed $(SEED) --methods $(METHODS)
 
 test:
 	@build/deps.sh --test

@@ -9,7 +9,7 @@ public static class Sslo
 {
     public const string Usage = """
         usage: sslo <command> [flags]
-          pretrain [--config FILE] [--method byol] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
+          pretrain [--config FILE] [--method byol|simclr|barlow|rotnet] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
                    [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR]
                    [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] …
                    runs on an embedded single-process cluster; progress on stderr, a JSON result as the last stdout line
@@ -18,7 +18,11 @@ public static class Sslo
           eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
                    kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
                    PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split
-        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
+          bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet] [--doc docs/benchmarks.md] …
+                   pretrains every method from configs/<method>-fashion-mnist.yaml for the same budget, evaluates each,
+                   and writes the table into docs/benchmarks.md
+        methods: byol, simclr, barlow, rotnet; backbones: resnet18, resnet50 (--stem cifar|imagenet), vit-tiny (--patch-size P)
+        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_'): --key value (snake_case keys, '-' or '_')
         """;
 
     public static async Task<int> MainAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -35,6 +39,7 @@ public static class Sslo
                 "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
+                "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };
         }

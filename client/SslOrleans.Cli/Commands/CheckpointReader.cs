@@ -44,12 +44,20 @@ public sealed class CheckpointReader
     }
 
     /// <summary>Loads backbone.safetensors into <paramref name="backbone"/> strictly, after checking its sha256 against the manifest.</summary>
-    public void LoadBackbone(nn.Module backbone)
+    public void LoadBackbone(nn.Module backbone) => Load(backbone, CheckpointNames.Backbone);
+
+    /// <summary>Whether the checkpoint holds an online probe (runs since the probe was added do).</summary>
+    public bool HasOnlineProbe => Manifest.Files?.Any(f => f.Name == CheckpointNames.OnlineProbe) == true;
+
+    /// <summary>Loads online_probe.safetensors into <paramref name="probe"/> strictly.</summary>
+    public void LoadOnlineProbe(nn.Module probe) => Load(probe, CheckpointNames.OnlineProbe);
+
+    private void Load(nn.Module module, string name)
     {
-        var file = Path.Combine(Path.GetDirectoryName(ManifestPath)!, CheckpointNames.Backbone);
-        if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; the checkpoint has no exported backbone", file);
+        var file = Path.Combine(Path.GetDirectoryName(ManifestPath)!, name);
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; the checkpoint has no {name}", file);
         var bytes = File.ReadAllBytes(file);
-        if (Manifest.Files?.FirstOrDefault(f => f.Name == CheckpointNames.Backbone) is { } digest)
+        if (Manifest.Files?.FirstOrDefault(f => f.Name == name) is { } digest)
         {
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             if (sha != digest.Sha256 || bytes.LongLength != digest.Bytes)
@@ -68,7 +76,7 @@ public sealed class CheckpointReader
         }
         try
         {
-            StateDict.LoadStrict(backbone, tensors, file);
+            StateDict.LoadStrict(module, tensors, file);
         }
         finally
         {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Evaluation;
 using SslOrleans.Core.Methods;
+using SslOrleans.Core.Training;
 using SslOrleans.Grains;
 using SslOrleans.Grains.Data;
 using TorchSharp;
@@ -40,15 +41,20 @@ public static class EvalCommand
         stderr.WriteLine($"sslo: evaluating {(flags.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
                          $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
                          $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");
-        if (!flags.Init) checkpoint.LoadBackbone(backbone);
+        using var onlineProbe = !flags.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(method.FeatureDim, train.Classes) : null;
+        if (!flags.Init)
+        {
+            checkpoint.LoadBackbone(backbone);
+            if (onlineProbe is not null) checkpoint.LoadOnlineProbe(onlineProbe);
+        }
 
         var r = BackboneEvaluation.Run(backbone, train, test, trainSamples, testSamples, spec.KnnTemperature,
-            log: line => stderr.WriteLine($"sslo: {line}"));
+            log: line => stderr.WriteLine($"sslo: {line}"), onlineProbe: onlineProbe);
         var result = new EvalResult(
             checkpoint.ManifestPath, spec.Method, spec.Backbone, spec.Width, checkpoint.Manifest.Step, flags.Init,
             r.KnnTop1K20, r.KnnTop1K200, r.Linear.TestTop1, r.Linear.TrainTop1, r.Linear.Iterations, r.Linear.Converged,
             r.Linear.TrainLoss, r.FeatureDim, r.TrainSamples, r.TestSamples, BackboneEvaluation.ParameterNorm(backbone),
-            Math.Round(clock.Elapsed.TotalSeconds, 2));
+            Math.Round(clock.Elapsed.TotalSeconds, 2), r.OnlineProbeTop1);
         stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
         return 0;
     }
@@ -63,7 +69,7 @@ public static class EvalCommand
         string Checkpoint, string Method, string Backbone, int Width, long Step, bool Init,
         double KnnTop1K20, double KnnTop1K200, double LinearTop1, double LinearTrainTop1, int LinearIterations,
         bool LinearConverged, double LinearTrainLoss, int FeatureDim, int TrainSamples, int TestSamples,
-        double ParamL2, double Seconds);
+        double ParamL2, double Seconds, double? OnlineProbeTop1);
 
     private sealed record EvalFlags(string Checkpoint, bool Init, string? Data, int? TrainSamples, int? TestSamples)
     {

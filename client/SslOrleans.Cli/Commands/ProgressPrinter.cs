@@ -15,7 +15,7 @@ public sealed class ProgressPrinter(TextWriter stderr)
         var s = update.Status;
         if (update.Step is { } p)
         {
-            var line = $"step {p.Step}/{s.PlannedSteps}  epoch {p.Epoch:F2}  loss {p.Loss:F4}  {p.ImagesPerSec:F1} img/s  lr {p.Lr:G3}  ETA {Eta(p.EtaSeconds)}";
+            var line = $"step {p.Step}/{s.PlannedSteps}  epoch {p.Epoch:F2}  loss {p.Loss:F4}  {p.ImagesPerSec:F1} img/s  lr {p.Lr:G3}  probe {p.ProbeTrainTop1:F0}%  ETA {Eta(p.EtaSeconds)}";
             if (terminal) stderr.Write("\r" + line.PadRight(100));
             else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5) || p.Step == s.PlannedSteps || p.Step == 1)
             {

@@ -13,6 +13,8 @@ public static class SpecLoader
         if (flags.FirstOrDefault(f => f.Key == "config") is { Key: not null } config)
             spec = FromYaml(spec, config.Value ?? throw new SpecException("--config needs a file"));
         bool outGiven = false, runIdGiven = false;
+        // A budget given as a flag replaces the file's budget, whichever kind it is.
+        if (flags.Any(f => f.Key is "steps" or "epochs" or "minutes")) spec = spec with { Steps = null, Epochs = null, Minutes = null };
         foreach (var (key, value) in flags)
         {
             if (key == "config") continue;

@@ -19,5 +19,5 @@ public sealed record RunResult(
     [property: Id(13)] string State,
     /// <summary>Sum over steps of the slowest worker's compute time: train_seconds minus this is exchange and coordination.</summary>
     [property: Id(14)] double ComputeSeconds,
-    /// <summary>Test-split top-1 of the online linear probe trained alongside pretraining (solo-learn's online eval).</summary>
+    /// <summary>Test-split top-1 (percent) of the online linear probe trained alongside pretraining (solo-learn's online eval).</summary>
     [property: Id(15)] double? OnlineProbeTop1 = null);

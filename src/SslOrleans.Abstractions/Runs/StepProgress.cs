@@ -14,5 +14,5 @@ public sealed record StepProgress(
     /// <summary>The slowest worker's forward/backward time; the rest of the step is exchange and coordination.</summary>
     [property: Id(8)] double ComputeSeconds,
     [property: Id(9)] double StepSeconds,
-    /// <summary>Top-1 of the online linear probe on this step's training views (before its update).</summary>
+    /// <summary>Top-1 (percent) of the online linear probe on this step's training views (before its update).</summary>
     [property: Id(10)] double ProbeTrainTop1 = double.NaN);

@@ -70,4 +70,6 @@ public sealed record WorkerReady(
 [GenerateSerializer, Immutable, Alias("sslo.BackboneExport")]
 public sealed record BackboneExport(
     [property: Id(0)] byte[] SafeTensors,
-    [property: Id(1)] double ParamL2);
+    [property: Id(1)] double ParamL2,
+    /// <summary>The online linear probe as safetensors bytes; null when the run trains none.</summary>
+    [property: Id(2)] byte[]? OnlineProbe = null);

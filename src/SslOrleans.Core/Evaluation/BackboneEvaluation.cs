@@ -8,7 +8,8 @@ namespace SslOrleans.Core.Evaluation;
 
 /// <summary>Frozen-feature scores of a backbone; accuracies in percent (0..100).</summary>
 public sealed record BackboneEvaluationResult(
-    double KnnTop1K20, double KnnTop1K200, LinearProbeResult Linear, int FeatureDim, int TrainSamples, int TestSamples);
+    double KnnTop1K20, double KnnTop1K200, LinearProbeResult Linear, int FeatureDim, int TrainSamples, int TestSamples,
+    double? OnlineProbeTop1 = null);
 
 /// <summary>
 /// The standard SSL evaluation of a frozen backbone on a labelled dataset: weighted kNN (cosine, k = 20 and 200)
@@ -20,7 +21,7 @@ public static class BackboneEvaluation
 
     public static BackboneEvaluationResult Run(
         nn.Module<Tensor, Tensor> backbone, ImageDataset train, ImageDataset test, int trainSamples, int testSamples,
-        double knnTemperature, LinearProbeOptions? linear = null, Action<string>? log = null)
+        double knnTemperature, LinearProbeOptions? linear = null, Action<string>? log = null, nn.Module<Tensor, Tensor>? onlineProbe = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(train);
@@ -47,7 +48,19 @@ public static class BackboneEvaluation
         var probe = LinearProbe.Fit(trainFeatures, trainLabels, testFeatures, testLabels, dim, train.Classes, linear, log);
         log?.Invoke($"linear probe: {probe.TestTop1:F2} % test, {probe.TrainTop1:F2} % train, {probe.Iterations} iterations, " +
                     $"loss {probe.TrainLoss:G5}, {(probe.Converged ? "converged" : "NOT converged")}, in {clock.Elapsed.TotalSeconds:F1} s");
-        return new BackboneEvaluationResult(knn[0], knn[1], probe, dim, trainSamples, testSamples);
+        double? online = onlineProbe is null ? null : Top1(onlineProbe, testFeatures, testLabels, dim);
+        if (online is not null) log?.Invoke($"online probe (trained during pretraining): {online:F2} % test");
+        return new BackboneEvaluationResult(knn[0], knn[1], probe, dim, trainSamples, testSamples, online);
+    }
+
+    /// <summary>Top-1 (percent) of a classifier on row-major features.</summary>
+    public static double Top1(nn.Module<Tensor, Tensor> classifier, float[] features, byte[] labels, int dim)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = classifier.forward(tensor(features, [labels.Length, dim]));
+        var y = tensor(labels.Select(b => (long)b).ToArray());
+        return 100.0 * logits.argmax(1).eq(y).sum().item<long>() / labels.Length;
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace SslOrleans.Core.Training;
 public sealed class Replica : IDisposable
 {
     private readonly ISslMethod method;
-    private readonly LinearProbe? probe;
+    private readonly OnlineProbe? probe;
     private readonly List<Parameter> parameters;
     private readonly List<Tensor> buffers;
     private readonly List<Parameter> targets;
@@ -26,7 +26,7 @@ public sealed class Replica : IDisposable
     public Replica(MethodOptions options, int probeClasses = 0)
     {
         method = MethodRegistry.Create(options);
-        if (probeClasses > 0) probe = new LinearProbe(method.FeatureDim, probeClasses);
+        if (probeClasses > 0) probe = new OnlineProbe(method.FeatureDim, probeClasses);
         Layout = ModelLayout.Of(method.Online, method.Target, probe);
         parameters = method.Online.parameters().Concat(probe?.parameters() ?? []).ToList();
         buffers = ModelLayout.FloatBuffers(method.Online).Select(b => b.Tensor).ToList();
@@ -199,6 +199,9 @@ public sealed class Replica : IDisposable
 
     /// <summary>The backbone's state dict (torchvision names), for export.</summary>
     public Dictionary<string, Tensor> BackboneStateDict() => method.Backbone.state_dict();
+
+    /// <summary>The online probe's state dict ("weight", "bias"), or null when the replica trains none.</summary>
+    public Dictionary<string, Tensor>? ProbeStateDict() => probe?.state_dict();
 
     /// <summary>L2 norm of the online backbone's parameters.</summary>
     public double BackboneParameterNorm() => Evaluation.BackboneEvaluation.ParameterNorm(method.Backbone);

@@ -207,7 +207,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
             clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reports.Max(r => r.ComputeSeconds), seconds,
-            (double)reports.Sum(r => r.ProbeCorrect) / s.Batch));
+            100.0 * reports.Sum(r => r.ProbeCorrect) / s.Batch));
         var tags = TrainingMetrics.Run(s.RunId, s.Method);
         TrainingMetrics.Steps.Add(1, tags);
         TrainingMetrics.Images.Add(s.Batch, tags);
@@ -231,7 +231,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             int start = i * testCount / workers.Length, end = (i + 1) * testCount / workers.Length;
             return w.ProbeCorrectAsync(start, end - start);
         }));
-        return (double)correct.Sum() / testCount;
+        return 100.0 * correct.Sum() / testCount;
     }
 
     // File IO of the event log stays off the grain scheduler.
@@ -258,6 +258,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         var files = (await Task.WhenAll(shards.Select(g => g.SaveAsync(folder)))).ToList();
         var export = await workers[0].ExportBackboneAsync();
         files.Add(await Task.Run(() => store.WriteFileAsync(folder, CheckpointNames.Backbone, export.SafeTensors)));
+        if (export.OnlineProbe is { } probe) files.Add(await Task.Run(() => store.WriteFileAsync(folder, CheckpointNames.OnlineProbe, probe)));
         var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
         if (progress.Count > 0)
         {

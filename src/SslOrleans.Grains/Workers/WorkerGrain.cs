@@ -153,7 +153,14 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
                     : $"{init.Spec.Backbone} {init.Spec.Stem}-stem width={init.Spec.Width}",
                 ["method"] = init.Spec.Method,
             });
-            return new BackboneExport(stream.ToArray(), r.BackboneParameterNorm());
+            byte[]? probe = null;
+            if (r.ProbeStateDict() is { } probeState)
+            {
+                using var probeStream = new MemoryStream();
+                SafeTensors.Write(probeStream, probeState, new Dictionary<string, string> { ["format"] = "pt", ["architecture"] = "linear probe on detached backbone features" });
+                probe = probeStream.ToArray();
+            }
+            return new BackboneExport(stream.ToArray(), r.BackboneParameterNorm(), probe);
         });
     }
 

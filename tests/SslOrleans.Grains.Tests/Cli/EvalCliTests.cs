@@ -49,6 +49,7 @@ public sealed class EvalCliTests
         Assert.Equal("resnet18", t.GetProperty("backbone").GetString());
         Assert.Equal(2, t.GetProperty("step").GetInt64());
         Assert.False(t.GetProperty("init").GetBoolean());
+        Assert.InRange(t.GetProperty("online_probe_top1").GetDouble(), 0, 100); // the probe trained during pretraining
         Assert.Equal(32, t.GetProperty("feature_dim").GetInt32()); // 8 × width
         Assert.Equal(2000, t.GetProperty("train_samples").GetInt32());
         Assert.Equal(500, t.GetProperty("test_samples").GetInt32());
@@ -65,6 +66,7 @@ public sealed class EvalCliTests
         Assert.True(initial.Code == 0, initial.Err);
         var i = LastJson(initial.Out);
         Assert.True(i.GetProperty("init").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, i.GetProperty("online_probe_top1").ValueKind);
         Assert.Equal(32, i.GetProperty("feature_dim").GetInt32());
         // Two LARS steps move the weights: the initial backbone is another one, with other scores.
         Assert.NotEqual(paramL2, i.GetProperty("param_l2").GetDouble(), 1e-6 * paramL2);

@@ -9,12 +9,12 @@ namespace SslOrleans.Core.Training;
 /// which logistic regression converges from and which draws nothing from libtorch's global generator: a
 /// random draw here would race with other replicas being seeded in the same process.
 /// </summary>
-public sealed class LinearProbe : nn.Module<Tensor, Tensor>
+public sealed class OnlineProbe : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Parameter bias;
 
-    public LinearProbe(long features, long classes) : base("probe")
+    public OnlineProbe(long features, long classes) : base("probe")
     {
         weight = new Parameter(zeros(classes, features));
         bias = new Parameter(zeros(classes));

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using SslOrleans.Cli;
+using SslOrleans.Cli.Commands;
+using SslOrleans.Cli.Specs;
+using SslOrleans.Core.Methods;
+
+namespace SslOrleans.Grains.Tests.Cli;
+
+public sealed class ConfigAndBenchTests
+{
+    /// <summary>The repository root, found upwards from the test binaries.</summary>
+    private static string Root()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SslOrleans.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("SslOrleans.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public void Every_method_has_a_config_that_loads_to_its_recipe()
+    {
+        foreach (var method in MethodRegistry.Names)
+        {
+            var path = Path.Combine(Root(), "configs", $"{method}-fashion-mnist.yaml");
+            Assert.True(File.Exists(path), $"{path} is missing");
+            var spec = SpecLoader.Load(["--config", path]);
+            Assert.Equal(method, spec.Method);
+            var recipe = MethodRegistry.Recipe(method);
+            Assert.Equal((recipe.Optimizer, recipe.Lr, recipe.WeightDecay), (spec.Optimizer, spec.Lr!.Value, spec.WeightDecay!.Value));
+            Assert.Equal(15, spec.Minutes);
+            // Flags win, and a budget flag replaces the file's budget.
+            var overridden = SpecLoader.Load(["--config", path, "--steps", "7", "--lr", "0.05"]);
+            Assert.Equal((7L, (double?)null, 0.05), (overridden.Steps!.Value, overridden.Minutes, overridden.Lr!.Value));
+        }
+    }
+
+    [Fact]
+    public void A_bad_key_or_value_in_a_config_is_named()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"sslo-config-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "method: simclr\ntemprature: 0.1\n");
+        Assert.Contains("'temprature'", Assert.Throws<SpecException>(() => SpecLoader.Load(["--config", path])).Message);
+        File.WriteAllText(path, "method: simclr\ntemperature: -1\n");
+        Assert.Contains("temperature: -1", Assert.Throws<SpecException>(() => SpecLoader.Load(["--config", path])).Message);
+        File.WriteAllText(path, "method: moco\n");
+        Assert.Contains("method: moco", Assert.Throws<SpecException>(() => SpecLoader.Load(["--config", path])).Message);
+    }
+
+    [Fact]
+    public async Task Bench_learn_writes_one_row_per_method_between_the_markers_of_the_doc()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sslo-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var doc = Path.Combine(dir, "benchmarks.md");
+        File.WriteAllText(doc, $"# Benchmarks\n\nbefore\n\n{BenchLearnCommand.Begin}\nold table\n{BenchLearnCommand.End}\n\nafter\n");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await Sslo.MainAsync(["bench", "learn", "--methods", "byol,simclr", "--minutes", "0.05", "--width", "4", "--batch", "32", "--workers", "1",
+            "--configs", Path.Combine(Root(), "configs"), "--out", dir, "--doc", doc, "--train-samples", "1000", "--test-samples", "200"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        var text = File.ReadAllText(doc);
+        Assert.DoesNotContain("old table", text);
+        Assert.StartsWith("# Benchmarks\n\nbefore\n\n" + BenchLearnCommand.Begin, text);
+        Assert.EndsWith(BenchLearnCommand.End + "\n\nafter\n", text);
+        Assert.Contains("| byol |", text);
+        Assert.Contains("| simclr |", text);
+        Assert.Contains("*initial backbone*", text);
+        Assert.Contains("Commit `", text);
+        using var json = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]);
+        var methods = json.RootElement.GetProperty("methods");
+        Assert.Equal(2, methods.GetArrayLength());
+        Assert.All(methods.EnumerateArray(), m => Assert.InRange(m.GetProperty("knn_top1_k20").GetDouble(), 0, 100));
+    }
+}
