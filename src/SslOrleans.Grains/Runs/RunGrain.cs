@@ -187,7 +187,13 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         {
             // Workers hold contiguous blocks of micro-batches in order, so their embeddings concatenate in step order.
             var parts = await Task.WhenAll(workers.Select((w, i) => w.EmbedAsync(assigned[i])));
-            embeddings = parts.SelectMany(p => p).ToArray();
+            embeddings = new byte[parts.Sum(p => p.Length)];
+            int at = 0;
+            foreach (var part in parts)
+            {
+                part.CopyTo(embeddings, at);
+                at += part.Length;
+            }
         }
         var reports = await Task.WhenAll(workers.Select((w, i) => w.RunStepAsync(new StepWork(step, assigned[i], map, embeddings, microBatches.Length))));
         double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);

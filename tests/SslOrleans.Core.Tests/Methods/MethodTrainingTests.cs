@@ -125,4 +125,16 @@ public sealed class MethodTrainingTests
         double after = probed.ProbeCorrect(test, 0, 1000) / 1000.0;
         Assert.True(after > before + 0.1, $"probe top-1 {before:P1} → {after:P1}");
     }
+
+    [Fact]
+    public void A_global_batch_step_leaves_no_live_tensors_behind()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        using var replica = new Replica(MethodTestKit.Tiny("simclr"), probeClasses: 10);
+        var batches = MethodTestKit.Batches(2, 8);
+        MethodTestKit.Gradients([replica], [batches], data); // the first step creates the gradient tensors
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++) MethodTestKit.Gradients([replica], [batches], data);
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }
