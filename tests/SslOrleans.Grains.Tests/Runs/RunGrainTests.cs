@@ -107,6 +107,21 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Theory]
+    [InlineData("resnet50", "imagenet", 4, "simclr")]
+    [InlineData("vit-tiny", "cifar", 7, "barlow")]
+    public async Task Other_backbones_train_through_the_grains_and_export_their_names(string backbone, string stem, int patch, string method)
+    {
+        var spec = RunHarness.Tiny(backbone, steps: 2) with { Backbone = backbone, Stem = stem, PatchSize = patch, Method = method, CheckReplicas = true };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        await using var stream = File.OpenRead(Path.Combine(spec.Out, CheckpointNames.Folder(2), CheckpointNames.Backbone));
+        var keys = SafeTensors.Read(stream).Keys.ToList();
+        Assert.Contains(backbone == "vit-tiny" ? "blocks.11.attn.qkv.weight" : "layer4.2.conv3.weight", keys);
+        Assert.Equal(backbone, manifest!.Spec.Backbone);
+    }
+
+    [Theory]
     [InlineData("byol", null)]
     [InlineData("simclr", "adamw")]
     public async Task Stop_and_resume_ends_where_the_uninterrupted_run_ends(string method, string? optimizer)
