@@ -45,7 +45,11 @@ public static class EvalCommand
         if (!flags.Init)
         {
             checkpoint.LoadBackbone(backbone);
-            if (onlineProbe is not null) checkpoint.LoadOnlineProbe(onlineProbe);
+            if (onlineProbe is not null)
+            {
+                checkpoint.LoadOnlineProbe(onlineProbe);
+                onlineProbe.eval(); // its batch norm uses the running statistics
+            }
         }
 
         var r = BackboneEvaluation.Run(backbone, train, test, trainSamples, testSamples, spec.KnnTemperature,

@@ -63,6 +63,11 @@ public sealed class ModelLayout
             buffers.Add(new TensorSlot(name, b.shape, offset, b.numel(), true, false));
             offset += b.numel();
         }
+        foreach (var (name, b) in probe is null ? [] : FloatBuffers(probe))
+        {
+            buffers.Add(new TensorSlot(ProbePrefix + name, b.shape, offset, b.numel(), true, false, Probe: true));
+            offset += b.numel();
+        }
         return new ModelLayout(parameters, buffers);
     }
 

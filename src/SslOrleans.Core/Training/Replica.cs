@@ -29,7 +29,7 @@ public sealed class Replica : IDisposable
         if (probeClasses > 0) probe = new OnlineProbe(method.FeatureDim, probeClasses);
         Layout = ModelLayout.Of(method.Online, method.Target, probe);
         parameters = method.Online.parameters().Concat(probe?.parameters() ?? []).ToList();
-        buffers = ModelLayout.FloatBuffers(method.Online).Select(b => b.Tensor).ToList();
+        buffers = ModelLayout.FloatBuffers(method.Online).Concat(probe is null ? [] : ModelLayout.FloatBuffers(probe)).Select(b => b.Tensor).ToList();
         targets = method.Target?.parameters().ToList() ?? [];
     }
 
@@ -100,6 +100,7 @@ public sealed class Replica : IDisposable
     {
         method.Online.train();
         method.Target?.train();
+        probe?.train();
         var start = new float[Layout.BufferCount];
         Gather(buffers, start);
         var bufferSums = new double[Layout.BufferCount];
@@ -190,7 +191,15 @@ public sealed class Replica : IDisposable
         using var _ = no_grad();
         var f = tensor(features, [count, method.FeatureDim]);
         var y = tensor(data.Labels.AsSpan(start, count).ToArray().Select(b => (long)b).ToArray());
-        return probe.forward(f).argmax(1).eq(y).sum().item<long>();
+        probe.eval();
+        try
+        {
+            return probe.forward(f).argmax(1).eq(y).sum().item<long>();
+        }
+        finally
+        {
+            probe.train();
+        }
     }
 
     /// <summary>Backbone features (eval mode, normalised input) of samples [start, start + count).</summary>
