@@ -9,22 +9,22 @@ namespace SslOrleans.Core.Models;
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly BatchNormalization bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly BatchNormalization bn2;
     private readonly Sequential? downsample;
 
     public BasicBlock(string name, long inPlanes, long planes, long stride) : base(name)
     {
         conv1 = Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm2d(planes);
+        bn1 = new BatchNormalization(planes);
         conv2 = Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn2 = BatchNorm2d(planes);
+        bn2 = new BatchNormalization(planes);
         if (stride != 1 || inPlanes != planes)
         {
             downsample = Sequential(
                 ("0", Conv2d(inPlanes, planes, kernel_size: 1, stride: stride, bias: false)),
-                ("1", BatchNorm2d(planes)));
+                ("1", new BatchNormalization(planes)));
         }
         RegisterComponents();
     }

@@ -14,27 +14,27 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     public const long Expansion = 4;
 
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly BatchNormalization bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly BatchNormalization bn2;
     private readonly Conv2d conv3;
-    private readonly BatchNorm2d bn3;
+    private readonly BatchNormalization bn3;
     private readonly Sequential? downsample;
 
     public Bottleneck(string name, long inPlanes, long planes, long stride) : base(name)
     {
         long outPlanes = planes * Expansion;
         conv1 = Conv2d(inPlanes, planes, kernel_size: 1, bias: false);
-        bn1 = BatchNorm2d(planes);
+        bn1 = new BatchNormalization(planes);
         conv2 = Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn2 = BatchNorm2d(planes);
+        bn2 = new BatchNormalization(planes);
         conv3 = Conv2d(planes, outPlanes, kernel_size: 1, bias: false);
-        bn3 = BatchNorm2d(outPlanes);
+        bn3 = new BatchNormalization(outPlanes);
         if (stride != 1 || inPlanes != outPlanes)
         {
             downsample = Sequential(
                 ("0", Conv2d(inPlanes, outPlanes, kernel_size: 1, stride: stride, bias: false)),
-                ("1", BatchNorm2d(outPlanes)));
+                ("1", new BatchNormalization(outPlanes)));
         }
         RegisterComponents();
     }

@@ -21,7 +21,7 @@ public sealed class MlpHead : Module<Tensor, Tensor>
         for (int i = 0; i < layerCount - 1; i++)
         {
             modules.Add(((3 * i).ToString(), Linear(width, hiddenDim)));
-            modules.Add(((3 * i + 1).ToString(), BatchNorm1d(hiddenDim)));
+            modules.Add(((3 * i + 1).ToString(), new BatchNormalization(hiddenDim)));
             modules.Add(((3 * i + 2).ToString(), ReLU()));
             width = hiddenDim;
         }

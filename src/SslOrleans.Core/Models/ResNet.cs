@@ -14,7 +14,7 @@ namespace SslOrleans.Core.Models;
 public sealed class ResNet : Backbone
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly BatchNormalization bn1;
     private readonly MaxPool2d? maxpool;
     private readonly Sequential layer1;
     private readonly Sequential layer2;
@@ -37,7 +37,7 @@ public sealed class ResNet : Backbone
         {
             conv1 = Conv2d(options.InputChannels, w, kernel_size: 3, stride: 1, padding: 1, bias: false);
         }
-        bn1 = BatchNorm2d(w);
+        bn1 = new BatchNormalization(w);
         long inPlanes = w;
         layer1 = MakeLayer(bottleneck, ref inPlanes, w, blocks[0], 1);
         layer2 = MakeLayer(bottleneck, ref inPlanes, 2 * w, blocks[1], 2);

@@ -1,3 +1,4 @@
+using SslOrleans.Core.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,13 +15,13 @@ namespace SslOrleans.Core.Training;
 /// </summary>
 public sealed class OnlineProbe : nn.Module<Tensor, Tensor>
 {
-    private readonly BatchNorm1d norm;
+    private readonly BatchNormalization norm;
     private readonly Parameter weight;
     private readonly Parameter bias;
 
     public OnlineProbe(long features, long classes) : base("probe")
     {
-        norm = nn.BatchNorm1d(features, affine: false);
+        norm = new BatchNormalization(features, affine: false);
         weight = new Parameter(zeros(classes, features));
         bias = new Parameter(zeros(classes));
         RegisterComponents();
