@@ -1,3 +1,4 @@
+using SslOrleans.Core.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,6 +30,15 @@ public sealed class SiameseBranch : nn.Module<Tensor, Tensor>
     {
         var features = backbone.forward(x);
         return (Head(features), features);
+    }
+
+    /// <summary>Embeddings of both views [2, m, d] and the detached backbone features of the first, as the
+    /// global-batch methods (SimCLR, Barlow Twins) embed a micro-batch.</summary>
+    public MethodOutput EmbedViews(Tensor images, IReadOnlyList<ViewRecipe> views, ulong seed, ImageStats stats)
+    {
+        var (z1, features) = ForwardWithFeatures(ViewTransform.Apply(images, views[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std));
+        var z2 = forward(ViewTransform.Apply(images, views[1], ViewRecipe.ViewSeed(seed, 1), stats.Mean, stats.Std));
+        return new MethodOutput(stack([z1, z2]), features.detach());
     }
 
     private Tensor Head(Tensor features)

@@ -34,12 +34,7 @@ public sealed class SimClrMethod : IBatchLossMethod
     public int Views => 2;
     public long EmbeddingDim { get; }
 
-    public MethodOutput Embed(Tensor images, ulong seed, ImageStats stats)
-    {
-        var (z1, features) = online.ForwardWithFeatures(ViewTransform.Apply(images, views[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std));
-        var z2 = online.forward(ViewTransform.Apply(images, views[1], ViewRecipe.ViewSeed(seed, 1), stats.Mean, stats.Std));
-        return new MethodOutput(stack([z1, z2]), features.detach());
-    }
+    public MethodOutput Embed(Tensor images, ulong seed, ImageStats stats) => online.EmbedViews(images, views, seed, stats);
 
     public Tensor BatchLoss(Tensor embeddings) => loss.Forward(embeddings[0], embeddings[1]);
 
