@@ -2,7 +2,9 @@ namespace SslOrleans.Core.Models;
 
 /// <summary>
 /// Which backbone to build. <paramref name="Stem"/> applies to the ResNets; <paramref name="PatchSize"/> and
-/// <paramref name="ImageSize"/> to the ViT (its position embedding is sized for one image size).
+/// <paramref name="ImageSize"/> to the ViT (its position embedding is sized for one image size), and so does
+/// <paramref name="Pool"/>: its features are the cls token ("cls") or the mean of the patch tokens ("mean").
+/// The method chooses the pooling: masked image modelling trains no cls output.
 /// </summary>
 public sealed record BackboneOptions(
     string Name = "resnet18",
@@ -10,11 +12,14 @@ public sealed record BackboneOptions(
     int InputChannels = 3,
     string Stem = "cifar",
     int PatchSize = 4,
-    int ImageSize = 28)
+    int ImageSize = 28,
+    string Pool = "cls")
 {
     public static IReadOnlyList<string> Names { get; } = ["resnet18", "resnet50", "vit-tiny"];
 
     public static IReadOnlyList<string> Stems { get; } = ["cifar", "imagenet"];
+
+    public static IReadOnlyList<string> Pools { get; } = ["cls", "mean"];
 
     public bool IsVisionTransformer => Name == "vit-tiny";
 
@@ -30,6 +35,8 @@ public sealed record BackboneOptions(
         {
             if (PatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PatchSize), PatchSize, "patch size must be at least 1");
             if (ImageSize < 1) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "image size must be at least 1");
+            if (!Pools.Contains(Pool))
+                throw new ArgumentException($"pool '{Pool}' is unknown; known: {string.Join(", ", Pools)}", nameof(Pool));
             if (ImageSize % PatchSize != 0)
                 throw new ArgumentException($"PatchSize {PatchSize} must divide ImageSize {ImageSize}", nameof(PatchSize));
         }

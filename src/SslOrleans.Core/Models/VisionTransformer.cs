@@ -7,7 +7,7 @@ namespace SslOrleans.Core.Models;
 
 /// <summary>
 /// ViT-Tiny: embed dim 3·width (192 at width 64), 12 pre-norm blocks, 3 heads, MLP ratio 4, learnable cls token and
-/// position embedding for 1 + N tokens. Features = the final norm's cls token. Parameter names are timm's / MAE's
+/// position embedding for 1 + N tokens. Features = the final norm's cls token, or the mean of its patch tokens (<see cref="Pool"/>). Parameter names are timm's / MAE's
 /// (cls_token, pos_embed, patch_embed.proj, blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2}, norm).
 /// <see cref="EmbedPatches"/> and <see cref="Encode"/> are separate so MAE can encode only the visible tokens.
 /// </summary>
@@ -23,6 +23,7 @@ public sealed class VisionTransformer : Backbone
     private readonly ModuleList<VitBlock> blocks;
     private readonly LayerNorm norm;
     private readonly long imageSize;
+    private readonly bool meanPool;
 
     public long EmbedDim { get; }
     public long PatchCount { get; }
@@ -34,6 +35,7 @@ public sealed class VisionTransformer : Backbone
         long side = options.ImageSize / options.PatchSize;
         PatchCount = side * side;
         imageSize = options.ImageSize;
+        meanPool = options.Pool == "mean";
         cls_token = Parameter(zeros(1, 1, EmbedDim));
         pos_embed = Parameter(zeros(1, 1 + PatchCount, EmbedDim));
         patch_embed = new PatchEmbedding(options.InputChannels, EmbedDim, options.PatchSize);
@@ -70,7 +72,7 @@ public sealed class VisionTransformer : Backbone
     // PyTorch's trunc_normal_ (normal truncated at ±2σ) by inverse CDF, as torch.nn.init does it in Python.
     // TorchSharp 0.107's init.trunc_normal_ did not fill the zero-initialised tokens (their std stayed 0;
     // VisionTransformerTests.Initialisation_is_timms caught it), so it is written out.
-    private static void TruncatedNormal(Tensor tensor, double std)
+    internal static void TruncatedNormal(Tensor tensor, double std)
     {
         double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
         double low = Cdf(-2), high = Cdf(2);
@@ -88,11 +90,24 @@ public sealed class VisionTransformer : Backbone
     /// <summary>Images [B, C, H, W] → patch tokens with their position embedding added, [B, N, D] (no cls token).</summary>
     public Tensor EmbedPatches(Tensor images)
     {
+        using var tokens = PatchTokens(images);
+        return AddPositions(tokens);
+    }
+
+    /// <summary>Images [B, C, H, W] → patch tokens [B, N, D] without position embedding, row-major patch order.
+    /// BEiT replaces masked tokens here, before positions are added.</summary>
+    public Tensor PatchTokens(Tensor images)
+    {
         if (images.dim() != 4 || images.shape[2] != imageSize || images.shape[3] != imageSize)
             throw new ArgumentException(
                 $"expected images [B, C, {imageSize}, {imageSize}] (the position embedding's size); got [{string.Join(", ", images.shape)}]",
                 nameof(images));
-        using var tokens = patch_embed.forward(images);
+        return patch_embed.forward(images);
+    }
+
+    /// <summary>Adds the patch position embedding to all N patch tokens [B, N, D].</summary>
+    public Tensor AddPositions(Tensor tokens)
+    {
         using var patchPositions = pos_embed.narrow(1, 1, PatchCount);
         return tokens + patchPositions;
     }
@@ -113,7 +128,14 @@ public sealed class VisionTransformer : Backbone
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var encoded = Encode(EmbedPatches(images));
-        return encoded.select(1, 0).MoveToOuterDisposeScope();
+        return Pool(Encode(EmbedPatches(images))).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Features of an encoded sequence [B, 1 + n, D]: the cls token, or with <see cref="BackboneOptions.Pool"/> "mean"
+    /// the mean of the patch tokens. Masked image modelling trains no cls output, so MAE and BEiT pool the patches
+    /// (BEiT's linear probe does the same).
+    /// </summary>
+    public Tensor Pool(Tensor encoded) =>
+        meanPool ? encoded.narrow(1, 1, encoded.shape[1] - 1).mean([1]) : encoded.select(1, 0);
 }

@@ -8,10 +8,13 @@ namespace SslOrleans.Core.Tests.Methods;
 /// <summary>Tiny models and a plain training step, as the grains run it but in one process.</summary>
 internal static class MethodTestKit
 {
-    public static readonly string[] Names = ["byol", "simclr", "barlow", "rotnet"];
+    public static readonly string[] Names = ["byol", "simclr", "barlow", "rotnet", "mae", "beit"];
 
-    public static MethodOptions Tiny(string method, long seed = 3) =>
-        new(method, new BackboneOptions("resnet18", 4, 1), seed, HiddenDim: 16, ProjectionDim: 8);
+    /// <summary>Width-4 models; MAE and BEiT on a ViT with 7 × 7 patches (16 of them), BEiT with a 64-code projection tokenizer.</summary>
+    public static MethodOptions Tiny(string method, long seed = 3) => method is "mae" or "beit"
+        ? new(method, new BackboneOptions("vit-tiny", 4, 1, PatchSize: 7), seed,
+            Tokenizer: method == "beit" ? () => new ProjectionTokenizer(64, 7) : null)
+        : new(method, new BackboneOptions("resnet18", 4, 1), seed, HiddenDim: 16, ProjectionDim: 8);
 
     public static List<MicroBatch> Batches(int count, int size, int step = 0)
     {
