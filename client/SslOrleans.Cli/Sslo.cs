@@ -9,20 +9,20 @@ public static class Sslo
 {
     public const string Usage = """
         usage: sslo <command> [flags]
-          pretrain [--config FILE] [--method byol|simclr|barlow|rotnet] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
+          pretrain [--config FILE] [--method byol|simclr|barlow|rotnet|mae|beit] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
                    [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR]
-                   [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] …
+                   [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] [--tokenizer DIR (beit)] …
                    runs on an embedded single-process cluster; progress on stderr, a JSON result as the last stdout line
           checkpoint verify PATH
                    recomputes the sha256 of every file of a checkpoint
           eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
                    kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
                    PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split
-          bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet] [--doc docs/benchmarks.md] …
-                   pretrains every method from configs/<method>-fashion-mnist.yaml for the same budget, evaluates each,
-                   and writes the table into docs/benchmarks.md
-        methods: byol, simclr, barlow, rotnet; backbones: resnet18, resnet50 (--stem cifar|imagenet), vit-tiny (--patch-size P)
-        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_'): --key value (snake_case keys, '-' or '_')
+          bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--doc docs/benchmarks.md] …
+                   pretrains each method from configs/<method>-fashion-mnist.yaml for the same budget (beit after training
+                   its tokenizer), evaluates each, and writes its rows into the table of docs/benchmarks.md
+        methods: byol, simclr, barlow, rotnet, mae, beit; backbones: resnet18, resnet50 (--stem cifar|imagenet), vit-tiny (--patch-size P)
+        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
         """;
 
     public static async Task<int> MainAsync(string[] args, TextWriter stdout, TextWriter stderr)

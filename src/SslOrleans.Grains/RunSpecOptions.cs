@@ -1,7 +1,9 @@
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Core.Data;
 using SslOrleans.Core.Methods;
+using SslOrleans.Core.Methods.Beit;
 using SslOrleans.Core.Models;
+using SslOrleans.Core.Tokenizers;
 
 namespace SslOrleans.Grains;
 
@@ -15,7 +17,32 @@ public static class RunSpecOptions
     public static MethodOptions Method(RunSpec spec, ImageDataset data)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new(spec.Method, new BackboneOptions(spec.Backbone, spec.Width, data.Channels, spec.Stem, spec.PatchSize, data.Height),
-            spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase, spec.Temperature, spec.BarlowLambda, spec.BarlowScale);
+        spec = Runs.RunPlan.WithMethodDefaults(spec);
+        var tokenizer = spec.Tokenizer;
+        return new(spec.Method, new BackboneOptions(spec.Backbone!, spec.Width, data.Channels, spec.Stem, spec.PatchSize, data.Height),
+            spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase, spec.Temperature, spec.BarlowLambda, spec.BarlowScale,
+            spec.MaskRatio, spec.NormPixLoss, spec.DecoderDim, spec.DecoderDepth,
+            Tokenizer: tokenizer is null ? null : () => TokenizerCheckpoint.Load(tokenizer));
+    }
+
+    /// <summary>
+    /// What a method needs beyond the spec's own values, checked before a run starts so that a missing file is
+    /// bad input and not a failed run: BEiT's tokenizer must exist, be one, and cut the backbone's patches;
+    /// a tokenizer given to another method is a mistake worth naming.
+    /// </summary>
+    public static void CheckRequirements(RunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        bool needs = MethodRegistry.Recipe(spec.Method).NeedsTokenizer;
+        if (!needs)
+        {
+            if (spec.Tokenizer is not null) throw new ArgumentException($"tokenizer: method '{spec.Method}' uses no tokenizer (only beit does); remove the key");
+            return;
+        }
+        if (spec.Tokenizer is null) throw new ArgumentException($"tokenizer: method '{spec.Method}' needs an image tokenizer; {BeitOptions.HowToMakeATokenizer}");
+        var info = TokenizerCheckpoint.ReadInfo(spec.Tokenizer);
+        if (info.Options.PatchSize != spec.PatchSize)
+            throw new ArgumentException($"tokenizer: {spec.Tokenizer} codes {info.Options.PatchSize}×{info.Options.PatchSize} patches but patch_size is {spec.PatchSize}; " +
+                                        $"pass --patch-size {info.Options.PatchSize} or train a tokenizer with --patch-size {spec.PatchSize}");
     }
 }

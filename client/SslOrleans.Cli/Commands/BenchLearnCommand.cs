@@ -8,12 +8,13 @@ namespace SslOrleans.Cli.Commands;
 
 /// <summary>
 /// sslo bench learn: pretrains every method from its configs/&lt;method&gt;-fashion-mnist.yaml for the same
-/// wall-clock budget, evaluates each checkpoint and the common initial backbone with `sslo eval`, and writes
-/// the table (with commit and machine) between markers in docs/benchmarks.md.
+/// wall-clock budget (BEiT after training its image tokenizer), evaluates each checkpoint and the initial backbone
+/// of each architecture with `sslo eval`, and writes the table (each row with its commit) between markers in
+/// docs/benchmarks.md, keeping earlier rows of methods not rerun.
 /// </summary>
 public static class BenchLearnCommand
 {
-    public const string Usage = "usage: sslo bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet] [--workers 2] [--batch 256] " +
+    public const string Usage = "usage: sslo bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--tokenizer-minutes 2] [--workers 2] [--batch 256] " +
                                 "[--seed 0] [--configs configs] [--out runs/bench-learn] [--doc docs/benchmarks.md | --no-doc] [--data DIR] [--train-samples N] [--test-samples N]";
     public const string Begin = "<!-- bench-learn:begin -->";
     public const string End = "<!-- bench-learn:end -->";
@@ -21,8 +22,10 @@ public static class BenchLearnCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var o = Options.Parse(args);
-        var rows = new List<Row>();
-        JsonElement? init = null;
+        var commit = Git("rev-parse --short HEAD") + (Git("status --porcelain --untracked-files=no").Length > 0 ? "+dirty" : "");
+        var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var rows = new List<BenchRow>();
+        var inits = new Dictionary<string, InitRow>();
         foreach (var method in o.Methods)
         {
             var config = Path.Combine(o.Configs, $"{method}-fashion-mnist.yaml");
@@ -32,36 +35,66 @@ public static class BenchLearnCommand
                 "--workers", o.Workers.ToString(CultureInfo.InvariantCulture), "--batch", o.Batch.ToString(CultureInfo.InvariantCulture),
                 "--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "--out", runDir, "--no-eval" };
             if (o.Data is not null) pretrainArgs.AddRange(["--data", o.Data]);
-            stderr.WriteLine($"sslo bench: {method}: pretraining for {o.Minutes} minutes");
+            string? note = null;
+            var configSpec = Grains.Runs.RunPlan.WithMethodDefaults(SpecLoader.FromYaml(new(), config));
+            if (Core.Methods.MethodRegistry.Recipe(configSpec.Method).NeedsTokenizer)
+            {
+                // The tokenizer is trained afresh on the same data, outside the pretraining budget.
+                var tokenizerDir = runDir + "-tokenizer";
+                var tokenizerArgs = new List<string> { "--dataset", configSpec.Dataset, "--minutes", Num(o.TokenizerMinutes), "--patch-size",
+                    configSpec.PatchSize.ToString(CultureInfo.InvariantCulture), "--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "--out", tokenizerDir };
+                if (o.Data is not null) tokenizerArgs.AddRange(["--data", o.Data]);
+                stderr.WriteLine($"sslo bench: {method}: training its image tokenizer for {Num(o.TokenizerMinutes)} minutes");
+                var tokenizer = await Capture((w, e) => TokenizerCommand.TrainAsync(tokenizerArgs, w, e), stderr, $"tokenizer for {method}");
+                pretrainArgs.AddRange(["--tokenizer", tokenizerDir]);
+                note = $"tokenizer: {Num(o.TokenizerMinutes)} min, {tokenizer.GetProperty("steps").GetInt64()} steps, " +
+                       $"{tokenizer.GetProperty("codes_used").GetInt32()}/{tokenizer.GetProperty("codebook_size").GetInt32()} codes used";
+            }
+            stderr.WriteLine($"sslo bench: {method}: pretraining for {Num(o.Minutes)} minutes");
             var run = await Capture((w, e) => PretrainCommand.RunAsync(pretrainArgs, w, e), stderr, $"pretrain {method}");
             var evalArgs = new List<string> { "--checkpoint", runDir };
             if (o.Data is not null) evalArgs.AddRange(["--data", o.Data]);
             if (o.TrainSamples is { } tr) evalArgs.AddRange(["--train-samples", tr.ToString(CultureInfo.InvariantCulture)]);
             if (o.TestSamples is { } te) evalArgs.AddRange(["--test-samples", te.ToString(CultureInfo.InvariantCulture)]);
             var eval = await Capture((w, e) => Task.FromResult(EvalCommand.Run(evalArgs, w, e)), stderr, $"eval {method}");
-            // Every method builds its backbone first from the same seed: one initial backbone serves them all.
-            init ??= await Capture((w, e) => Task.FromResult(EvalCommand.Run([.. evalArgs, "--init"], w, e)), stderr, "eval of the initial backbone");
-            rows.Add(new Row(method, run, eval));
+            var backbone = eval.GetProperty("backbone").GetString()!;
+            // Every method builds its backbone first from the same seed: one initial backbone per architecture serves them all.
+            if (!inits.ContainsKey(backbone))
+            {
+                var init = await Capture((w, e) => Task.FromResult(EvalCommand.Run([.. evalArgs, "--init"], w, e)), stderr, $"eval of the initial {backbone}");
+                inits[backbone] = new InitRow(backbone, commit, o.Width, o.Seed, Score(init, "knn_top1_k200"), Score(init, "knn_top1_k20"), Score(init, "linear_top1"));
+            }
+            var row = new BenchRow(method, backbone, commit, date, o.Minutes, o.Width, o.Workers, o.Batch, o.Seed,
+                run.GetProperty("steps").GetInt64(), run.GetProperty("epochs").GetDouble(), run.GetProperty("images_per_sec").GetDouble(),
+                run.GetProperty("loss_first").GetDouble(), run.GetProperty("loss_last").GetDouble(),
+                Score(eval, "knn_top1_k200"), Score(eval, "knn_top1_k20"), Score(eval, "linear_top1"),
+                eval.TryGetProperty("online_probe_top1", out var op) && op.ValueKind == JsonValueKind.Number ? op.GetDouble() : null, note);
+            rows.Add(row);
             stdout.WriteLine(JsonSerializer.Serialize(new { method, pretrain = run, eval }));
         }
-        var table = Table(o, rows, init!.Value);
+        var data = new BenchData(rows, inits.Values.ToList(), Machine());
+        if (o.Doc is not null) data = Merge(ReadData(o.Doc), data, o, stderr);
+        var table = Table(o, data);
         stderr.WriteLine(table);
         if (o.Doc is not null) WriteIntoDoc(o.Doc, table);
         stdout.WriteLine(JsonSerializer.Serialize(new
         {
             minutes = o.Minutes, width = o.Width,
-            methods = rows.Select(r => new
-            {
-                method = r.Method, steps = r.Run.GetProperty("steps").GetInt64(), images_per_sec = r.Run.GetProperty("images_per_sec").GetDouble(),
-                knn_top1_k200 = r.Eval.GetProperty("knn_top1_k200").GetDouble(), knn_top1_k20 = r.Eval.GetProperty("knn_top1_k20").GetDouble(),
-                linear_top1 = r.Eval.GetProperty("linear_top1").GetDouble(),
-            }),
-            init = new { knn_top1_k200 = init.Value.GetProperty("knn_top1_k200").GetDouble(), knn_top1_k20 = init.Value.GetProperty("knn_top1_k20").GetDouble(), linear_top1 = init.Value.GetProperty("linear_top1").GetDouble() },
-        }));
+            methods = rows.Select(r => new { method = r.Method, backbone = r.Backbone, steps = r.Steps, images_per_sec = r.ImagesPerSec, knn_top1_k200 = r.Knn200, knn_top1_k20 = r.Knn20, linear_top1 = r.Linear }),
+            init = inits.Values.Select(i => new { backbone = i.Backbone, knn_top1_k200 = i.Knn200, knn_top1_k20 = i.Knn20, linear_top1 = i.Linear }),
+        }, PretrainCommand.Json));
         return 0;
     }
 
-    private sealed record Row(string Method, JsonElement Run, JsonElement Eval);
+    private static double Score(JsonElement e, string key) => e.GetProperty(key).GetDouble();
+
+    /// <summary>One method's measurement, kept in the document (as JSON) so a later run of other methods can add to the table.</summary>
+    public sealed record BenchRow(string Method, string Backbone, string Commit, string Date, double Minutes, int Width, int Workers, int Batch, long Seed,
+        long Steps, double Epochs, double ImagesPerSec, double LossFirst, double LossLast, double Knn200, double Knn20, double Linear, double? Online, string? Note);
+
+    public sealed record InitRow(string Backbone, string Commit, int Width, long Seed, double Knn200, double Knn20, double Linear);
+
+    public sealed record BenchData(List<BenchRow> Rows, List<InitRow> Init, string Machine);
 
     /// <summary>Runs a command in-process with its own stdout; its stderr goes through; returns its JSON line.</summary>
     private static async Task<JsonElement> Capture(Func<TextWriter, TextWriter, Task<int>> command, TextWriter stderr, string what)
@@ -74,32 +107,78 @@ public static class BenchLearnCommand
         return json.RootElement.Clone();
     }
 
-    private static string Table(Options o, List<Row> rows, JsonElement init)
+    private static BenchData? ReadData(string doc)
+    {
+        if (!File.Exists(doc)) return null;
+        var line = File.ReadLines(doc).FirstOrDefault(l => l.StartsWith(DataPrefix, StringComparison.Ordinal));
+        if (line is null) return null;
+        var json = line[DataPrefix.Length..^DataSuffix.Length];
+        try
+        {
+            return JsonSerializer.Deserialize<BenchData>(json, PretrainCommand.Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{doc}: the bench-learn data line is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// This run's rows replace the same methods' rows; earlier rows of other methods stay when they were measured with
+    /// the same budget, width, workers, batch and seed (each row keeps its commit), and are dropped otherwise.
+    /// </summary>
+    private static BenchData Merge(BenchData? earlier, BenchData now, Options o, TextWriter stderr)
+    {
+        if (earlier is null) return now;
+        bool Same(BenchRow r) => r.Minutes == o.Minutes && r.Width == o.Width && r.Workers == o.Workers && r.Batch == o.Batch && r.Seed == o.Seed;
+        var rows = new List<BenchRow>();
+        foreach (var r in earlier.Rows.Where(r => !now.Rows.Any(n => n.Method == r.Method)))
+        {
+            if (Same(r)) rows.Add(r);
+            else stderr.WriteLine($"sslo bench: dropping the earlier {r.Method} row: it was measured with other settings ({Num(r.Minutes)} min, width {r.Width}, {r.Workers} workers, batch {r.Batch}, seed {r.Seed})");
+        }
+        rows.AddRange(now.Rows);
+        var order = new List<string>(Options.AllMethods);
+        rows = rows.OrderBy(r => order.IndexOf(r.Method) is var i && i >= 0 ? i : int.MaxValue).ThenBy(r => r.Method, StringComparer.Ordinal).ToList();
+        var init = earlier.Init.Where(i => i.Width == o.Width && i.Seed == o.Seed && !now.Init.Any(n => n.Backbone == i.Backbone)).Concat(now.Init)
+            .Where(i => rows.Any(r => r.Backbone == i.Backbone)).ToList();
+        return new BenchData(rows, init, now.Machine);
+    }
+
+    private const string DataPrefix = "<!-- bench-learn:data ";
+    private const string DataSuffix = " -->";
+
+    private static string Table(Options o, BenchData data)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"Each method from `configs/<method>-fashion-mnist.yaml` for **{Num(o.Minutes)} minutes** of training at width {o.Width}, " +
                       $"{o.Workers} workers, batch {o.Batch}, seed {o.Seed}; then `sslo eval` on {(o.TrainSamples is null && o.TestSamples is null ? "all 60 000 / 10 000 images" : $"the first {o.TrainSamples?.ToString() ?? "60 000"} / {o.TestSamples?.ToString() ?? "10 000"} images")}. " +
-                      "Top-1 in percent; the initial backbone is the same for every method (same seed, built first).");
-        sb.AppendLine($"Commit `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain --untracked-files=no").Length > 0 ? " (with uncommitted changes)" : "")}, " +
-                      $"{DateTime.UtcNow:yyyy-MM-dd}, on {Machine()}. Reproduce: `{Reproduce(o)}`.");
+                      "Top-1 in percent. The initial backbone of an architecture is the same for every method (same seed, built first). " +
+                      "Each row names the commit it was measured on; `sslo bench learn --methods M` replaces the rows of M only.");
+        sb.AppendLine($"On {data.Machine}. Reproduce: `{Reproduce(o)}`.");
         sb.AppendLine();
-        sb.AppendLine("| method | steps | epochs | images/s | loss first → last | kNN top-1 k=200 | kNN top-1 k=20 | linear probe | online probe |");
-        sb.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---:|");
-        foreach (var r in rows)
+        sb.AppendLine("| method | backbone | steps | epochs | images/s | loss first → last | kNN top-1 k=200 | kNN top-1 k=20 | linear probe | online probe | commit |");
+        sb.AppendLine("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|");
+        foreach (var r in data.Rows)
         {
-            double? online = r.Eval.TryGetProperty("online_probe_top1", out var op) && op.ValueKind == JsonValueKind.Number ? op.GetDouble() : null;
-            sb.AppendLine($"| {r.Method} | {r.Run.GetProperty("steps").GetInt64()} | {r.Run.GetProperty("epochs").GetDouble():F2} | " +
-                          $"{r.Run.GetProperty("images_per_sec").GetDouble():F0} | {r.Run.GetProperty("loss_first").GetDouble():G4} → {r.Run.GetProperty("loss_last").GetDouble():G4} | " +
-                          $"{r.Eval.GetProperty("knn_top1_k200").GetDouble():F2} | {r.Eval.GetProperty("knn_top1_k20").GetDouble():F2} | " +
-                          $"{r.Eval.GetProperty("linear_top1").GetDouble():F2} | {(online is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "–")} |");
+            sb.AppendLine($"| {r.Method} | {r.Backbone} | {r.Steps} | {r.Epochs:F2} | {r.ImagesPerSec:F0} | {r.LossFirst:G4} → {r.LossLast:G4} | " +
+                          $"{r.Knn200:F2} | {r.Knn20:F2} | {r.Linear:F2} | {(r.Online is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "–")} | `{r.Commit}` {r.Date} |");
         }
-        sb.AppendLine($"| *initial backbone* | 0 | 0 | – | – | {init.GetProperty("knn_top1_k200").GetDouble():F2} | {init.GetProperty("knn_top1_k20").GetDouble():F2} | " +
-                      $"{init.GetProperty("linear_top1").GetDouble():F2} | – |");
+        foreach (var i in data.Init)
+            sb.AppendLine($"| *initial backbone* | {i.Backbone} | 0 | 0 | – | – | {i.Knn200:F2} | {i.Knn20:F2} | {i.Linear:F2} | – | `{i.Commit}` |");
+        var notes = data.Rows.Where(r => r.Note is not null).Select(r => $"{r.Method}: {r.Note}").ToList();
+        if (notes.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Outside the budget: " + string.Join("; ", notes) + ".");
+        }
+        sb.AppendLine(DataPrefix + JsonSerializer.Serialize(data, PretrainCommand.Json) + DataSuffix);
         return sb.ToString();
     }
 
     private static string Reproduce(Options o) =>
-        $"make bench-learn LEARN_MINUTES={Num(o.Minutes)}" + (o.Width != 16 ? $" WIDTH={o.Width}" : "") + (o.Methods.Count != 4 ? $" METHODS={string.Join(',', o.Methods)}" : "");
+        $"make bench-learn LEARN_MINUTES={Num(o.Minutes)}" + (o.Width != 16 ? $" WIDTH={o.Width}" : "") +
+        (o.Methods.SequenceEqual(Options.AllMethods) ? "" : $" METHODS={string.Join(',', o.Methods)}");
 
     private static void WriteIntoDoc(string doc, string table)
     {
@@ -137,11 +216,13 @@ public static class BenchLearnCommand
     private static string Num(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
 
     private sealed record Options(double Minutes, int Width, IReadOnlyList<string> Methods, int Workers, int Batch, long Seed,
-        string Configs, string Out, string? Doc, string? Data, int? TrainSamples = null, int? TestSamples = null)
+        string Configs, string Out, string? Doc, string? Data, int? TrainSamples = null, int? TestSamples = null, double TokenizerMinutes = 2)
     {
+        public static readonly string[] AllMethods = ["byol", "simclr", "barlow", "rotnet", "mae", "beit"];
+
         public static Options Parse(IReadOnlyList<string> args)
         {
-            var o = new Options(15, 16, ["byol", "simclr", "barlow", "rotnet"], 2, 256, 0, "configs", Path.Combine("runs", "bench-learn"), Path.Combine("docs", "benchmarks.md"), null);
+            var o = new Options(15, 16, AllMethods, 2, 256, 0, "configs", Path.Combine("runs", "bench-learn"), Path.Combine("docs", "benchmarks.md"), null);
             for (int i = 0; i < args.Count; i++)
             {
                 var name = args[i].StartsWith("--", StringComparison.Ordinal) ? args[i][2..].Replace('_', '-') : throw new SpecException($"bench learn: unexpected argument '{args[i]}'; {Usage}");
@@ -151,6 +232,7 @@ public static class BenchLearnCommand
                 o = name switch
                 {
                     "minutes" => o with { Minutes = Positive(double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) ? m : -1, name, v) },
+                    "tokenizer-minutes" => o with { TokenizerMinutes = Positive(double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var tm) ? tm : -1, name, v) },
                     "width" => o with { Width = (int)Positive(int.TryParse(v, out var w) ? w : -1, name, v) },
                     "workers" => o with { Workers = (int)Positive(int.TryParse(v, out var k) ? k : -1, name, v) },
                     "batch" => o with { Batch = (int)Positive(int.TryParse(v, out var b) ? b : -1, name, v) },

@@ -25,7 +25,7 @@ public static class EvalCommand
         var flags = EvalFlags.Parse(args);
         var clock = Stopwatch.StartNew();
         var checkpoint = CheckpointReader.Open(flags.Checkpoint);
-        var spec = checkpoint.Manifest.Spec;
+        var spec = Grains.Runs.RunPlan.WithMethodDefaults(checkpoint.Manifest.Spec);
         var data = flags.Data ?? spec.Data;
         var train = DatasetCatalog.Train(spec.Dataset, data);
         var test = DatasetCatalog.Test(spec.Dataset, data);
@@ -34,14 +34,13 @@ public static class EvalCommand
 
         // Evaluation has the process to itself: every core goes to libtorch's intra-op pool.
         torch.set_num_threads(Environment.ProcessorCount);
-        // The method builds the backbone exactly as the run's workers did, so its names match the export and
-        // its initial weights are the run's own (MethodRegistry seeds them from the spec).
-        using var method = MethodRegistry.Create(RunSpecOptions.Method(spec, train));
-        var backbone = method.Backbone;
+        // The backbone is built exactly as the run's workers built it, so its names match the export and its
+        // initial weights are the run's own (MethodRegistry seeds them from the spec); the heads are not needed.
+        using var backbone = MethodRegistry.CreateBackbone(RunSpecOptions.Method(spec, train));
         stderr.WriteLine($"sslo: evaluating {(flags.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
                          $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
                          $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");
-        using var onlineProbe = !flags.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(method.FeatureDim, train.Classes) : null;
+        using var onlineProbe = !flags.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(backbone.FeatureDim, train.Classes) : null;
         if (!flags.Init)
         {
             checkpoint.LoadBackbone(backbone);
@@ -55,7 +54,7 @@ public static class EvalCommand
         var r = BackboneEvaluation.Run(backbone, train, test, trainSamples, testSamples, spec.KnnTemperature,
             log: line => stderr.WriteLine($"sslo: {line}"), onlineProbe: onlineProbe);
         var result = new EvalResult(
-            checkpoint.ManifestPath, spec.Method, spec.Backbone, spec.Width, checkpoint.Manifest.Step, flags.Init,
+            checkpoint.ManifestPath, spec.Method, spec.Backbone!, spec.Width, checkpoint.Manifest.Step, flags.Init,
             r.KnnTop1K20, r.KnnTop1K200, r.Linear.TestTop1, r.Linear.TrainTop1, r.Linear.Iterations, r.Linear.Converged,
             r.Linear.TrainLoss, r.FeatureDim, r.TrainSamples, r.TestSamples, BackboneEvaluation.ParameterNorm(backbone),
             Math.Round(clock.Elapsed.TotalSeconds, 2), r.OnlineProbeTop1);

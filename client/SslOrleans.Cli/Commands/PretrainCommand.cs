@@ -22,6 +22,12 @@ public static class PretrainCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var spec = SpecLoader.Load(args);
+        if (!spec.Resume)
+        {
+            spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
+            Grains.RunSpecOptions.CheckRequirements(spec);
+        }
+
         // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
         Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
         Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);

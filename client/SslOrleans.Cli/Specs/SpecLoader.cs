@@ -24,7 +24,8 @@ public static class SpecLoader
             runIdGiven |= key == "run_id";
         }
         if (!outGiven && spec.Out == new RunSpec().Out) spec = spec with { Out = Path.Combine("runs", $"{spec.Method}-{spec.Dataset}-seed{spec.Seed}") };
-        spec = spec with { Out = Path.GetFullPath(spec.Out) };
+        // Paths are resolved here, where the user's working directory is known, not in a silo that may run elsewhere.
+        spec = spec with { Out = Path.GetFullPath(spec.Out), Tokenizer = spec.Tokenizer is { Length: > 0 } t ? Path.GetFullPath(t) : spec.Tokenizer };
         if (!runIdGiven && spec.RunId == new RunSpec().RunId) spec = spec with { RunId = Path.GetFileName(spec.Out.TrimEnd('/')) };
         var errors = RunSpecValidator.Errors(spec, Grains.Runs.SiloCatalog.Current);
         if (errors.Count > 0) throw new SpecException(string.Join(Environment.NewLine, errors));

@@ -9,7 +9,8 @@ public sealed record RunSpec
     [Id(2)] public string Dataset { get; init; } = "fashion-mnist";
     /// <summary>Folder with the dataset files; null searches the system locations (Debian's package).</summary>
     [Id(3)] public string? Data { get; init; }
-    [Id(4)] public string Backbone { get; init; } = "resnet18";
+    /// <summary>resnet18, resnet50 or vit-tiny; null = the method's default (vit-tiny for MAE and BEiT, resnet18 otherwise).</summary>
+    [Id(4)] public string? Backbone { get; init; }
     [Id(5)] public int Width { get; init; } = 64;
     [Id(6)] public int Workers { get; init; } = 2;
     [Id(7)] public int ParameterShards { get; init; } = 2;
@@ -55,7 +56,8 @@ public sealed record RunSpec
     /// <summary>SGD with Nesterov momentum; null = the method's recipe.</summary>
     [Id(34)] public bool? Nesterov { get; init; }
     [Id(35)] public double AdamBeta1 { get; init; } = 0.9;
-    [Id(36)] public double AdamBeta2 { get; init; } = 0.999;
+    /// <summary>AdamW's β2; null = the method's recipe (MAE 0.95, otherwise 0.999).</summary>
+    [Id(36)] public double? AdamBeta2 { get; init; }
     /// <summary>NT-Xent temperature (SimCLR).</summary>
     [Id(37)] public double Temperature { get; init; } = 0.2;
     /// <summary>Weight of the off-diagonal terms (Barlow Twins).</summary>
@@ -68,4 +70,14 @@ public sealed record RunSpec
     [Id(41)] public string Stem { get; init; } = "cifar";
     /// <summary>ViT patch size; must divide the image side.</summary>
     [Id(42)] public int PatchSize { get; init; } = 4;
+    /// <summary>Share of patches masked per image (MAE, BEiT); null = the method's default (MAE 0.75, BEiT 0.4).</summary>
+    [Id(43)] public double? MaskRatio { get; init; }
+    /// <summary>MAE: standardise each target patch by its own mean and variance (the paper's norm_pix_loss).</summary>
+    [Id(44)] public bool NormPixLoss { get; init; }
+    /// <summary>MAE's decoder width; 0 = 4 × width. A multiple of 16 (one attention head per 16 channels).</summary>
+    [Id(45)] public int DecoderDim { get; init; }
+    /// <summary>MAE's decoder blocks.</summary>
+    [Id(46)] public int DecoderDepth { get; init; } = 2;
+    /// <summary>BEiT: folder of the image tokenizer made by `sslo tokenizer train`.</summary>
+    [Id(47)] public string? Tokenizer { get; init; }
 }

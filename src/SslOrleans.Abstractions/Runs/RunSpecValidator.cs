@@ -18,7 +18,8 @@ public static class RunSpecValidator
         Require(!string.IsNullOrWhiteSpace(s.RunId) && s.RunId.IndexOfAny(['/', '\\', ':']) < 0, "run_id", s.RunId, "a non-empty name without / \\ :");
         Require(!string.IsNullOrWhiteSpace(s.Method) && (catalog is null || catalog.Methods.Contains(s.Method)), "method", s.Method, "one of " + string.Join(", ", catalog?.Methods ?? ["the silo's methods"]));
         Require(Datasets.Contains(s.Dataset), "dataset", s.Dataset, "one of " + string.Join(", ", Datasets));
-        Require(!string.IsNullOrWhiteSpace(s.Backbone) && (catalog is null || catalog.Backbones.Contains(s.Backbone)), "backbone", s.Backbone, "one of " + string.Join(", ", catalog?.Backbones ?? ["the silo's backbones"]));
+        Require(s.Backbone is null || (!string.IsNullOrWhiteSpace(s.Backbone) && (catalog is null || catalog.Backbones.Contains(s.Backbone))), "backbone", s.Backbone,
+            "one of " + string.Join(", ", catalog?.Backbones ?? ["the silo's backbones"]) + " (or unset: the method's default)");
         Require(s.Optimizer is null || Optimizers.Contains(s.Optimizer), "optimizer", s.Optimizer, "one of " + string.Join(", ", Optimizers) + " (or unset: the method's recipe)");
         Require(Stems.Contains(s.Stem), "stem", s.Stem, "one of " + string.Join(", ", Stems));
         Require(s.PatchSize >= 1, "patch_size", s.PatchSize, "at least 1");
@@ -43,7 +44,11 @@ public static class RunSpecValidator
         Require(s.HiddenDim >= 0, "hidden_dim", s.HiddenDim, "at least 0 (0 = the method's default)");
         Require(s.ProjectionDim >= 0, "projection_dim", s.ProjectionDim, "at least 0 (0 = the method's default)");
         Require(s.AdamBeta1 is >= 0 and < 1, "adam_beta1", s.AdamBeta1, "in [0, 1)");
-        Require(s.AdamBeta2 is >= 0 and < 1, "adam_beta2", s.AdamBeta2, "in [0, 1)");
+        Require(s.AdamBeta2 is null or (>= 0 and < 1), "adam_beta2", s.AdamBeta2, "in [0, 1) (or unset: the method's recipe)");
+        Require(s.MaskRatio is null or (> 0 and < 1), "mask_ratio", s.MaskRatio, "in (0, 1) (or unset: the method's default)");
+        Require(s.DecoderDim >= 0 && s.DecoderDim % 16 == 0, "decoder_dim", s.DecoderDim, "a multiple of 16 (0 = 4 × width)");
+        Require(s.DecoderDepth >= 1, "decoder_depth", s.DecoderDepth, "at least 1");
+        Require(s.Tokenizer is null || !string.IsNullOrWhiteSpace(s.Tokenizer), "tokenizer", s.Tokenizer, "a tokenizer folder made by `sslo tokenizer train`");
         Require(s.Temperature > 0 && double.IsFinite(s.Temperature), "temperature", s.Temperature, "greater than 0");
         Require(s.BarlowLambda >= 0 && double.IsFinite(s.BarlowLambda), "barlow_lambda", s.BarlowLambda, "at least 0");
         Require(s.BarlowScale > 0 && double.IsFinite(s.BarlowScale), "barlow_scale", s.BarlowScale, "greater than 0");

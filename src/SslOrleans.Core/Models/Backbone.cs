@@ -8,7 +8,15 @@ namespace SslOrleans.Core.Models;
 /// </summary>
 public abstract class Backbone : nn.Module<Tensor, Tensor>
 {
-    protected Backbone(string name) : base(name) { }
+    protected Backbone(BackboneOptions options) : base(options.Name) => Options = options;
+
+    /// <summary>What the backbone was built from: checkpoint consumers need it to rebuild the same network.</summary>
+    public BackboneOptions Options { get; }
+
+    /// <summary>One line for an export's metadata, e.g. "resnet18 cifar-stem width=16" or "vit-tiny width=16 patch=4 pool=mean".</summary>
+    public string Architecture => Options.IsVisionTransformer
+        ? $"{Options.Name} width={Options.Width} patch={Options.PatchSize} pool={Options.Pool}"
+        : $"{Options.Name} {Options.Stem}-stem width={Options.Width}";
 
     /// <summary>Width of the feature vector forward returns.</summary>
     public abstract long FeatureDim { get; }

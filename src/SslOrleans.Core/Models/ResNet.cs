@@ -23,7 +23,7 @@ public sealed class ResNet : Backbone
 
     public override long FeatureDim { get; }
 
-    public ResNet(BackboneOptions options) : base(ValidatedName(options))
+    public ResNet(BackboneOptions options) : base(Validated(options))
     {
         bool bottleneck = options.Name == "resnet50";
         int[] blocks = bottleneck ? [3, 4, 6, 3] : [2, 2, 2, 2];
@@ -49,11 +49,11 @@ public sealed class ResNet : Backbone
     }
 
     // Validates before any layer is built, so a bad option fails with its own message rather than a shape error.
-    private static string ValidatedName(BackboneOptions options)
+    private static BackboneOptions Validated(BackboneOptions options)
     {
         options.Validate();
         if (options.IsVisionTransformer) throw new ArgumentException($"'{options.Name}' is not a ResNet", nameof(options));
-        return options.Name;
+        return options;
     }
 
     private static Sequential MakeLayer(bool bottleneck, ref long inPlanes, long planes, int blocks, long stride)

@@ -29,7 +29,7 @@ public sealed class VisionTransformer : Backbone
     public long PatchCount { get; }
     public override long FeatureDim => EmbedDim;
 
-    public VisionTransformer(BackboneOptions options) : base(ValidatedName(options))
+    public VisionTransformer(BackboneOptions options) : base(Validated(options))
     {
         EmbedDim = 3L * options.Width;
         long side = options.ImageSize / options.PatchSize;
@@ -45,11 +45,11 @@ public sealed class VisionTransformer : Backbone
         InitializeWeights();
     }
 
-    private static string ValidatedName(BackboneOptions options)
+    private static BackboneOptions Validated(BackboneOptions options)
     {
         options.Validate();
         if (!options.IsVisionTransformer) throw new ArgumentException($"'{options.Name}' is not a vision transformer", nameof(options));
-        return options.Name;
+        return options;
     }
 
     // timm / MAE: tokens trunc-normal (std 0.02), every Linear xavier-uniform with zero bias, LayerNorm 1 / 0

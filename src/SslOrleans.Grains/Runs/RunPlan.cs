@@ -59,12 +59,14 @@ public static class RunPlan
     public static double ProbeLearningRate(RunSpec spec, long step, long plannedSteps) =>
         Schedules.WarmupCosine(step, plannedSteps, WarmupSteps(spec, plannedSteps), spec.ProbeLr);
 
-    /// <summary>Fills what the spec leaves to the method (optimizer, learning rate, weight decay, Nesterov) from its recipe.</summary>
+    /// <summary>Fills what the spec leaves to the method (backbone, optimizer, learning rate, weight decay, Nesterov, AdamW's β2) from its recipe.</summary>
     public static RunSpec WithMethodDefaults(RunSpec spec)
     {
         var recipe = MethodRegistry.Recipe(spec.Method);
         return spec with
         {
+            Backbone = spec.Backbone ?? recipe.Backbone,
+            AdamBeta2 = spec.AdamBeta2 ?? recipe.Beta2,
             Optimizer = spec.Optimizer ?? recipe.Optimizer,
             Lr = spec.Lr ?? recipe.Lr,
             WeightDecay = spec.WeightDecay ?? recipe.WeightDecay,
@@ -75,7 +77,7 @@ public static class RunPlan
     /// <summary>The optimizer of the method's parameters, from a spec whose defaults are filled.</summary>
     public static OptimizerSettings Optimizer(RunSpec spec) => new(
         OptimizerSettings.ParseKind(Required(spec.Optimizer, "optimizer")), spec.Momentum, Required(spec.WeightDecay, "weight_decay"), spec.LarsEta,
-        Nesterov: spec.Nesterov ?? false, Beta1: spec.AdamBeta1, Beta2: spec.AdamBeta2);
+        Nesterov: spec.Nesterov ?? false, Beta1: spec.AdamBeta1, Beta2: Required(spec.AdamBeta2, "adam_beta2"));
 
     /// <summary>The online probe's optimizer: SGD with momentum 0.9 and no decay, as solo-learn trains its online classifier.</summary>
     public static OptimizerSettings ProbeOptimizer { get; } = new(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 0);

@@ -149,9 +149,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             SafeTensors.Write(stream, r.BackboneStateDict(), new Dictionary<string, string>
             {
                 ["format"] = "pt",
-                ["architecture"] = init!.Spec.Backbone.StartsWith("vit") ? $"{init.Spec.Backbone} width={init.Spec.Width} patch={init.Spec.PatchSize}"
-                    : $"{init.Spec.Backbone} {init.Spec.Stem}-stem width={init.Spec.Width}",
-                ["method"] = init.Spec.Method,
+                ["architecture"] = ((Core.Models.Backbone)r.Method.Backbone).Architecture,
+                ["method"] = init!.Spec.Method,
             });
             byte[]? probe = null;
             if (r.ProbeStateDict() is { } probeState)

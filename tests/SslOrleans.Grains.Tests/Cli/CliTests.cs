@@ -84,4 +84,26 @@ public sealed class CliTests
         Assert.Equal(16, spec.MicroBatch);
         Assert.Equal(10, spec.Steps);
     }
+
+    [Fact]
+    public async Task Beit_without_a_usable_tokenizer_says_what_is_wrong_before_anything_starts()
+    {
+        var dir = Directory.CreateTempSubdirectory("sslo-notok").FullName;
+        var (code, stdout, err) = await RunAsync("pretrain", "--method", "beit", "--steps", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("tokenizer", err);
+        Assert.Contains("sslo tokenizer train", err);
+
+        var missing = Path.Combine(dir, "no-such-tokenizer");
+        (code, _, err) = await RunAsync("pretrain", "--method", "beit", "--tokenizer", missing, "--steps", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains(missing, err);
+        Assert.Contains("sslo tokenizer train", err);
+
+        (code, _, err) = await RunAsync("pretrain", "--method", "mae", "--tokenizer", missing, "--steps", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains("tokenizer: method 'mae' uses no tokenizer", err);
+        Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+    }
 }

@@ -47,28 +47,49 @@ public sealed class ConfigAndBenchTests
     }
 
     [Fact]
-    public async Task Bench_learn_writes_one_row_per_method_between_the_markers_of_the_doc()
+    public async Task Bench_learn_writes_one_row_per_method_between_the_markers_and_keeps_other_methods_rows()
     {
         var dir = Path.Combine(Path.GetTempPath(), "sslo-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var doc = Path.Combine(dir, "benchmarks.md");
         File.WriteAllText(doc, $"# Benchmarks\n\nbefore\n\n{BenchLearnCommand.Begin}\nold table\n{BenchLearnCommand.End}\n\nafter\n");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await Sslo.MainAsync(["bench", "learn", "--methods", "byol,simclr", "--minutes", "0.05", "--width", "4", "--batch", "32", "--workers", "1",
-            "--configs", Path.Combine(Root(), "configs"), "--out", dir, "--doc", doc, "--train-samples", "1000", "--test-samples", "200"], stdout, stderr);
-        Assert.True(code == 0, stderr.ToString());
+        async Task<JsonElement> Bench(string methods, string width = "4")
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int code = await Sslo.MainAsync(["bench", "learn", "--methods", methods, "--minutes", "0.05", "--width", width, "--batch", "32", "--workers", "1",
+                "--tokenizer-minutes", "0.02", "--configs", Path.Combine(Root(), "configs"), "--out", dir, "--doc", doc,
+                "--train-samples", "1000", "--test-samples", "200"], stdout, stderr);
+            Assert.True(code == 0, stderr.ToString());
+            using var json = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]);
+            return json.RootElement.Clone();
+        }
+
+        var first = await Bench("byol,simclr");
         var text = File.ReadAllText(doc);
         Assert.DoesNotContain("old table", text);
         Assert.StartsWith("# Benchmarks\n\nbefore\n\n" + BenchLearnCommand.Begin, text);
         Assert.EndsWith(BenchLearnCommand.End + "\n\nafter\n", text);
-        Assert.Contains("| byol |", text);
-        Assert.Contains("| simclr |", text);
-        Assert.Contains("*initial backbone*", text);
-        Assert.Contains("Commit `", text);
-        using var json = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]);
-        var methods = json.RootElement.GetProperty("methods");
-        Assert.Equal(2, methods.GetArrayLength());
-        Assert.All(methods.EnumerateArray(), m => Assert.InRange(m.GetProperty("knn_top1_k20").GetDouble(), 0, 100));
+        Assert.Contains("| byol | resnet18 |", text);
+        Assert.Contains("| simclr | resnet18 |", text);
+        Assert.Contains("| *initial backbone* | resnet18 |", text);
+        Assert.Equal(2, first.GetProperty("methods").GetArrayLength());
+        Assert.All(first.GetProperty("methods").EnumerateArray(), m => Assert.InRange(m.GetProperty("knn_top1_k20").GetDouble(), 0, 100));
+
+        // The generative methods add their rows (BEiT after its tokenizer) and the ViT's initial row; the others stay.
+        var second = await Bench("mae,beit");
+        text = File.ReadAllText(doc);
+        foreach (var row in new[] { "| byol | resnet18 |", "| simclr | resnet18 |", "| mae | vit-tiny |", "| beit | vit-tiny |",
+                     "| *initial backbone* | resnet18 |", "| *initial backbone* | vit-tiny |", "beit: tokenizer: " })
+            Assert.Contains(row, text);
+        Assert.Equal(2, second.GetProperty("methods").GetArrayLength());
+
+        // Rows measured with other settings are not mixed into one table.
+        await Bench("rotnet", width: "2");
+        text = File.ReadAllText(doc);
+        Assert.Contains("| rotnet | resnet18 |", text);
+        Assert.DoesNotContain("| byol |", text);
+        Assert.DoesNotContain("| mae |", text);
+        Assert.DoesNotContain("| *initial backbone* | vit-tiny |", text);
     }
 }

@@ -80,10 +80,11 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     [InlineData("simclr")]
     [InlineData("barlow")]
     [InlineData("rotnet")]
+    [InlineData("mae")]
     public async Task One_and_two_workers_train_the_same_model(string method)
     {
-        var one = RunHarness.Tiny("w1", workers: 1, steps: 4) with { Method = method };
-        var two = RunHarness.Tiny("w2", workers: 2, steps: 4) with { Method = method };
+        var one = RunHarness.ForMethod(RunHarness.Tiny("w1", workers: 1, steps: 4), method);
+        var two = RunHarness.ForMethod(RunHarness.Tiny("w2", workers: 2, steps: 4), method);
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, one)).State);
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, two)).State);
         var a = await RunHarness.LatestParametersAsync(one.Out);

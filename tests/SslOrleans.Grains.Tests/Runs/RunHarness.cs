@@ -26,6 +26,13 @@ public static class RunHarness
         Out = Path.Combine(Path.GetTempPath(), "sslo-tests", Guid.NewGuid().ToString("N")),
     };
 
+    /// <summary>The tiny spec for a method: MAE and BEiT on a ViT with 7 × 7 patches (16 per image), BEiT with the shared test tokenizer.</summary>
+    public static RunSpec ForMethod(RunSpec spec, string method) => method switch
+    {
+        "mae" => spec with { Method = method, PatchSize = 7 },
+        _ => spec with { Method = method },
+    };
+
     public static async Task<RunStatus> RunToEndAsync(IGrainFactory grains, RunSpec spec, TimeSpan? timeout = null)
     {
         var client = new TrainingClient(grains);
