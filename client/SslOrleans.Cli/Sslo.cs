@@ -21,6 +21,9 @@ public static class Sslo
           bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--doc docs/benchmarks.md] …
                    pretrains each method from configs/<method>-fashion-mnist.yaml for the same budget (beit after training
                    its tokenizer), evaluates each, and writes its rows into the table of docs/benchmarks.md
+          tokenizer train [--dataset fashion-mnist] [--data DIR] [--out runs/tokenizer-fashion-mnist] [--codebook 512] [--patch-size 4]
+                   [--code-dim 32] [--hidden-dim 64] [--steps N | --minutes 2] [--batch 256] [--lr 1e-3] [--seed 0] [--force]
+                   trains the VQ-VAE patch tokenizer of BEiT-style pretraining; writes tokenizer.safetensors + tokenizer.json to --out
         methods: byol, simclr, barlow, rotnet, mae, beit; backbones: resnet18, resnet50 (--stem cifar|imagenet), vit-tiny (--patch-size P)
         every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
         """;
@@ -40,6 +43,7 @@ public static class Sslo
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
+                "tokenizer" when args.Length > 1 && args[1] == "train" => TokenizerCommand.Train(args[2..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };
         }

@@ -45,7 +45,7 @@ public static class BenchLearnCommand
                     configSpec.PatchSize.ToString(CultureInfo.InvariantCulture), "--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "--out", tokenizerDir };
                 if (o.Data is not null) tokenizerArgs.AddRange(["--data", o.Data]);
                 stderr.WriteLine($"sslo bench: {method}: training its image tokenizer for {Num(o.TokenizerMinutes)} minutes");
-                var tokenizer = await Capture((w, e) => TokenizerCommand.TrainAsync(tokenizerArgs, w, e), stderr, $"tokenizer for {method}");
+                var tokenizer = await Capture((w, e) => Task.FromResult(TokenizerCommand.Train(tokenizerArgs, w, e)), stderr, $"tokenizer for {method}");
                 pretrainArgs.AddRange(["--tokenizer", tokenizerDir]);
                 note = $"tokenizer: {Num(o.TokenizerMinutes)} min, {tokenizer.GetProperty("steps").GetInt64()} steps, " +
                        $"{tokenizer.GetProperty("codes_used").GetInt32()}/{tokenizer.GetProperty("codebook_size").GetInt32()} codes used";

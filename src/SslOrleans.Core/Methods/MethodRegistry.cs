@@ -45,12 +45,7 @@ public static class MethodRegistry
     {
         var entry = Find(options.Method);
         var adjusted = options with { Backbone = BackboneOf(entry, options) };
-        // Module initialisation draws from libtorch's global generator: serialise and seed it.
-        lock (Entries)
-        {
-            TorchSharp.torch.manual_seed(options.Seed);
-            return entry.Create(adjusted);
-        }
+        return Training.SeededConstruction.Seeded(options.Seed, () => entry.Create(adjusted));
     }
 
     /// <summary>
@@ -60,11 +55,7 @@ public static class MethodRegistry
     public static Backbone CreateBackbone(MethodOptions options)
     {
         var backbone = BackboneOf(Find(options.Method), options);
-        lock (Entries)
-        {
-            TorchSharp.torch.manual_seed(options.Seed);
-            return backbone.Create();
-        }
+        return Training.SeededConstruction.Seeded(options.Seed, backbone.Create);
     }
 
     private static BackboneOptions BackboneOf(Entry entry, MethodOptions options) => entry.Backbone?.Invoke(options.Backbone) ?? options.Backbone;

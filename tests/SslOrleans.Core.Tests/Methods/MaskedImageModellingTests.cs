@@ -4,6 +4,7 @@ using SslOrleans.Core.Methods;
 using SslOrleans.Core.Methods.Beit;
 using SslOrleans.Core.Methods.Mae;
 using SslOrleans.Core.Models;
+using SslOrleans.Core.Tokenizers;
 using SslOrleans.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -107,6 +108,30 @@ public sealed class MaskedImageModellingTests
     {
         var e = Assert.Throws<ArgumentException>(() => MethodRegistry.Create(MethodTestKit.Tiny(method) with { Backbone = new BackboneOptions("resnet18", 4, 1) }));
         Assert.Contains("vision transformer", e.Message);
+    }
+
+    [Fact]
+    public void Beit_with_a_trained_vq_tokenizer_lowers_its_loss_in_twenty_steps()
+    {
+        var data = FashionMnist.LoadTrainCached(null);
+        var dir = Path.Combine(Path.GetTempPath(), "sslo-beit-tok-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var trained = TokenizerTrainer.Train(data, new TokenizerOptions(CodebookSize: 64, PatchSize: 7, CodeDim: 8, HiddenDim: 16),
+                new TokenizerTrainingOptions(BatchSize: 64, Steps: 30));
+            using (var tokenizer = trained.Tokenizer)
+                TokenizerCheckpoint.Save(dir, tokenizer, new TokenizerTraining(data.Name, data.Mean, data.Std, 0, trained.Steps, trained.Seconds, trained.ReconMseLast,
+                    TokenizerTrainer.Measure(tokenizer, data, 64, data.Mean, data.Std)));
+            using var replica = new Replica(MethodTestKit.Tiny("beit") with { Tokenizer = () => TokenizerCheckpoint.Load(dir) });
+            Assert.Equal(64, ((BeitMethod)replica.Method).CodebookSize);
+            var batches = MethodTestKit.Batches(2, 16);
+            var losses = Enumerable.Range(0, 20).Select(_ => MethodTestKit.Step(replica, batches, data, lr: 0.05)).ToList();
+            Assert.True(losses.TakeLast(3).Average() < 0.95 * losses.Take(3).Average(), $"loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F4")))}");
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Theory]

@@ -81,6 +81,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     [InlineData("barlow")]
     [InlineData("rotnet")]
     [InlineData("mae")]
+    [InlineData("beit")]
     public async Task One_and_two_workers_train_the_same_model(string method)
     {
         var one = RunHarness.ForMethod(RunHarness.Tiny("w1", workers: 1, steps: 4), method);
@@ -194,6 +195,41 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         Assert.Contains("dataset-fashion-mnist", status.Error);
         // The cluster still trains.
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, RunHarness.Tiny("after", steps: 1))).State);
+    }
+
+    [Theory]
+    [InlineData("mae")]
+    [InlineData("beit")]
+    public async Task Masked_image_modelling_trains_through_the_grains_and_exports_a_pooled_vit(string method)
+    {
+        var spec = RunHarness.ForMethod(RunHarness.Tiny(method, steps: 6), method) with { CheckReplicas = true, Evaluate = true, KnnK = 20, Lr = 0.02, WarmupFraction = 0 };
+        var status = await RunHarness.RunToEndAsync(Grains, spec);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        Assert.True(status.Result!.LossLast < status.Result.LossFirst, $"{method}: loss {status.Result.LossFirst} → {status.Result.LossLast}");
+        Assert.InRange(status.Result.KnnTop1!.Value, 10, 100);
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        Assert.Equal("vit-tiny", manifest!.Spec.Backbone); // the method's default backbone
+        var file = Path.Combine(spec.Out, CheckpointNames.Folder(6), CheckpointNames.Backbone);
+        await using var stream = File.OpenRead(file);
+        var tensors = SafeTensors.Read(stream);
+        Assert.Contains("blocks.11.attn.qkv.weight", tensors.Keys);
+        Assert.DoesNotContain(tensors.Keys, k => k.StartsWith("decoder") || k.StartsWith("lm_head") || k == "mask_token");
+        // safetensors: an 8-byte little-endian header length, then the JSON header with its __metadata__.
+        var bytes = await File.ReadAllBytesAsync(file);
+        using var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)BitConverter.ToInt64(bytes, 0)));
+        Assert.Contains("pool=mean", header.RootElement.GetProperty("__metadata__").GetProperty("architecture").GetString());
+    }
+
+    [Fact]
+    public async Task Beit_without_a_tokenizer_is_refused_with_how_to_make_one_and_the_cluster_stays_up()
+    {
+        var spec = RunHarness.Tiny("beit-notok") with { Method = "beit", PatchSize = 7 };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => Grains.GetGrain<IRunGrain>(spec.RunId).StartAsync(spec));
+        Assert.Contains("sslo tokenizer train", e.Message);
+        var wrongPatches = spec with { RunId = spec.RunId + "p", PatchSize = 4, Tokenizer = RunHarness.TinyTokenizer.Value };
+        e = await Assert.ThrowsAsync<ArgumentException>(() => Grains.GetGrain<IRunGrain>(wrongPatches.RunId).StartAsync(wrongPatches));
+        Assert.Contains("7×7 patches but patch_size is 4", e.Message);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, RunHarness.Tiny("after-beit", steps: 1))).State);
     }
 
     [Fact]

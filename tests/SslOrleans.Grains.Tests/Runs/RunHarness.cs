@@ -1,5 +1,6 @@
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Client;
+using SslOrleans.Core.Tokenizers;
 using SslOrleans.Grains.Shards;
 using SslOrleans.Storage.Checkpoints;
 
@@ -30,8 +31,23 @@ public static class RunHarness
     public static RunSpec ForMethod(RunSpec spec, string method) => method switch
     {
         "mae" => spec with { Method = method, PatchSize = 7 },
+        "beit" => spec with { Method = method, PatchSize = 7, Tokenizer = TinyTokenizer.Value },
         _ => spec with { Method = method },
     };
+
+    /// <summary>A 64-code tokenizer over 7 × 7 patches, trained for a few steps once per test run (through Core,
+    /// not the CLI, which would change the process's libtorch thread count under the running tests).</summary>
+    public static readonly Lazy<string> TinyTokenizer = new(() =>
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sslo-tests", "tokenizer-" + Guid.NewGuid().ToString("N"));
+        var data = Core.Data.FashionMnist.LoadTrainCached(null);
+        var trained = TokenizerTrainer.Train(data, new TokenizerOptions(CodebookSize: 64, PatchSize: 7, CodeDim: 8, HiddenDim: 8),
+            new TokenizerTrainingOptions(BatchSize: 32, Steps: 5));
+        using var tokenizer = trained.Tokenizer;
+        var usage = TokenizerTrainer.Measure(tokenizer, data, 64, data.Mean, data.Std);
+        TokenizerCheckpoint.Save(dir, tokenizer, new TokenizerTraining(data.Name, data.Mean, data.Std, 0, trained.Steps, trained.Seconds, trained.ReconMseLast, usage));
+        return dir;
+    });
 
     public static async Task<RunStatus> RunToEndAsync(IGrainFactory grains, RunSpec spec, TimeSpan? timeout = null)
     {

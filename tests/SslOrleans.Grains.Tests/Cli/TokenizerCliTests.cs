@@ -1,0 +1,89 @@
+using System.Text.Json;
+using SslOrleans.Cli;
+using SslOrleans.Core.Tokenizers;
+
+namespace SslOrleans.Grains.Tests.Cli;
+
+/// <summary>sslo tokenizer train, in this process on real Fashion-MNIST.</summary>
+public sealed class TokenizerCliTests
+{
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await Sslo.MainAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string TempOut() => Path.Combine(Path.GetTempPath(), "sslo-tokenizer", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Train_writes_the_tokenizer_folder_and_ends_with_one_json_line()
+    {
+        var outDir = TempOut();
+        var (code, stdout, stderr) = await RunAsync("tokenizer", "train", "--steps", "5", "--batch", "32", "--hidden-dim", "16", "--out", outDir);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("sslo: tokenizer step 1: recon ", stderr);
+        Assert.Contains("codes used ", stderr);
+        using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
+        var r = json.RootElement;
+        foreach (var key in new[] { "out", "steps", "seconds", "recon_mse_first", "recon_mse_last", "vq_loss_last", "codes_used", "perplexity", "codebook_size", "patch_size" })
+            Assert.True(r.TryGetProperty(key, out _), $"missing {key} in {r}");
+        Assert.Equal(outDir, r.GetProperty("out").GetString());
+        Assert.Equal(5, r.GetProperty("steps").GetInt32());
+        Assert.Equal(512, r.GetProperty("codebook_size").GetInt32());
+        Assert.Equal(4, r.GetProperty("patch_size").GetInt32());
+        Assert.InRange(r.GetProperty("codes_used").GetInt32(), 1, 512);
+        Assert.InRange(r.GetProperty("perplexity").GetDouble(), 1, 512);
+        Assert.True(File.Exists(Path.Combine(outDir, "tokenizer.safetensors")));
+
+        var info = TokenizerCheckpoint.ReadInfo(outDir);
+        Assert.Equal(new TokenizerOptions(HiddenDim: 16), info.Options);
+        Assert.Equal(5, info.Training.Steps);
+        Assert.Equal("fashion-mnist/train", info.Training.Dataset);
+        Assert.Equal(r.GetProperty("codes_used").GetInt32(), info.Training.HeldOut.CodesUsed);
+        using var tokenizer = TokenizerCheckpoint.Load(outDir);
+        Assert.Equal(49, tokenizer.PatchCount);
+
+        // An existing tokenizer is not overwritten without --force, and nothing is trained first.
+        (code, stdout, stderr) = await RunAsync("tokenizer", "train", "--steps", "5", "--batch", "32", "--hidden-dim", "16", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains(outDir, stderr);
+        Assert.Contains("--force", stderr);
+        Assert.DoesNotContain("step 1", stderr);
+
+        (code, _, stderr) = await RunAsync("tokenizer", "train", "--steps", "2", "--batch", "32", "--hidden-dim", "8", "--codebook", "64", "--out", outDir, "--force");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(64, TokenizerCheckpoint.ReadInfo(outDir).Options.CodebookSize);
+        Directory.Delete(outDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Bad_flags_are_named_with_exit_code_2()
+    {
+        var outDir = TempOut();
+        var (code, stdout, err) = await RunAsync("tokenizer", "train", "--stpes", "5", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("unknown flag '--stpes'", err);
+
+        (code, _, err) = await RunAsync("tokenizer", "train", "--batch", "0", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("--batch wants a positive integer, got '0'", err);
+
+        (code, _, err) = await RunAsync("tokenizer", "train", "--steps", "5", "--minutes", "1", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("--steps or --minutes", err);
+
+        (code, _, err) = await RunAsync("tokenizer", "train", "--patch-size", "5", "--steps", "1", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("--patch-size", err);
+        Assert.Contains("must divide ImageSize 28", err);
+
+        (code, _, err) = await RunAsync("tokenizer", "train", "--dataset", "mnist", "--steps", "1", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("dataset 'mnist' is unknown", err);
+        Assert.False(Directory.Exists(outDir));
+    }
+}
