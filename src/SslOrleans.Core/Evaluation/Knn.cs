@@ -51,7 +51,7 @@ public static class Knn
             var similarity = queries.narrow(0, start, n).mm(bankT);
             var (topSimilarity, topIndex) = similarity.topk(k, dim: 1);
             var neighbourLabels = bankLabels.index_select(0, topIndex.reshape(-1)).reshape(n, k);
-            var weights = (topSimilarity / temperature).exp();
+            var weights = topSimilarity.Over(temperature).exp();
             var votes = zeros(n, classes, dtype: dtype, device: device).scatter_add_(1, neighbourLabels, weights);
             var predicted = votes.argmax(1);
             correct += predicted.eq(truth.narrow(0, start, n)).sum().item<long>();

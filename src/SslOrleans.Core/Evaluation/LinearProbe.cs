@@ -68,7 +68,7 @@ public static class LinearProbe
         // Constant features (dead ReLU channels are common) get std 1: they then stay 0 and carry no weight.
         var mean = train.mean([0], keepdim: true);
         var std = train.std(0, unbiased: false, keepdim: true);
-        std = where(std.gt(1e-12), std, ones_like(std));
+        std = where(std.Above(1e-12), std, ones_like(std));
         train = (train - mean) / std;
         test = (test - mean) / std;
         var trainY = tensor(trainLabels.Select(l => (long)l).ToArray());
@@ -167,7 +167,7 @@ public static class LinearProbe
     {
         using var scope = NewDisposeScope();
         if (y.shape[0] == 0) return 0;
-        return 100.0 * x.mm(w.t()).add(b).argmax(1).eq(y).sum().item<long>() / y.shape[0];
+        return 100.0 * x.mm(w.t()).Plus(b).argmax(1).eq(y).sum().item<long>() / y.shape[0];
     }
 
     private static double Dot(double[] a, double[] b)
@@ -221,8 +221,8 @@ public static class LinearProbe
             long n = standardised.shape[0];
             long stride = (n + PreconditionerRows - 1) / PreconditionerRows;
             var rows = standardised.slice(0, 0, n, stride);
-            var correlation = rows.t().mm(rows).to_type(ScalarType.Float64) / rows.shape[0];
-            inverse = linalg.inv(correlation + eye(dim, dtype: ScalarType.Float64) * PreconditionerRidge);
+            var correlation = rows.t().mm(rows).to_type(ScalarType.Float64).Over(rows.shape[0]);
+            inverse = linalg.inv(correlation.Plus(eye(dim, dtype: ScalarType.Float64).Times(PreconditionerRidge)));
         }
 
         public double[] Apply(double[] v)
@@ -259,11 +259,11 @@ public static class LinearProbe
         {
             using var scope = NewDisposeScope();
             var (w, b) = Weights(theta);
-            var logits = x.mm(w.t()).add(b).to_type(ScalarType.Float64);
+            var logits = x.mm(w.t()).Plus(b).to_type(ScalarType.Float64);
             var logProbabilities = logits.log_softmax(1);
             double loss = -(logProbabilities * oneHot).sum().item<double>() / count;
             // d(mean CE)/d(logits) = (softmax − onehot) / n.
-            var residual = ((logProbabilities.exp() - oneHot) / count).to_type(ScalarType.Float32);
+            var residual = (logProbabilities.exp() - oneHot).Over(count).to_type(ScalarType.Float32);
             var gw = residual.t().mm(x).contiguous();
             var gb = residual.sum([0]).contiguous();
             var gwValues = MemoryMarshal.Cast<byte, float>(gw.bytes);

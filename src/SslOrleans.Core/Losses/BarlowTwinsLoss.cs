@@ -30,18 +30,18 @@ public sealed class BarlowTwinsLoss
         LossShapes.RequirePairs(z1, z2);
         long n = z1.shape[0];
         if (n < 2) throw new ArgumentException("Barlow Twins needs at least 2 samples to normalise over the batch");
-        var c = matmul(Normalise(z1).t(), Normalise(z2)) / n;
+        var c = matmul(Normalise(z1).t(), Normalise(z2)).Over(n);
         var diagonal = c.diagonal();
-        var onDiagonal = (1 - diagonal).pow(2).sum();
-        var offDiagonal = c.pow(2).sum() - diagonal.pow(2).sum();
-        return Scale * (onDiagonal + Lambda * offDiagonal);
+        var onDiagonal = diagonal.SubtractedFrom(1).square().sum();
+        var offDiagonal = c.square().sum() - diagonal.square().sum();
+        return onDiagonal.Plus(offDiagonal.Times(Lambda)).Times(Scale);
     }
 
     // Non-affine batch norm in training mode: biased variance, as torch.nn.BatchNorm1d(affine=False).
     private static Tensor Normalise(Tensor z)
     {
         var mean = z.mean([0], keepdim: true);
-        var variance = (z - mean).pow(2).mean([0], keepdim: true);
-        return (z - mean) / (variance + BatchNormEps).sqrt();
+        var variance = (z - mean).square().mean([0], keepdim: true);
+        return (z - mean) / variance.Plus(BatchNormEps).sqrt();
     }
 }

@@ -29,7 +29,7 @@ public sealed class MaskedPatchLoss(bool normalizePixels = false)
         {
             var mean = t.mean([-1], keepdim: true);
             var variance = t.var(-1, unbiased: true, keepdim: true);
-            t = (t - mean) / (variance + VarianceEps).sqrt();
+            t = (t - mean) / variance.Plus(VarianceEps).sqrt();
         }
         var perPatch = (prediction - t).square().mean([-1]);
         return ((perPatch * mask).sum() / mask.sum()).MoveToOuterDisposeScope();

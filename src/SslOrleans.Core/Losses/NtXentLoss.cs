@@ -28,10 +28,10 @@ public sealed class NtXentLoss
         long n = z1.shape[0];
         if (n < 2) throw new ArgumentException("NT-Xent needs at least 2 pairs (one negative per view)");
         var z = functional.normalize(cat([z1, z2], 0), p: 2, dim: 1, eps: 1e-12);
-        var logits = matmul(z, z.t()) / Temperature;
+        var logits = matmul(z, z.t()).Over(Temperature);
         // A view is never its own negative: −∞ on the diagonal drops it from the softmax.
         var self = eye(2 * n, dtype: ScalarType.Bool, device: z.device);
-        logits = logits.masked_fill(self, double.NegativeInfinity);
+        logits = logits.FilledWhere(self, double.NegativeInfinity);
         var positives = cat([arange(n, 2 * n, device: z.device), arange(0, n, device: z.device)], 0);
         return functional.cross_entropy(logits, positives);
     }

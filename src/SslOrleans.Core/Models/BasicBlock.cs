@@ -34,6 +34,6 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         var y = functional.relu(bn1.forward(conv1.forward(x)));
         y = bn2.forward(conv2.forward(y));
         var identity = downsample is null ? x : downsample.forward(x);
-        return functional.relu(y + identity);
+        return functional.relu(y.Plus(identity));
     }
 }

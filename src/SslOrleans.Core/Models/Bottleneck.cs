@@ -45,6 +45,6 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         y = functional.relu(bn2.forward(conv2.forward(y)));
         y = bn3.forward(conv3.forward(y));
         var identity = downsample is null ? x : downsample.forward(x);
-        return functional.relu(y + identity);
+        return functional.relu(y.Plus(identity));
     }
 }

@@ -109,7 +109,7 @@ public sealed class VisionTransformer : Backbone
     public Tensor AddPositions(Tensor tokens)
     {
         using var patchPositions = pos_embed.narrow(1, 1, PatchCount);
-        return tokens + patchPositions;
+        return tokens.Plus(patchPositions);
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public sealed class VisionTransformer : Backbone
     public Tensor Encode(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var cls = (cls_token + pos_embed.narrow(1, 0, 1)).expand(tokens.shape[0], -1, -1);
+        var cls = cls_token.Plus(pos_embed.narrow(1, 0, 1)).expand(tokens.shape[0], -1, -1);
         var x = cat([cls, tokens], 1);
         foreach (var block in blocks) x = block.forward(x);
         return norm.forward(x).MoveToOuterDisposeScope();

@@ -34,7 +34,7 @@ public sealed class VitAttention : Module<Tensor, Tensor>
         var q = parts[0];
         var k = parts[1];
         var v = parts[2];
-        var weights = q.matmul(k.transpose(-2, -1)).mul(scale).softmax(-1);
+        var weights = q.matmul(k.transpose(-2, -1)).Times(scale).softmax(-1);
         var y = weights.matmul(v).transpose(1, 2).reshape(b, n, d);
         return proj.forward(y).MoveToOuterDisposeScope();
     }

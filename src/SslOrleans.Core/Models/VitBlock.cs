@@ -27,7 +27,7 @@ public sealed class VitBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = x + attn.forward(norm1.forward(x));
-        return (y + mlp.forward(norm2.forward(y))).MoveToOuterDisposeScope();
+        var y = x.Plus(attn.forward(norm1.forward(x)));
+        return y.Plus(mlp.forward(norm2.forward(y))).MoveToOuterDisposeScope();
     }
 }

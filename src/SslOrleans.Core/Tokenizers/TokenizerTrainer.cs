@@ -62,7 +62,7 @@ public static class TokenizerTrainer
                 if (step == 0) InitialiseCodebook(tokenizer, views, training.Seed);
                 using var output = tokenizer.forward(views);
                 var recon = nn.functional.mse_loss(output.Reconstruction, views);
-                var loss = recon + output.VqLoss;
+                var loss = recon.Plus(output.VqLoss);
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();

@@ -47,8 +47,8 @@ public sealed class VectorQuantizer : nn.Module<Tensor, QuantizerOutput>
         var zq = codes.index_select(0, indices);
         var codebookLoss = nn.functional.mse_loss(zq, z.detach());
         var commitmentLoss = nn.functional.mse_loss(z, zq.detach());
-        var vqLoss = codebookLoss + commitmentLoss * commitmentCost;
-        var straightThrough = z + (zq - z).detach();
+        var vqLoss = codebookLoss.Plus(commitmentLoss.Times(commitmentCost));
+        var straightThrough = z.Plus((zq - z).detach());
         return new QuantizerOutput(
             z.MoveToOuterDisposeScope(), straightThrough.MoveToOuterDisposeScope(),
             vqLoss.MoveToOuterDisposeScope(), indices.MoveToOuterDisposeScope());

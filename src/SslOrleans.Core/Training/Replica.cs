@@ -169,7 +169,7 @@ public sealed class Replica : IDisposable
         var all = tensor(batch.Values, [n, v, rows, d]).permute(1, 0, 2, 3).reshape(v, n * rows, d).requires_grad_(true);
         var loss = m.BatchLoss(all);
         loss.backward();
-        return (loss.item<float>(), (all.grad! * n).reshape(v, n, rows, d));
+        return (loss.item<float>(), all.grad!.Times(n).reshape(v, n, rows, d));
     }
 
     /// <summary>Cross-entropy step of the online probe on detached features; returns its loss and correct count.</summary>

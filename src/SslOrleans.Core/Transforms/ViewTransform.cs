@@ -48,12 +48,12 @@ public static class ViewTransform
         x = Jitter(x, brightness, contrast);
         x = Blur(x, sigma, KernelSize(h));
         using var sol = tensor(solarize).view(n, 1, 1, 1);
-        x = where((sol > 0.5f) & (x >= 0.5f), 1f - x, x);
-        return (x - mean) / std;
+        x = where(sol.Above(0.5) & x.AtLeast(0.5), x.SubtractedFrom(1), x);
+        return x.Minus(mean).Over(std);
     }
 
     /// <summary>Evaluation transform: normalisation only.</summary>
-    public static Tensor Normalize(Tensor images, float mean, float std) => (images - mean) / std;
+    public static Tensor Normalize(Tensor images, float mean, float std) => images.Minus(mean).Over(std);
 
     // torchvision's RandomResizedCrop: area fraction in scale, log-uniform aspect ratio, 10 tries, else whole image.
     private static (double W, double H, double Cx, double Cy) SampleCrop(DeterministicRandom rng, ViewRecipe r)
@@ -77,9 +77,9 @@ public static class ViewTransform
         int n = brightness.Length;
         using var b = tensor(brightness).view(n, 1, 1, 1);
         using var c = tensor(contrast).view(n, 1, 1, 1);
-        x = (x * b).clamp(0, 1);
+        x = (x * b).ClampTo(0, 1);
         var m = x.mean([1, 2, 3], keepdim: true);
-        return ((x - m) * c + m).clamp(0, 1);
+        return ((x - m) * c).Plus(m).ClampTo(0, 1);
     }
 
     // Separable Gaussian blur with a per-sample σ (σ = 0 leaves the image unchanged), as one grouped convolution.

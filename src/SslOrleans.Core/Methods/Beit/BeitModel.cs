@@ -42,7 +42,7 @@ public sealed class BeitModel : Module<Tensor, Tensor>
         if (mask.Batch != b || mask.Patches != n)
             throw new ArgumentException($"mask of {mask.Batch} × {mask.Patches} does not fit {b} images of {n} patches", nameof(mask));
         var w = mask.ToTensor(tokens.device).unsqueeze(-1);
-        var mixed = tokens * (1 - w) + mask_token * w;
+        var mixed = (tokens * w.SubtractedFrom(1)).Plus(mask_token * w);
         var encoded = backbone.Encode(backbone.AddPositions(mixed));
         var maskedIds = mask.MaskedIndices(tokens.device).unsqueeze(-1).expand(-1, -1, d);
         var outputs = encoded.narrow(1, 1, n).gather(1, maskedIds);

@@ -68,7 +68,7 @@ public sealed class MaskedAutoencoder : Module<Tensor, Tensor>
         long dd = x.shape[2];
         // Mask tokens everywhere, then the decoded visible tokens back at their own positions.
         var patches = mask_token.expand(b, n, dd).scatter(1, visibleIds.expand(-1, -1, dd), x.narrow(1, 1, x.shape[1] - 1));
-        x = cat([x.narrow(1, 0, 1), patches], 1) + decoder_pos_embed;
+        x = cat([x.narrow(1, 0, 1), patches], 1).Plus(decoder_pos_embed);
         foreach (var block in decoder_blocks) x = block.forward(x);
         var predicted = decoder_pred.forward(decoder_norm.forward(x));
         return predicted.narrow(1, 1, n).MoveToOuterDisposeScope();
