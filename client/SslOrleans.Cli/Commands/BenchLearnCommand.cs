@@ -155,7 +155,7 @@ public static class BenchLearnCommand
                       $"{o.Workers} workers, batch {o.Batch}, seed {o.Seed}; then `sslo eval` on {(o.TrainSamples is null && o.TestSamples is null ? "all 60 000 / 10 000 images" : $"the first {o.TrainSamples?.ToString() ?? "60 000"} / {o.TestSamples?.ToString() ?? "10 000"} images")}. " +
                       "Top-1 in percent. The initial backbone of an architecture is the same for every method (same seed, built first). " +
                       "Each row names the commit it was measured on; `sslo bench learn --methods M` replaces the rows of M only.");
-        sb.AppendLine($"On {data.Machine}. Reproduce: `{Reproduce(o)}`.");
+        sb.AppendLine($"On {data.Machine}. Reproduce: `{Reproduce(o)}` (the rows of some methods only: add `METHODS=m1,m2`).");
         sb.AppendLine();
         sb.AppendLine("| method | backbone | steps | epochs | images/s | loss first → last | kNN top-1 k=200 | kNN top-1 k=20 | linear probe | online probe | commit |");
         sb.AppendLine("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|");
@@ -177,8 +177,7 @@ public static class BenchLearnCommand
     }
 
     private static string Reproduce(Options o) =>
-        $"make bench-learn LEARN_MINUTES={Num(o.Minutes)}" + (o.Width != 16 ? $" WIDTH={o.Width}" : "") +
-        (o.Methods.SequenceEqual(Options.AllMethods) ? "" : $" METHODS={string.Join(',', o.Methods)}");
+        $"make bench-learn LEARN_MINUTES={Num(o.Minutes)}" + (o.Width != 16 ? $" WIDTH={o.Width}" : "");
 
     private static void WriteIntoDoc(string doc, string table)
     {
