@@ -26,39 +26,22 @@ public static class ScalarOps
     public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
 
     /// <summary>a + c.</summary>
-    public static Tensor Plus(this Tensor a, double c)
-    {
-        using var s = c.ToScalar();
-        return a.add(s, One);
-    }
+    public static Tensor Plus(this Tensor a, double c) => With(a, c, static (t, s) => t.add(s, One));
 
     /// <summary>a − c.</summary>
-    public static Tensor Minus(this Tensor a, double c)
-    {
-        using var s = c.ToScalar();
-        return a.sub(s);
-    }
+    public static Tensor Minus(this Tensor a, double c) => With(a, c, static (t, s) => t.sub(s));
 
     /// <summary>a · c.</summary>
-    public static Tensor Times(this Tensor a, double c)
-    {
-        using var s = c.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Times(this Tensor a, double c) => With(a, c, static (t, s) => t.mul(s));
 
     /// <summary>a / c.</summary>
-    public static Tensor Over(this Tensor a, double c)
-    {
-        using var s = c.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor Over(this Tensor a, double c) => With(a, c, static (t, s) => t.div(s));
 
     /// <summary>c − a.</summary>
     public static Tensor SubtractedFrom(this Tensor a, double c)
     {
-        using var s = c.ToScalar();
         using var negative = a.neg();
-        return negative.add(s, One);
+        return negative.Plus(c);
     }
 
     /// <summary>a clamped to [low, high].</summary>
@@ -70,23 +53,18 @@ public static class ScalarOps
     }
 
     /// <summary>a where mask is false, c where it is true.</summary>
-    public static Tensor FilledWhere(this Tensor a, Tensor mask, double c)
-    {
-        using var s = c.ToScalar();
-        return a.masked_fill(mask, s);
-    }
+    public static Tensor FilledWhere(this Tensor a, Tensor mask, double c) => With(a, c, (t, s) => t.masked_fill(mask, s));
 
     /// <summary>a &gt; c, elementwise.</summary>
-    public static Tensor Above(this Tensor a, double c)
-    {
-        using var s = c.ToScalar();
-        return a.gt(s);
-    }
+    public static Tensor Above(this Tensor a, double c) => With(a, c, static (t, s) => t.gt(s));
 
     /// <summary>a ≥ c, elementwise.</summary>
-    public static Tensor AtLeast(this Tensor a, double c)
+    public static Tensor AtLeast(this Tensor a, double c) => With(a, c, static (t, s) => t.ge(s));
+
+    // The scalar lives until the native call has returned.
+    private static Tensor With(Tensor a, double c, Func<Tensor, Scalar, Tensor> op)
     {
         using var s = c.ToScalar();
-        return a.ge(s);
+        return op(a, s);
     }
 }

@@ -27,7 +27,8 @@ public static class RunSpecOptions
 
     /// <summary>
     /// What a method needs beyond the spec's own values, checked before a run starts so that a missing file is
-    /// bad input and not a failed run: BEiT's tokenizer must exist, be one, and cut the backbone's patches;
+    /// bad input and not a failed run: BEiT's tokenizer must exist, be one whose weights match their sha256, and cut
+    /// the backbone's patches (image size and channels are checked when the workers load it);
     /// a tokenizer given to another method is a mistake worth naming.
     /// </summary>
     public static void CheckRequirements(RunSpec spec)
@@ -40,7 +41,7 @@ public static class RunSpecOptions
             return;
         }
         if (spec.Tokenizer is null) throw new ArgumentException($"tokenizer: method '{spec.Method}' needs an image tokenizer; {BeitOptions.HowToMakeATokenizer}");
-        var info = TokenizerCheckpoint.ReadInfo(spec.Tokenizer);
+        var info = TokenizerCheckpoint.Verify(spec.Tokenizer);
         if (info.Options.PatchSize != spec.PatchSize)
             throw new ArgumentException($"tokenizer: {spec.Tokenizer} codes {info.Options.PatchSize}×{info.Options.PatchSize} patches but patch_size is {spec.PatchSize}; " +
                                         $"pass --patch-size {info.Options.PatchSize} or train a tokenizer with --patch-size {spec.PatchSize}");

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using SslOrleans.Abstractions.Checkpoints;
 using SslOrleans.Core.Export;
@@ -56,31 +55,7 @@ public sealed class CheckpointReader
     {
         var file = Path.Combine(Path.GetDirectoryName(ManifestPath)!, name);
         if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; the checkpoint has no {name}", file);
-        var bytes = File.ReadAllBytes(file);
-        if (Manifest.Files?.FirstOrDefault(f => f.Name == name) is { } digest)
-        {
-            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            if (sha != digest.Sha256 || bytes.LongLength != digest.Bytes)
-                throw new InvalidDataException($"{file}: {bytes.LongLength} bytes with sha256 {sha}, but the manifest says {digest.Bytes} bytes with sha256 {digest.Sha256}");
-        }
-
-        Dictionary<string, Tensor> tensors;
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            tensors = SafeTensors.Read(stream);
-        }
-        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
-        {
-            throw new InvalidDataException($"{file}: {e.Message}", e);
-        }
-        try
-        {
-            StateDict.LoadStrict(module, tensors, file);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-        }
+        var digest = Manifest.Files?.FirstOrDefault(f => f.Name == name);
+        StateDict.LoadFile(module, file, digest is null ? null : (digest.Bytes, digest.Sha256), "the manifest");
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Evaluation;
@@ -76,47 +75,11 @@ public static class EvalCommand
 
     private sealed record EvalFlags(string Checkpoint, bool Init, string? Data, int? TrainSamples, int? TestSamples)
     {
-        /// <summary>--key value or --key=value; --init takes no value.</summary>
         public static EvalFlags Parse(IReadOnlyList<string> args)
         {
-            string? checkpoint = null, data = null;
-            bool init = false;
-            int? trainSamples = null, testSamples = null;
-            for (int i = 0; i < args.Count; i++)
-            {
-                var a = args[i];
-                if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length < 3)
-                    throw new SpecException($"eval: unexpected argument '{a}'; {Usage}");
-                var name = a[2..];
-                string? value = null;
-                int eq = name.IndexOf('=');
-                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-                name = name.Replace('_', '-');
-                if (name == "init")
-                {
-                    init = value is null || (bool.TryParse(value, out bool b) ? b : throw new SpecException($"eval: --init wants true or false, got '{value}'"));
-                    continue;
-                }
-                if (name is not ("checkpoint" or "data" or "train-samples" or "test-samples"))
-                    throw new SpecException($"eval: unknown flag '--{name}'; {Usage}");
-                if (value is null)
-                {
-                    if (i + 1 >= args.Count) throw new SpecException($"eval: --{name} needs a value");
-                    value = args[++i];
-                }
-                switch (name)
-                {
-                    case "checkpoint": checkpoint = value; break;
-                    case "data": data = value; break;
-                    case "train-samples": trainSamples = Count(name, value); break;
-                    default: testSamples = Count(name, value); break;
-                }
-            }
-            return new EvalFlags(checkpoint ?? throw new SpecException($"eval: --checkpoint is required; {Usage}"), init, data, trainSamples, testSamples);
+            var f = CommandFlags.Parse(args, "eval", Usage, ["checkpoint", "data", "train-samples", "test-samples"], ["init"]);
+            return new EvalFlags(f.Text("checkpoint") ?? throw new SpecException($"eval: --checkpoint is required; {Usage}"), f.Switch("init"),
+                f.Text("data"), f.PositiveInteger("train-samples"), f.PositiveInteger("test-samples"));
         }
-
-        private static int Count(string name, string value) =>
-            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
-                : throw new SpecException($"eval: --{name} wants a positive integer, got '{value}'");
     }
 }

@@ -102,59 +102,17 @@ public static class TokenizerCommand
         private static readonly string[] Valued =
             ["dataset", "data", "out", "codebook", "patch-size", "code-dim", "hidden-dim", "steps", "minutes", "batch", "lr", "seed"];
 
-        /// <summary>--key value or --key=value ('-' or '_'); --force takes no value.</summary>
         public static TokenizerFlags Parse(IReadOnlyList<string> args)
         {
-            var values = new Dictionary<string, string>();
-            bool force = false;
-            for (int i = 0; i < args.Count; i++)
-            {
-                var a = args[i];
-                if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length < 3)
-                    throw new SpecException($"tokenizer: unexpected argument '{a}'; {Usage}");
-                var name = a[2..];
-                string? value = null;
-                int eq = name.IndexOf('=');
-                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-                name = name.Replace('_', '-');
-                if (name == "force")
-                {
-                    force = value is null || (bool.TryParse(value, out bool b) ? b : throw new SpecException($"tokenizer: --force wants true or false, got '{value}'"));
-                    continue;
-                }
-                if (!Valued.Contains(name)) throw new SpecException($"tokenizer: unknown flag '--{name}'; {Usage}");
-                if (value is null)
-                {
-                    if (i + 1 >= args.Count) throw new SpecException($"tokenizer: --{name} needs a value");
-                    value = args[++i];
-                }
-                values[name] = value;
-            }
-            if (values.ContainsKey("steps") && values.ContainsKey("minutes"))
+            var f = CommandFlags.Parse(args, "tokenizer", Usage, Valued, ["force"]);
+            if (f.Has("steps") && f.Has("minutes"))
                 throw new SpecException("tokenizer: give --steps or --minutes, not both");
-
-            var dataset = values.GetValueOrDefault("dataset", "fashion-mnist");
+            var dataset = f.Text("dataset") ?? "fashion-mnist";
             return new TokenizerFlags(
-                dataset, values.GetValueOrDefault("data"), values.GetValueOrDefault("out", $"runs/tokenizer-{dataset}"),
-                Positive(values, "codebook", 512), Positive(values, "patch-size", 4), Positive(values, "code-dim", 32), Positive(values, "hidden-dim", 64),
-                values.ContainsKey("steps") ? Positive(values, "steps", 0) : null,
-                values.ContainsKey("minutes") ? PositiveReal(values, "minutes", 0) : null,
-                Positive(values, "batch", 256), PositiveReal(values, "lr", 1e-3),
-                values.TryGetValue("seed", out var seed) ? NonNegative("seed", seed) : 0, force);
+                dataset, f.Text("data"), f.Text("out") ?? $"runs/tokenizer-{dataset}",
+                f.PositiveInteger("codebook") ?? 512, f.PositiveInteger("patch-size") ?? 4, f.PositiveInteger("code-dim") ?? 32, f.PositiveInteger("hidden-dim") ?? 64,
+                f.PositiveInteger("steps"), f.PositiveNumber("minutes"),
+                f.PositiveInteger("batch") ?? 256, f.PositiveNumber("lr") ?? 1e-3, f.NonNegativeInteger("seed") ?? 0, f.Switch("force"));
         }
-
-        private static int Positive(Dictionary<string, string> values, string name, int fallback) =>
-            !values.TryGetValue(name, out var value) ? fallback
-                : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
-                : throw new SpecException($"tokenizer: --{name} wants a positive integer, got '{value}'");
-
-        private static double PositiveReal(Dictionary<string, string> values, string name, double fallback) =>
-            !values.TryGetValue(name, out var value) ? fallback
-                : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x > 0 && double.IsFinite(x) ? x
-                : throw new SpecException($"tokenizer: --{name} wants a positive number, got '{value}'");
-
-        private static int NonNegative(string name, string value) =>
-            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n
-                : throw new SpecException($"tokenizer: --{name} wants an integer ≥ 0, got '{value}'");
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,5 +33,49 @@ public static class StateDict
 
         using var noGrad = no_grad();
         foreach (var (name, target) in expected) target.copy_(tensors[name]);
+    }
+
+    /// <summary>
+    /// Loads a safetensors file into <paramref name="module"/> strictly (<see cref="LoadStrict"/>), after checking its
+    /// size and sha256 against <paramref name="expected"/> when given. Every problem is an exception naming the file;
+    /// <paramref name="expectedBy"/> says who recorded the digest (a manifest, a tokenizer.json).
+    /// </summary>
+    public static void LoadFile(nn.Module module, string file, (long Bytes, string Sha256)? expected, string expectedBy)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var bytes = ReadVerified(file, expected, expectedBy);
+
+        Dictionary<string, Tensor> tensors;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            tensors = SafeTensors.Read(stream);
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{file}: {e.Message}", e);
+        }
+        try
+        {
+            LoadStrict(module, tensors, file);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>The bytes of <paramref name="file"/>, after checking its size and sha256 against <paramref name="expected"/> when given.</summary>
+    public static byte[] ReadVerified(string file, (long Bytes, string Sha256)? expected, string expectedBy)
+    {
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; {expectedBy} names it", file);
+        var bytes = File.ReadAllBytes(file);
+        if (expected is { } digest)
+        {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (sha != digest.Sha256 || bytes.LongLength != digest.Bytes)
+                throw new InvalidDataException($"{file}: {bytes.LongLength} bytes with sha256 {sha}, but {expectedBy} says {digest.Bytes} bytes with sha256 {digest.Sha256}");
+        }
+        return bytes;
     }
 }

@@ -32,6 +32,13 @@ public sealed class PatchMask
 
     public bool IsMasked(int image, int patch) => Masked[image * Patches + patch];
 
+    /// <summary>Throws unless the mask is for <paramref name="images"/> images of <paramref name="patches"/> patches each.</summary>
+    public void RequireFits(long images, long patches)
+    {
+        if (Batch != images || Patches != patches)
+            throw new ArgumentException($"mask of {Batch} × {Patches} does not fit {images} images of {patches} patches");
+    }
+
     /// <summary>[B, N] float: 1 where masked, 0 where visible.</summary>
     public Tensor ToTensor(Device? device = null) =>
         tensor(Masked.Select(m => m ? 1f : 0f).ToArray(), [Batch, Patches], device: device);

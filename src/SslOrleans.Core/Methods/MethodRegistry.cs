@@ -23,10 +23,13 @@ public static class MethodRegistry
         ["barlow"] = new(o => new BarlowTwinsMethod(new BarlowTwinsOptions(o.Backbone, o.HiddenDim, o.ProjectionDim, o.BarlowLambda, o.BarlowScale)), new("lars", 0.3, 1e-4)),
         ["rotnet"] = new(o => new RotNetMethod(new RotNetOptions(o.Backbone)), new("sgd", 0.1, 5e-4, Nesterov: true)),
         ["mae"] = new(o => new MaeMethod(new MaeOptions(o.Backbone, o.MaskRatio ?? 0.75, o.NormPixLoss, o.DecoderDim, o.DecoderDepth)),
-            new("adamw", MaeLr, 0.05, Beta2: 0.95, Backbone: "vit-tiny"), MaeMethod.BackboneFor),
+            new("adamw", MaeLr, 0.05, Beta2: 0.95, Backbone: "vit-tiny"), PoolPatchTokens),
         ["beit"] = new(o => new BeitMethod(new BeitOptions(o.Backbone, o.Tokenizer, o.MaskRatio ?? 0.4)),
-            new("adamw", BeitLr, 0.05, Backbone: "vit-tiny", NeedsTokenizer: true), BeitMethod.BackboneFor),
+            new("adamw", BeitLr, 0.05, Backbone: "vit-tiny", NeedsTokenizer: true), PoolPatchTokens),
     };
+
+    // Masked image modelling trains no cls output, so its features are the mean of the patch tokens (BEiT's linear probe).
+    private static BackboneOptions PoolPatchTokens(BackboneOptions backbone) => backbone with { Pool = "mean" };
 
     // Learning rates at batch 256. The papers' are 1.5e-4 (MAE's base rate) and 1.5e-3 at batch 2048 (BEiT, 1.9e-4
     // at 256), for hundreds of epochs of ViT-B. The few epochs of a CPU budget on a small ViT learn faster with

@@ -27,13 +27,15 @@ public sealed class VisionTransformer : Backbone
 
     public long EmbedDim { get; }
     public long PatchCount { get; }
+    /// <summary>Patches per row (and column) of the square grid: PatchCount = PatchGridSide².</summary>
+    public int PatchGridSide { get; }
     public override long FeatureDim => EmbedDim;
 
     public VisionTransformer(BackboneOptions options) : base(Validated(options))
     {
         EmbedDim = 3L * options.Width;
-        long side = options.ImageSize / options.PatchSize;
-        PatchCount = side * side;
+        PatchGridSide = options.ImageSize / options.PatchSize;
+        PatchCount = (long)PatchGridSide * PatchGridSide;
         imageSize = options.ImageSize;
         meanPool = options.Pool == "mean";
         cls_token = Parameter(zeros(1, 1, EmbedDim));

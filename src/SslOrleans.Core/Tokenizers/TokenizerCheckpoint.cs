@@ -81,33 +81,24 @@ public static class TokenizerCheckpoint
         return info;
     }
 
+    /// <summary>The folder's tokenizer.json, checked, and its weights checked against it, without loading them.</summary>
+    public static TokenizerInfo Verify(string path)
+    {
+        var info = ReadInfo(path);
+        StateDict.ReadVerified(Path.Combine(Path.GetFullPath(path), WeightsFile), (info.Weights.Bytes, info.Weights.Sha256), $"{InfoFile} of {path}");
+        return info;
+    }
+
     /// <summary>The tokenizer saved in folder <paramref name="path"/>, in eval mode, after checking its weights' sha256.</summary>
     public static VqTokenizer Load(string path)
     {
         var info = ReadInfo(path);
         var file = Path.Combine(Path.GetFullPath(path), WeightsFile);
-        if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist; {InfoFile} of {path} names it as its weights", file);
-        var bytes = File.ReadAllBytes(file);
-        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (sha != info.Weights.Sha256 || bytes.LongLength != info.Weights.Bytes)
-            throw new InvalidDataException(
-                $"{file}: {bytes.LongLength} bytes with sha256 {sha}, but {InfoFile} says {info.Weights.Bytes} bytes with sha256 {info.Weights.Sha256}: the file is corrupt or from another tokenizer");
-
-        Dictionary<string, Tensor> tensors;
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            tensors = SafeTensors.Read(stream);
-        }
-        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
-        {
-            throw new InvalidDataException($"{file}: {e.Message}", e);
-        }
         // Its random initial weights are overwritten, but drawing them must not interleave with a seeded construction.
         var tokenizer = Training.SeededConstruction.Unseeded(() => new VqTokenizer(info.Options));
         try
         {
-            StateDict.LoadStrict(tokenizer, tensors, file);
+            StateDict.LoadFile(tokenizer, file, (info.Weights.Bytes, info.Weights.Sha256), $"{InfoFile} of {path}");
             tokenizer.eval();
             return tokenizer;
         }
@@ -115,10 +106,6 @@ public static class TokenizerCheckpoint
         {
             tokenizer.Dispose();
             throw;
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
         }
     }
 

@@ -36,7 +36,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' is already {state.ToString().ToLowerInvariant()}");
         RunSpecValidator.ThrowIfInvalid(runSpec, SiloCatalog.Current);
         runSpec = RunPlan.WithMethodDefaults(runSpec);
-        if (!runSpec.Resume) RunSpecOptions.CheckRequirements(runSpec);
+        // Reads the tokenizer's files: off the grain's scheduler.
+        if (!runSpec.Resume) await Task.Run(() => RunSpecOptions.CheckRequirements(runSpec));
         if (runSpec.RunId != this.GetPrimaryKeyString())
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
         if (!runSpec.Resume && await stores.Open(runSpec.Out).ReadLatestAsync() is { } existing)

@@ -6,13 +6,7 @@ namespace SslOrleans.Grains.Tests.Cli;
 /// <summary>The sslo command line, end to end on its own embedded cluster.</summary>
 public sealed class CliTests
 {
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await Sslo.MainAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => SsloInProcess.RunAsync(args);
 
     [Fact]
     public async Task Pretrain_prints_progress_and_ends_with_one_json_line()
@@ -100,6 +94,19 @@ public sealed class CliTests
         Assert.Equal(2, code);
         Assert.Contains(missing, err);
         Assert.Contains("sslo tokenizer train", err);
+
+        // A tokenizer whose weights no longer match their sha256 is refused too, naming the file.
+        var corrupt = Path.Combine(dir, "corrupt-tokenizer");
+        Directory.CreateDirectory(corrupt);
+        foreach (var file in Directory.GetFiles(Runs.RunHarness.TinyTokenizer.Value)) File.Copy(file, Path.Combine(corrupt, Path.GetFileName(file)));
+        var weights = Path.Combine(corrupt, Core.Tokenizers.TokenizerCheckpoint.WeightsFile);
+        var bytes = await File.ReadAllBytesAsync(weights);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(weights, bytes);
+        (code, _, err) = await RunAsync("pretrain", "--method", "beit", "--tokenizer", corrupt, "--patch-size", "7", "--steps", "1", "--out", Path.Combine(dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains(weights, err);
+        Assert.Contains("sha256", err);
 
         (code, _, err) = await RunAsync("pretrain", "--method", "mae", "--tokenizer", missing, "--steps", "1", "--out", Path.Combine(dir, "run"));
         Assert.Equal(2, code);

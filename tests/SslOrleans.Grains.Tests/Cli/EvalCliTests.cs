@@ -6,13 +6,7 @@ namespace SslOrleans.Grains.Tests.Cli;
 /// <summary>sslo eval on a tiny checkpoint made by sslo pretrain.</summary>
 public sealed class EvalCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await Sslo.MainAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => SsloInProcess.RunAsync(args);
 
     private static async Task<string> PretrainAsync()
     {

@@ -7,13 +7,7 @@ namespace SslOrleans.Grains.Tests.Cli;
 /// <summary>sslo tokenizer train, in this process on real Fashion-MNIST.</summary>
 public sealed class TokenizerCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await Sslo.MainAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => SsloInProcess.RunAsync(args);
 
     private static string TempOut() => Path.Combine(Path.GetTempPath(), "sslo-tokenizer", Guid.NewGuid().ToString("N"));
 

@@ -20,7 +20,6 @@ public sealed class BeitMethod : ISampleLossMethod
     private readonly IPatchTokenizer tokenizer;
     private readonly MaskedTokenLoss loss = new();
     private readonly BeitOptions options;
-    private readonly int side;
     // BEiT's augmentation: random resized crop, flip and colour jitter (0.4); the tokenizer codes the same view.
     private readonly ViewRecipe view = new();
 
@@ -41,12 +40,8 @@ public sealed class BeitMethod : ISampleLossMethod
             throw;
         }
         FeatureDim = backbone.FeatureDim;
-        side = (int)Math.Round(Math.Sqrt(backbone.PatchCount));
         online = new BeitModel(backbone, tokenizer.CodebookSize);
     }
-
-    /// <summary>BEiT's backbone options: the patch tokens are pooled (BEiT's linear probe), as no loss trains the cls output.</summary>
-    public static BackboneOptions BackboneFor(BackboneOptions backbone) => backbone with { Pool = "mean" };
 
     public string Name => "beit";
     public nn.Module Online => online;
@@ -59,7 +54,7 @@ public sealed class BeitMethod : ISampleLossMethod
     {
         var x = ViewTransform.Apply(images, view, ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
         var codes = tokenizer.Codes(x);
-        var mask = BlockMasking.Sample((int)x.shape[0], side, options.MaskRatio, ViewRecipe.ViewSeed(seed, 1));
+        var mask = BlockMasking.Sample((int)x.shape[0], online.Backbone.PatchGridSide, options.MaskRatio, ViewRecipe.ViewSeed(seed, 1));
         var logits = online.MaskedLogits(x, mask);
         var targets = codes.gather(1, mask.MaskedIndices(x.device));
         var value = loss.MaskedOnly(logits.reshape(-1, logits.shape[2]), targets.reshape(-1));

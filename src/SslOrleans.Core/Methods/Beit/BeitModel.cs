@@ -39,8 +39,7 @@ public sealed class BeitModel : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var tokens = backbone.PatchTokens(images);
         long b = tokens.shape[0], n = tokens.shape[1], d = tokens.shape[2];
-        if (mask.Batch != b || mask.Patches != n)
-            throw new ArgumentException($"mask of {mask.Batch} × {mask.Patches} does not fit {b} images of {n} patches", nameof(mask));
+        mask.RequireFits(b, n);
         var w = mask.ToTensor(tokens.device).unsqueeze(-1);
         var mixed = (tokens * w.SubtractedFrom(1)).Plus(mask_token * w);
         var encoded = backbone.Encode(backbone.AddPositions(mixed));

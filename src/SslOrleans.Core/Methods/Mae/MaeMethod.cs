@@ -29,9 +29,6 @@ public sealed class MaeMethod : ISampleLossMethod
         loss = new MaskedPatchLoss(options.NormalizePixels);
     }
 
-    /// <summary>MAE's backbone options: the patch tokens are pooled, since no loss trains the cls output.</summary>
-    public static BackboneOptions BackboneFor(BackboneOptions backbone) => backbone with { Pool = "mean" };
-
     public string Name => "mae";
     public nn.Module Online => online;
     public nn.Module? Target => null;

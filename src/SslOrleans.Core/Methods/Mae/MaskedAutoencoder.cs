@@ -27,10 +27,9 @@ public sealed class MaskedAutoencoder : Module<Tensor, Tensor>
     {
         this.backbone = backbone;
         long dim = options.EffectiveDecoderDim;
-        int side = (int)Math.Round(Math.Sqrt(backbone.PatchCount));
         decoder_embed = Linear(backbone.EmbedDim, dim);
         mask_token = Parameter(zeros(1, 1, dim));
-        decoder_pos_embed = SinCosPositions.Create(side, dim);
+        decoder_pos_embed = SinCosPositions.Create(backbone.PatchGridSide, dim);
         decoder_blocks = ModuleList(Enumerable.Range(0, options.DecoderDepth)
             .Select(_ => new VitBlock(dim, dim / MaeOptions.DecoderHeadDim, VisionTransformer.MlpRatio * dim)).ToArray());
         decoder_norm = LayerNorm(dim, VitBlock.LayerNormEps);
@@ -59,8 +58,7 @@ public sealed class MaskedAutoencoder : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var tokens = backbone.EmbedPatches(images);
         long b = tokens.shape[0], n = tokens.shape[1], d = tokens.shape[2];
-        if (mask.Batch != b || mask.Patches != n)
-            throw new ArgumentException($"mask of {mask.Batch} × {mask.Patches} does not fit {b} images of {n} patches", nameof(mask));
+        mask.RequireFits(b, n);
         var visibleIds = mask.VisibleIndices(tokens.device).unsqueeze(-1);
         var latent = backbone.Encode(tokens.gather(1, visibleIds.expand(-1, -1, d)));
 
