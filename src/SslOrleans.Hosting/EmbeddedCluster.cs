@@ -15,7 +15,8 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<EmbeddedCluster> StartAsync(LogLevel logLevel = LogLevel.Warning, CancellationToken cancellation = default)
+    /// <summary>Starts the silo with <paramref name="workers"/> CPU slots sharing the machine's cores.</summary>
+    public static async Task<EmbeddedCluster> StartAsync(int workers = 1, LogLevel logLevel = LogLevel.Warning, CancellationToken cancellation = default)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -27,7 +28,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
-            .AddSslTraining());
+            .AddSslTraining(o => o.Devices = $"cpu*{Math.Max(1, workers)}"));
         // The CLI owns Ctrl+C (stop after the step, checkpoint): the host must not shut the silo down under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         var host = builder.Build();

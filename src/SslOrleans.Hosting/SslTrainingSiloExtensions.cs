@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Runtime.Placement;
+using SslOrleans.Grains.Placement;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Hosting;
@@ -8,15 +11,27 @@ namespace SslOrleans.Hosting;
 public static class SslTrainingSiloExtensions
 {
     /// <summary>
-    /// Everything a silo needs to host training grains: checkpoint stores, and messaging limits that fit
-    /// long steps (a worker's share of a step may take minutes on a CPU; Orleans' default timeout is 30 s).
+    /// Everything a silo needs to host training grains: checkpoint stores; its device slots, advertised with its
+    /// message limit as silo metadata and used by the worker placement; and messaging limits that fit long steps
+    /// (a worker's share of a step may take minutes on a CPU; Orleans' default timeout is 30 s).
     /// </summary>
     public static ISiloBuilder AddSslTraining(this ISiloBuilder silo, Action<SslTrainingOptions>? configure = null)
     {
         var options = new SslTrainingOptions();
         configure?.Invoke(options);
         options.Validate();
+        var slots = DeviceSlots.Parse(options.Devices, Environment.ProcessorCount);
+        DeviceSlots.RequireAvailable(slots);
         silo.Services.TryAddSingleton<ICheckpointStoreFactory, LocalFolderCheckpointStoreFactory>();
+        silo.Services.AddSingleton(new LocalDeviceSlots(slots));
+        silo.Services.AddSingleton<DeviceSlotDirectory>();
+        silo.Services.AddSingleton<IDeviceSlotDirectory>(sp => sp.GetRequiredService<DeviceSlotDirectory>());
+        silo.Services.AddPlacementDirector<DeviceSlotPlacement, DeviceSlotPlacementDirector>();
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [DeviceSlots.MetadataKey] = DeviceSlots.Format(slots),
+            [DeviceSlots.MaxMessageKey] = options.MaxMessageBodySize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
         silo.Configure<SiloMessagingOptions>(o =>
         {
             o.ResponseTimeout = options.ResponseTimeout;

@@ -25,7 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSslTraining();
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSslTraining(o => o.Devices = "cpu*4");
     }
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator

@@ -35,7 +35,7 @@ public static class PretrainCommand
             ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
             : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
               $"batch {spec.Batch} (micro-batch {spec.MicroBatch}), {Budget(spec)}, checkpoints in {spec.Out}");
-        await using var cluster = await EmbeddedCluster.StartAsync();
+        await using var cluster = await EmbeddedCluster.StartAsync(spec.Workers);
         var client = new TrainingClient(cluster.Client);
         using var cancel = new CancellationTokenSource();
         int interrupts = 0;
