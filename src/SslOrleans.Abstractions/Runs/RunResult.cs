@@ -20,4 +20,8 @@ public sealed record RunResult(
     /// <summary>Sum over steps of the slowest worker's compute time: train_seconds minus this is exchange and coordination.</summary>
     [property: Id(14)] double ComputeSeconds,
     /// <summary>Test-split top-1 (percent) of the online linear probe trained alongside pretraining (solo-learn's online eval).</summary>
-    [property: Id(15)] double? OnlineProbeTop1 = null);
+    [property: Id(15)] double? OnlineProbeTop1 = null,
+    /// <summary>How many distinct silos hosted the run's workers.</summary>
+    [property: Id(16)] int Silos = 1,
+    /// <summary>Worker w's silo and device slot, e.g. "S127.0.0.1:11111:123456789 cpu@1".</summary>
+    [property: Id(17)] string[]? Placement = null);
