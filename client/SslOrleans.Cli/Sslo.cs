@@ -21,6 +21,9 @@ public static class Sslo
           bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--doc docs/benchmarks.md] …
                    pretrains each method from configs/<method>-fashion-mnist.yaml for the same budget (beit after training
                    its tokenizer), evaluates each, and writes its rows into the table of docs/benchmarks.md
+          bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards N] [--chunk-bytes B] [--gradient-dtype float64|float32|bfloat16] [--rounds 5]
+                   one step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback,
+                   beside a memcpy and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line
           tokenizer train [--dataset fashion-mnist] [--data DIR] [--out runs/tokenizer-fashion-mnist] [--codebook 512] [--patch-size 4]
                    [--code-dim 32] [--hidden-dim 64] [--steps N | --minutes 2] [--batch 256] [--lr 1e-3] [--seed 0] [--force]
                    trains the VQ-VAE patch tokenizer of BEiT-style pretraining; writes tokenizer.safetensors + tokenizer.json to --out
@@ -43,6 +46,7 @@ public static class Sslo
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
+                "bench" when args.Length > 1 && args[1] == "exchange" => await BenchExchangeCommand.RunAsync(args[2..], stdout, stderr),
                 "tokenizer" when args.Length > 1 && args[1] == "train" => TokenizerCommand.Train(args[2..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };

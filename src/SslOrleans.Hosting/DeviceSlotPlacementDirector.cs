@@ -5,7 +5,7 @@ namespace SslOrleans.Hosting;
 
 /// <summary>
 /// Places a <see cref="DeviceSlotPlacement"/> grain (a worker) on the silo of the caller's placement hint, which
-/// must offer device slots, or without a hint on a random silo that offers some; never on a silo without slots.
+/// must offer device slots, or without a hint on a random silo known to offer some; never on a silo without slots.
 /// </summary>
 internal sealed class DeviceSlotPlacementDirector(DeviceSlotDirectory directory) : IPlacementDirector
 {
@@ -14,7 +14,8 @@ internal sealed class DeviceSlotPlacementDirector(DeviceSlotDirectory directory)
         var compatible = context.GetCompatibleSilos(target);
         if (IPlacementDirector.GetPlacementHint(target.RequestContextData, compatible) is { } hint)
         {
-            if (directory.Of(hint) is not { Slots.Count: > 0 })
+            // A silo whose metadata has not reached this one yet is trusted: the caller chose it from the slots it saw.
+            if (directory.Of(hint) is { Slots.Count: 0 })
                 throw new OrleansException($"{target.GrainIdentity}: silo {hint} offers no device slot, so it hosts no worker");
             return Task.FromResult(hint);
         }

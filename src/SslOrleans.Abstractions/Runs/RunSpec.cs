@@ -80,4 +80,6 @@ public sealed record RunSpec
     [Id(46)] public int DecoderDepth { get; init; } = 2;
     /// <summary>BEiT: folder of the image tokenizer made by `sslo tokenizer train`.</summary>
     [Id(47)] public string? Tokenizer { get; init; }
+    /// <summary>How workers send gradient sums to the shards: float64 (exact, grouping-invariant), float32 or bfloat16 (fewer bytes, rounded once per worker).</summary>
+    [Id(48)] public string GradientDtype { get; init; } = "float64";
 }

@@ -3,11 +3,14 @@ using SslOrleans.Abstractions.Shards;
 
 namespace SslOrleans.Abstractions.Workers;
 
+/// <summary>Worker <c>Slot</c> of the run, on the device slot the run placed it on: its device ("cpu", "cuda:0")
+/// and the libtorch threads the silo gives that slot (the spec's threads_per_worker, if set, wins).</summary>
 [GenerateSerializer, Immutable, Alias("sslo.WorkerInit")]
 public sealed record WorkerInit(
     [property: Id(0)] RunSpec Spec,
     [property: Id(1)] int Slot,
-    [property: Id(2)] int WorkersInProcess);
+    [property: Id(2)] int Threads,
+    [property: Id(3)] string Device = "cpu");
 
 /// <summary>One micro-batch handed to a worker: its index in the step, its samples and the seed of its views.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.MicroBatchWork")]

@@ -23,7 +23,7 @@ public static class SlotAssignment
         return order.Take(workers).Select((o, w) => new WorkerSlot(w, o.Silo.Silo, o.Index, o.Silo.Slots[o.Index])).ToArray();
     }
 
-    /// <summary>Grain k of <paramref name="count"/> goes to silo k mod S of all active silos, in address order.</summary>
+    /// <summary>The first <paramref name="count"/> silos of the cycle over all active silos in address order (silo k mod S).</summary>
     public static SiloAddress[] Spread(int count, IReadOnlyList<SiloSlots> silos)
     {
         if (silos.Count == 0) throw new ArgumentException("the cluster has no active silo");

@@ -7,6 +7,7 @@ using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Grains.Diagnostics;
 using SslOrleans.Grains.Data;
+using SslOrleans.Grains.Placement;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Grains.Runs;
@@ -16,9 +17,13 @@ namespace SslOrleans.Grains.Runs;
 /// micro-batches to the workers, apply on the parameter shards, pull on the workers; then checkpoints
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
-public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores) : Grain, IRunGrain
+public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster) : Grain, IRunGrain
 {
+    /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
+    public const int MessageEnvelopeBytes = 64 << 10;
+
     private RunSpec? spec;
+    private RunLayout? layout;
     private RunState state = RunState.Pending;
     private string phase = "pending";
     private long step;
@@ -42,6 +47,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
         if (!runSpec.Resume && await stores.Open(runSpec.Out).ReadLatestAsync() is { } existing)
             throw new ArgumentException($"out: {runSpec.Out} already holds run '{existing.RunId}' at step {existing.Step}; pass --resume to continue it or choose another --out");
+        layout = await PlaceAsync(runSpec);
         spec = runSpec;
         state = RunState.Running;
         phase = "starting";
@@ -67,9 +73,24 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         return Task.CompletedTask;
     }
 
+    /// <summary>Where the run's grains go: each worker on its own device slot, shards and data shards over all
+    /// silos. Refuses, before anything starts, more workers than slots and chunks that a silo's message limit refuses.</summary>
+    private async Task<RunLayout> PlaceAsync(RunSpec s)
+    {
+        var silos = await cluster.ReadAsync(TimeSpan.FromSeconds(30));
+        var (smallest, limit) = SlotAssignment.SmallestMessageLimit(silos);
+        if (s.ChunkBytes > limit - MessageEnvelopeBytes)
+            throw new ArgumentException($"chunk_bytes {s.ChunkBytes} does not fit the message body limit of silo {smallest}: " +
+                $"SslTraining:MaxMessageBodySize is {limit} bytes there, and a chunk needs {MessageEnvelopeBytes} more for its envelope; " +
+                "lower chunk_bytes or raise SslTraining:MaxMessageBodySize on every silo and client");
+        var workers = SlotAssignment.Assign(s.Workers, silos);
+        return new RunLayout(workers, SlotAssignment.Spread(silos.Count, silos));
+    }
+
     private async Task RunLoopAsync()
     {
         var s = spec!;
+        var placed = layout!;
         var workers = Enumerable.Range(0, s.Workers).Select(i => GrainFactory.GetGrain<IWorkerGrain>($"{s.RunId}/{i}")).ToArray();
         ShardMap? map = null;
         try
@@ -86,13 +107,21 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             }
 
             phase = "initialising workers";
-            var ready = await Task.WhenAll(workers.Select((w, i) => w.InitializeAsync(new WorkerInit(s, i, s.Workers))));
-            var layout = ready[0].Layout;
-            map = RunPlan.Shards(s, layout);
+            var ready = await Task.WhenAll(workers.Select((w, i) =>
+            {
+                var slot = placed.Workers[i];
+                return PlacementHint.On(slot.Silo, () => w.InitializeAsync(new WorkerInit(s, i, slot.Slot.Threads, slot.Slot.Device)));
+            }));
+            for (int i = 0; i < ready.Length; i++)
+                if (ready[i].Silo != placed.Workers[i].Silo.ToString())
+                    throw new InvalidOperationException($"worker {i} is active on silo {ready[i].Silo}, but its device slot is on {placed.Workers[i].Silo}");
+            var model = ready[0].Layout;
+            map = RunPlan.Shards(s, model);
             var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
-            await Task.WhenAll(shards.Select((g, k) => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), s))));
+            await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
+                () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
             trainCount = ready[0].TrainCount;
-            var data = new SampleFeed(GrainFactory, s, trainCount);
+            var data = new SampleFeed(GrainFactory, s, trainCount, placed.SiloFor);
 
             if (resumeFrom is not null)
             {
@@ -161,7 +190,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             result = new RunResult(s.Method, step, (double)step * s.Batch / trainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
-                progress.Sum(p => p.ComputeSeconds), probeTop1);
+                progress.Sum(p => p.ComputeSeconds), probeTop1,
+                placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray());
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
@@ -296,4 +326,11 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             logger.LogWarning(e, "Releasing the grains of run {Run} failed", spec?.RunId);
         }
     }
+}
+
+/// <summary>Where a run's grains live: worker w on device slot Workers[w]; parameter shard k and data shard k on
+/// silo k mod S of the cluster's S active silos (in address order), so that shards spread over every silo.</summary>
+public sealed record RunLayout(WorkerSlot[] Workers, SiloAddress[] Silos)
+{
+    public SiloAddress SiloFor(int shard) => Silos[shard % Silos.Length];
 }

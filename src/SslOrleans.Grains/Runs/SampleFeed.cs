@@ -6,7 +6,8 @@ using SslOrleans.Grains.Data;
 namespace SslOrleans.Grains.Runs;
 
 /// <summary>The endless sample stream of the run, read from the data shards.</summary>
-public sealed class SampleFeed(IGrainFactory grains, RunSpec spec, int size)
+/// <remarks>Data shard k is first activated on <c>siloFor(k)</c> when given (shards are shared by runs over the same dataset).</remarks>
+public sealed class SampleFeed(IGrainFactory grains, RunSpec spec, int size, Func<int, SiloAddress>? siloFor = null)
 {
     public int Size { get; } = size;
 
@@ -19,7 +20,8 @@ public sealed class SampleFeed(IGrainFactory grains, RunSpec spec, int size)
             int shard = ShardOf(offset);
             var (_, end) = SampleStream.ShardRange(Size, shard, spec.DataShards);
             int n = Math.Min(count, end - offset);
-            pieces.Add(grains.GetGrain<IDataShardGrain>(DataShardGrain.Key(spec.Dataset, Size, spec.DataShards, shard)).TakeAsync(spec.Seed, epoch, offset, n));
+            var grain = grains.GetGrain<IDataShardGrain>(DataShardGrain.Key(spec.Dataset, Size, spec.DataShards, shard));
+            pieces.Add(Placement.PlacementHint.On(siloFor?.Invoke(shard), () => grain.TakeAsync(spec.Seed, epoch, offset, n)));
             position += n;
             count -= n;
         }

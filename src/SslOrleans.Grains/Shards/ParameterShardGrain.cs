@@ -68,10 +68,11 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         var r = Config().Range;
         if (chunk.Version != version)
             throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} from slot {chunk.Slot}, but the shard is at version {version}");
-        CheckPayload(chunk, r.ParamLength + r.BufferLength, sizeof(double));
+        int size = GradientWire.ElementBytes(Config().Spec.GradientDtype);
+        CheckPayload(chunk, r.ParamLength + r.BufferLength, size);
         if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution();
         c.Chunks.Add(chunk);
-        c.Received += chunk.Data.Length / sizeof(double);
+        c.Received += chunk.Data.Length / size;
         return Task.CompletedTask;
     }
 
@@ -89,6 +90,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             parts.Add(c.Chunks);
         }
         var settings = Runs.RunPlan.Optimizer(cfg.Spec);
+        var dtype = cfg.Spec.GradientDtype;
+        int elementBytes = GradientWire.ElementBytes(dtype);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.Run(() =>
         {
@@ -97,11 +100,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             // Slot by slot in slot order; a slot's chunks cover disjoint ranges, so every element adds its terms in slot order.
             foreach (var part in parts)
                 foreach (var chunk in part)
-                {
-                    var values = TensorBytes.As<double>(chunk.Data);
-                    var dest = sum.AsSpan((int)chunk.Offset, values.Length);
-                    for (int i = 0; i < values.Length; i++) dest[i] += values[i];
-                }
+                    GradientWire.AddTo(sum.AsSpan((int)chunk.Offset, chunk.Data.Length / elementBytes), chunk.Data, dtype);
             // The mean over the step's micro-batches, rounded to float32 once.
             var mean = new float[sum.Length];
             for (int i = 0; i < sum.Length; i++) mean[i] = (float)(sum[i] / request.MicroBatches);

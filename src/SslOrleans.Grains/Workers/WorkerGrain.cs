@@ -17,6 +17,7 @@ namespace SslOrleans.Grains.Workers;
 /// A model replica on one compute device (key: "run-id/slot"). All tensor work runs on the worker's own
 /// <see cref="ComputeThread"/>; the grain only moves bytes between that thread and the parameter shards.
 /// </summary>
+[Placement.DeviceSlotPlacement]
 public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails silo) : Grain, IWorkerGrain
 {
     private ComputeThread? compute;
@@ -31,7 +32,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         await ReleaseReplicaAsync();
         init = request;
         var spec = request.Spec;
-        int threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / Math.Max(1, request.WorkersInProcess));
+        if (request.Device != "cpu")
+            throw new NotSupportedException($"worker {this.GetPrimaryKeyString()}: device {request.Device}: replicas run on the CPU in this version; offer cpu slots (SslTraining:Devices)");
+        int threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, request.Threads);
         compute = new ComputeThread($"sslo-worker-{this.GetPrimaryKeyString()}");
         var ready = await compute.RunAsync(() =>
         {
@@ -50,26 +53,18 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     public async Task PushInitialStateAsync(ShardMap shards)
     {
         var (r, c) = Ready();
-        var chunks = await c.RunAsync(() =>
-        {
-            var state = r.ReadState();
-            return shards.Shards.Select(s => Chunks(shards, 0, -1, StateOf(s, state))).ToArray();
-        });
-        await Task.WhenAll(shards.Shards.Select(s => SendAll(Shard(shards, s.Index).InitializeAsync, chunks[s.Index])));
+        var chunks = await c.RunAsync(() => ShardExchange.InitialChunks(shards, r.ReadState()));
+        await ShardExchange.InitializeAsync(GrainFactory, shards, chunks);
     }
 
     public async Task SyncAsync(ShardMap shards, long version)
     {
         var (r, c) = Ready();
-        var pulled = await Task.WhenAll(shards.Shards.Select(s => PullAllAsync(shards, s, version)));
+        var pulled = await ShardExchange.PullAsync(GrainFactory, shards, version, $"worker {this.GetPrimaryKeyString()}");
         await c.RunAsync(() =>
         {
             var state = FlatState.For(r.Layout);
-            foreach (var s in shards.Shards)
-            {
-                var parts = StateOf(s, state);
-                foreach (var chunk in pulled[s.Index]) Regions.Write(TensorBytes.As<float>(chunk.Data), chunk.Offset, parts);
-            }
+            ShardExchange.Write(shards, pulled, state);
             r.LoadState(state);
         });
     }
@@ -83,13 +78,11 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
             var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
-            var perShard = work.Shards.Shards.Select(s => Chunks(work.Shards, work.Step, slot, GradientOf(s, g))).ToArray();
-            return (perShard, g);
+            return (ShardExchange.GradientChunks(work.Shards, work.Step, slot, g.Gradients, g.BufferSums, init.Spec.GradientDtype), g);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
-        await Task.WhenAll(work.Shards.Shards.Select(s => SendAll(Shard(work.Shards, s.Index).PushAsync, chunks[s.Index])));
-        long bytes = chunks.Sum(list => list.Sum(ch => (long)ch.Data.Length));
-        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect);
+        await ShardExchange.PushAsync(GrainFactory, work.Shards, chunks);
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, ShardExchange.Bytes(chunks), g.ProbeCorrect);
     }
 
     public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
@@ -206,47 +199,6 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private (Replica, ComputeThread) Ready() =>
         replica is not null && compute is not null ? (replica, compute)
             : throw new InvalidOperationException($"worker {this.GetPrimaryKeyString()} is not initialised");
-
-    private IParameterShardGrain Shard(ShardMap map, int index) => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(index));
-
-    /// <summary>The shard's [parameters | buffers | target] of <paramref name="version"/>, as received chunks.</summary>
-    private async Task<List<ShardChunk>> PullAllAsync(ShardMap map, ShardRange s, long version)
-    {
-        var shard = Shard(map, s.Index);
-        var chunks = new List<ShardChunk>();
-        foreach (var (offset, count) in TensorBytes.Chunks(s.ParamLength + s.BufferLength + s.TargetLength, map.ChunkBytes, sizeof(float)))
-        {
-            var chunk = await shard.PullAsync(offset, count);
-            if (chunk.Version != version)
-                throw new InvalidOperationException($"shard {s.Index} is at version {chunk.Version}, worker {this.GetPrimaryKeyString()} expected {version}");
-            chunks.Add(chunk);
-        }
-        return chunks;
-    }
-
-    private static async Task SendAll(Func<ShardChunk, Task> send, IEnumerable<ShardChunk> chunks)
-    {
-        foreach (var chunk in chunks) await send(chunk);
-    }
-
-    private static List<ShardChunk> Chunks<T>(ShardMap map, long version, int slot, Region<T>[] payload) where T : unmanaged =>
-        Regions.Split(payload, map.ChunkBytes).Select(c => new ShardChunk(version, slot, c.Offset, c.Total, c.Data)).ToList();
-
-    /// <summary>Shard s's [parameters | buffers | target] within the flat state. The target covers a prefix of
-    /// the parameters, so its slice sits at the shard's parameter offset.</summary>
-    private static Region<float>[] StateOf(ShardRange s, FlatState state) =>
-    [
-        new(state.Parameters, (int)s.ParamOffset, (int)s.ParamLength),
-        new(state.Buffers, (int)s.BufferOffset, (int)s.BufferLength),
-        new(state.Target, (int)s.ParamOffset, (int)s.TargetLength),
-    ];
-
-    /// <summary>Shard s's [gradient | buffer sums] within a replica's float64 sums.</summary>
-    private static Region<double>[] GradientOf(ShardRange s, GradientResult g) =>
-    [
-        new(g.Gradients, (int)s.ParamOffset, (int)s.ParamLength),
-        new(g.BufferSums, (int)s.BufferOffset, (int)s.BufferLength),
-    ];
 
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 

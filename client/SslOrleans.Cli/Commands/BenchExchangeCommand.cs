@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SslOrleans.Abstractions.Bench;
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Abstractions.Shards;
+using SslOrleans.Abstractions.Workers;
+using SslOrleans.Cli.Specs;
+using SslOrleans.Grains.Compute;
+using SslOrleans.Grains.Placement;
+using SslOrleans.Grains.Runs;
+using SslOrleans.Hosting;
+
+namespace SslOrleans.Cli.Commands;
+
+/// <summary>
+/// sslo bench exchange: the exchange of one synchronous step (every worker pushes its gradient, the shards
+/// aggregate and apply the optimizer, every worker pulls the new parameters) across real silo processes on
+/// loopback, beside a memcpy and a raw loopback TCP transfer of the same bytes. One JSON object on the last line.
+/// </summary>
+public static class BenchExchangeCommand
+{
+    private const int TensorSize = 1 << 20;
+
+    public const string Usage = "usage: sslo bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards 2·silos] [--chunk-bytes 16777216] [--gradient-dtype float64|float32|bfloat16] [--rounds 5] [--silo PATH]";
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        var flags = CommandFlags.Parse(args, "bench exchange", Usage,
+            ["params", "workers", "silos", "shards", "chunk-bytes", "gradient-dtype", "rounds", "silo"], []);
+        int parameters = flags.PositiveInteger("params") ?? 11_200_000;
+        int workers = flags.PositiveInteger("workers") ?? 2;
+        int silos = flags.PositiveInteger("silos") ?? 2;
+        int shards = flags.PositiveInteger("shards") ?? 2 * silos;
+        int chunkBytes = flags.PositiveInteger("chunk-bytes") ?? new RunSpec().ChunkBytes;
+        string dtype = flags.Text("gradient-dtype") ?? "float64";
+        if (!GradientWire.Names.Contains(dtype)) throw new SpecException($"bench exchange: --gradient-dtype wants one of {string.Join(", ", GradientWire.Names)}, got '{dtype}'");
+        int rounds = flags.PositiveInteger("rounds") ?? 5;
+        if (silos > 16) throw new SpecException($"bench exchange: --silos wants at most 16 processes on this machine, got {silos}");
+        string siloDll = SiloDll(flags.Text("silo"));
+
+        var spec = RunPlan.WithMethodDefaults(new RunSpec
+        {
+            RunId = "bench-exchange-" + Guid.NewGuid().ToString("N")[..8], Method = "simclr",
+            ParameterShards = shards, ChunkBytes = chunkBytes, GradientDtype = dtype, Workers = workers,
+        });
+        RunSpecValidator.ThrowIfInvalid(spec);
+        var layout = SyntheticLayout(parameters);
+        var map = RunPlan.Shards(spec, layout);
+
+        stderr.WriteLine($"sslo bench exchange: {parameters:N0} parameters, {workers} workers on {silos} silo processes, {map.Shards.Length} shards, " +
+                         $"chunks of {chunkBytes:N0} bytes, gradients as {dtype}, {rounds} rounds after one warm-up");
+        await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr);
+        var grains = cluster.Client;
+        var hosts = await cluster.ActiveSilosAsync();
+
+        var shardGrains = map.Shards.Select(r => grains.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
+        await Task.WhenAll(shardGrains.Select((g, k) => PlacementHint.On(hosts[k % hosts.Length],
+            () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), spec)))));
+        var bench = Enumerable.Range(0, workers).Select(w => grains.GetGrain<IExchangeBenchGrain>($"{spec.RunId}/{w}")).ToArray();
+        var placed = await Task.WhenAll(bench.Select((b, w) => PlacementHint.On(hosts[w % hosts.Length],
+            () => b.PrepareAsync(new ExchangeBenchSetup(map, w, parameters, dtype)))));
+        stderr.WriteLine($"  workers on {placed.Distinct().Count()} silos, shards on {Math.Min(map.Shards.Length, hosts.Length)}");
+        await bench[0].InitializeShardsAsync();
+
+        var push = new List<double>();
+        var apply = new List<double>();
+        var pull = new List<double>();
+        long pushBytes = 0, pullBytes = 0;
+        var slots = Enumerable.Range(0, workers).ToArray();
+        for (int round = 0; round <= rounds; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            pushBytes = (await Task.WhenAll(bench.Select(b => b.PushAsync(round)))).Sum();
+            double t1 = clock.Elapsed.TotalMilliseconds;
+            await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(new ApplyRequest(round, slots, workers, 0.1, 0.99, 0.01))));
+            double t2 = clock.Elapsed.TotalMilliseconds;
+            pullBytes = (await Task.WhenAll(bench.Select(b => b.PullAsync(round + 1)))).Sum();
+            double t3 = clock.Elapsed.TotalMilliseconds;
+            if (round == 0) continue; // warm-up: activation, JIT, first allocations
+            push.Add(t1);
+            apply.Add(t2 - t1);
+            pull.Add(t3 - t2);
+            stderr.WriteLine($"  round {round}: push {t1:F0} ms, aggregate {t2 - t1:F0} ms, pull {t3 - t2:F0} ms");
+        }
+        await Task.WhenAll(bench.Select(b => b.ReleaseAsync()).Concat(shardGrains.Select(g => g.ReleaseAsync())));
+
+        long bytes = pushBytes + pullBytes;
+        var exchange = push.Select((p, i) => p + apply[i] + pull[i]).ToList();
+        double exchangeMs = Median(exchange), wireMs = Median(push) + Median(pull);
+        double memcpyMs = Median(Enumerable.Range(0, rounds).Select(_ => Memcpy(bytes)).ToList());
+        double tcpMs = Median((await Task.WhenAll(Enumerable.Range(0, rounds).Select(async _ => await TcpAsync(bytes)))).ToList());
+        var result = new ExchangeResult(parameters, workers, silos, placed.Distinct().Count(), map.Shards.Length, chunkBytes, dtype, rounds,
+            pushBytes, pullBytes, bytes,
+            exchangeMs, Gbps(bytes, exchangeMs), Median(push), Median(apply), Median(pull), Gbps(bytes, wireMs),
+            memcpyMs, Gbps(bytes, memcpyMs), tcpMs, Gbps(bytes, tcpMs),
+            exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs);
+        stderr.WriteLine($"  exchange {exchangeMs:F0} ms ({result.ExchangeGbps:F2} GB/s; moving bytes {wireMs:F0} ms), memcpy {memcpyMs:F0} ms ({result.MemcpyGbps:F2} GB/s), " +
+                         $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}");
+        stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
+        return 0;
+    }
+
+    /// <summary>Parameters cut into 1 Mi-element tensors (the shards keep whole tensors, as with a real model).</summary>
+    private static ModelLayoutInfo SyntheticLayout(int parameters)
+    {
+        var tensors = new List<TensorInfo>();
+        for (long offset = 0; offset < parameters; offset += TensorSize)
+            tensors.Add(new TensorInfo($"t{tensors.Count}", offset, (int)Math.Min(TensorSize, parameters - offset), false, false, false));
+        return new ModelLayoutInfo(tensors.ToArray(), [], parameters, 0, 0);
+    }
+
+    private static double Memcpy(long bytes)
+    {
+        var from = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(bytes, int.MaxValue)));
+        var to = GC.AllocateUninitializedArray<byte>(from.Length);
+        Array.Fill(from, (byte)1);
+        Array.Fill(to, (byte)2); // touch every page before timing
+        var clock = Stopwatch.StartNew();
+        for (long done = 0; done < bytes; done += from.Length)
+            from.AsSpan(0, (int)Math.Min(from.Length, bytes - done)).CopyTo(to);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>One loopback TCP connection carrying the bytes in 1 MiB writes, until the last byte is read.</summary>
+    private static async Task<double> TcpAsync(long bytes)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var sender = new TcpClient { NoDelay = true };
+        await sender.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        using var receiver = await listener.AcceptTcpClientAsync();
+        var block = new byte[1 << 20];
+        Array.Fill(block, (byte)7);
+        var clock = Stopwatch.StartNew();
+        var receiving = Task.Run(async () =>
+        {
+            var buffer = new byte[1 << 20];
+            var stream = receiver.GetStream();
+            long got = 0;
+            while (got < bytes)
+            {
+                int n = await stream.ReadAsync(buffer);
+                if (n == 0) throw new IOException("the loopback connection closed early");
+                got += n;
+            }
+        });
+        var output = sender.GetStream();
+        for (long sent = 0; sent < bytes; sent += block.Length)
+            await output.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - sent)));
+        await receiving;
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    private static string SiloDll(string? given)
+    {
+        var candidates = given is not null ? [given] : new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "..", "silo", "SslOrleans.Silo.dll"),
+            Path.Combine("artifacts", "silo", "SslOrleans.Silo.dll"),
+        };
+        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"silo: no silo host at {string.Join(" or ", candidates.Select(Path.GetFullPath))}; `make build` publishes it to artifacts/silo (or pass --silo PATH)");
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double Gbps(long bytes, double ms) => bytes / (ms / 1000) / 1e9;
+
+    public sealed record ExchangeResult(
+        long Params, int Workers, int Silos, int WorkerSilos, int Shards, int ChunkBytes, string GradientDtype, int Rounds,
+        long PushBytes, long PullBytes, long Bytes,
+        double ExchangeMs, double ExchangeGbps, double PushMs, double AggregateMs, double PullMs, double WireGbps,
+        double MemcpyMs, double MemcpyGbps, double TcpMs, double TcpGbps,
+        double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy);
+}

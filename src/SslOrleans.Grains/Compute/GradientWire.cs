@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+
+namespace SslOrleans.Grains.Compute;
+
+/// <summary>
+/// How a worker's float64 gradient sums travel to the shards (run spec <c>gradient_dtype</c>):
+/// <c>float64</c> (default) keeps them exact, so the shard's sum does not depend on how micro-batches are
+/// grouped into workers; <c>float32</c> halves the bytes and <c>bfloat16</c> quarters them, each rounding a
+/// worker's partial sum once (round to nearest even), so 1 and 2 workers no longer train bit-identical models.
+/// </summary>
+public static class GradientWire
+{
+    public static readonly string[] Names = ["float64", "float32", "bfloat16"];
+
+    public static int ElementBytes(string dtype) => dtype switch
+    {
+        "float64" => 8,
+        "float32" => 4,
+        "bfloat16" => 2,
+        _ => throw new ArgumentException($"gradient_dtype '{dtype}': must be one of {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>The payload the regions form, cut into chunks of at most <paramref name="chunkBytes"/> encoded bytes.</summary>
+    public static List<(long Offset, long Total, byte[] Data)> Chunks(Region<double>[] regions, int chunkBytes, string dtype)
+    {
+        int size = ElementBytes(dtype);
+        if (size == sizeof(double)) return Regions.Split(regions, chunkBytes);
+        long total = regions.Sum(r => (long)r.Length);
+        var chunks = new List<(long, long, byte[])>();
+        double[]? values = null;
+        foreach (var (offset, count) in TensorBytes.Chunks(total, chunkBytes, size))
+        {
+            values ??= new double[count];
+            var span = values.AsSpan(0, count);
+            Regions.Read(span, offset, regions);
+            chunks.Add((offset, total, Encode(span, dtype)));
+        }
+        return chunks;
+    }
+
+    public static byte[] Encode(ReadOnlySpan<double> values, string dtype)
+    {
+        var bytes = new byte[values.Length * ElementBytes(dtype)];
+        switch (dtype)
+        {
+            case "float64":
+                MemoryMarshal.AsBytes(values).CopyTo(bytes);
+                break;
+            case "float32":
+                var f = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+                for (int i = 0; i < values.Length; i++) f[i] = (float)values[i];
+                break;
+            default:
+                var h = MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan());
+                for (int i = 0; i < values.Length; i++) h[i] = ToBFloat16((float)values[i]);
+                break;
+        }
+        return bytes;
+    }
+
+    /// <summary>Adds the decoded values of <paramref name="data"/> to <paramref name="sums"/>, element by element in order.</summary>
+    public static void AddTo(Span<double> sums, ReadOnlySpan<byte> data, string dtype)
+    {
+        switch (dtype)
+        {
+            case "float64":
+                var d = MemoryMarshal.Cast<byte, double>(data);
+                for (int i = 0; i < d.Length; i++) sums[i] += d[i];
+                break;
+            case "float32":
+                var f = MemoryMarshal.Cast<byte, float>(data);
+                for (int i = 0; i < f.Length; i++) sums[i] += f[i];
+                break;
+            default:
+                var h = MemoryMarshal.Cast<byte, ushort>(data);
+                for (int i = 0; i < h.Length; i++) sums[i] += FromBFloat16(h[i]);
+                break;
+        }
+    }
+
+    /// <summary>The upper half of the float32, rounded to nearest even; NaN stays NaN.</summary>
+    public static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x0040);
+        bits += 0x7FFFu + ((bits >> 16) & 1);
+        return (ushort)(bits >> 16);
+    }
+
+    public static float FromBFloat16(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
+}

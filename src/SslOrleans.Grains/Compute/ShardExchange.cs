@@ -1,0 +1,75 @@
+using SslOrleans.Abstractions.Shards;
+using SslOrleans.Core.Training;
+
+namespace SslOrleans.Grains.Compute;
+
+/// <summary>
+/// The byte traffic between one replica and the parameter shards: the initial state, a step's gradient push and
+/// the pull of the new version. Payloads are cut into chunks of at most chunk_bytes (below every silo's message
+/// limit), every shard is served in parallel, and every chunk of a shard is in flight at once, so that
+/// serialising, the wire and the shard's work overlap. Workers and the exchange benchmark both move bytes here.
+/// </summary>
+public static class ShardExchange
+{
+    /// <summary>Shard s's [parameters | buffers | target] within a flat state. The target covers a prefix of the
+    /// parameters, so its slice sits at the shard's parameter offset.</summary>
+    public static Region<float>[] StateOf(ShardRange s, FlatState state) =>
+    [
+        new(state.Parameters, (int)s.ParamOffset, (int)s.ParamLength),
+        new(state.Buffers, (int)s.BufferOffset, (int)s.BufferLength),
+        new(state.Target, (int)s.ParamOffset, (int)s.TargetLength),
+    ];
+
+    /// <summary>Shard s's [gradient | buffer sums] within a replica's float64 sums.</summary>
+    public static Region<double>[] GradientOf(ShardRange s, double[] gradients, double[] bufferSums) =>
+    [
+        new(gradients, (int)s.ParamOffset, (int)s.ParamLength),
+        new(bufferSums, (int)s.BufferOffset, (int)s.BufferLength),
+    ];
+
+    /// <summary>Per shard, the chunks of the state as version 0 (run on the thread that owns the state).</summary>
+    public static List<ShardChunk>[] InitialChunks(ShardMap map, FlatState state) =>
+        map.Shards.Select(s => Regions.Split(StateOf(s, state), map.ChunkBytes).Select(c => new ShardChunk(0, -1, c.Offset, c.Total, c.Data)).ToList()).ToArray();
+
+    /// <summary>Per shard, the chunks of a step's gradient sums in the run's gradient dtype.</summary>
+    public static List<ShardChunk>[] GradientChunks(ShardMap map, long step, int slot, double[] gradients, double[] bufferSums, string dtype) =>
+        map.Shards.Select(s => GradientWire.Chunks(GradientOf(s, gradients, bufferSums), map.ChunkBytes, dtype)
+            .Select(c => new ShardChunk(step, slot, c.Offset, c.Total, c.Data)).ToList()).ToArray();
+
+    public static Task InitializeAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>
+        SendAsync(map, chunks, (shard, chunk) => Shard(grains, map, shard).InitializeAsync(chunk));
+
+    public static Task PushAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>
+        SendAsync(map, chunks, (shard, chunk) => Shard(grains, map, shard).PushAsync(chunk));
+
+    /// <summary>Every shard's [parameters | buffers | target] of <paramref name="version"/>, as received chunks.</summary>
+    public static Task<ShardChunk[][]> PullAsync(IGrainFactory grains, ShardMap map, long version, string who) =>
+        Task.WhenAll(map.Shards.Select(async s =>
+        {
+            var shard = Shard(grains, map, s.Index);
+            var chunks = await Task.WhenAll(TensorBytes.Chunks(s.ParamLength + s.BufferLength + s.TargetLength, map.ChunkBytes, sizeof(float))
+                .Select(c => shard.PullAsync(c.Offset, c.Count)));
+            foreach (var chunk in chunks)
+                if (chunk.Version != version)
+                    throw new InvalidOperationException($"shard {s.Index} is at version {chunk.Version}, {who} expected {version}");
+            return chunks;
+        }));
+
+    /// <summary>Writes pulled chunks into a flat state (run on the thread that owns the state).</summary>
+    public static void Write(ShardMap map, ShardChunk[][] pulled, FlatState state)
+    {
+        foreach (var s in map.Shards)
+        {
+            var parts = StateOf(s, state);
+            foreach (var chunk in pulled[s.Index]) Regions.Write(TensorBytes.As<float>(chunk.Data), chunk.Offset, parts);
+        }
+    }
+
+    public static long Bytes(List<ShardChunk>[] chunks) => chunks.Sum(list => list.Sum(c => (long)c.Data.Length));
+
+    private static Task SendAsync(ShardMap map, List<ShardChunk>[] chunks, Func<int, ShardChunk, Task> send) =>
+        Task.WhenAll(map.Shards.SelectMany(s => chunks[s.Index].Select(chunk => send(s.Index, chunk))));
+
+    private static IParameterShardGrain Shard(IGrainFactory grains, ShardMap map, int index) =>
+        grains.GetGrain<IParameterShardGrain>(map.ShardKey(index));
+}

@@ -1,0 +1,53 @@
+using SslOrleans.Grains.Compute;
+
+namespace SslOrleans.Grains.Tests.Compute;
+
+public sealed class GradientWireTests
+{
+    [Theory]
+    [InlineData(1.0f, (ushort)0x3F80)]
+    [InlineData(-2.0f, (ushort)0xC000)]
+    [InlineData(1.00390625f, (ushort)0x3F80)]  // 1 + 2^-8: a tie, rounds to the even 1.0
+    [InlineData(1.01171875f, (ushort)0x3F82)]  // 1 + 3·2^-8: a tie, rounds to the even 1 + 2^-6
+    [InlineData(1.0048828f, (ushort)0x3F81)]   // just above the tie: rounds up
+    [InlineData(float.PositiveInfinity, (ushort)0x7F80)]
+    public void BFloat16_is_the_upper_half_rounded_to_nearest_even(float value, ushort expected)
+    {
+        Assert.Equal(expected, GradientWire.ToBFloat16(value));
+        Assert.Equal(value, GradientWire.FromBFloat16(GradientWire.ToBFloat16(value)), 2e-2f * Math.Abs(value));
+    }
+
+    [Fact]
+    public void NaN_stays_NaN()
+    {
+        Assert.True(float.IsNaN(GradientWire.FromBFloat16(GradientWire.ToBFloat16(float.NaN))));
+    }
+
+    [Theory]
+    [InlineData("float64", 0.0)]
+    [InlineData("float32", 1e-7)]
+    [InlineData("bfloat16", 8e-3)]
+    public void Chunks_decode_to_the_payload_within_the_dtype_precision_and_stay_below_the_chunk_size(string dtype, double tolerance)
+    {
+        var random = new Random(3);
+        var a = Enumerable.Range(0, 1000).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        var b = Enumerable.Range(0, 333).Select(_ => random.NextDouble() * 100).ToArray();
+        Region<double>[] regions = [new(a, 100, 700), new(b, 0, 333)];
+        var chunks = GradientWire.Chunks(regions, 1000, dtype);
+        Assert.All(chunks, c => Assert.InRange(c.Data.Length, 1, 1000));
+        Assert.True(chunks.Count > 1);
+        var sums = new double[1033];
+        foreach (var c in chunks) GradientWire.AddTo(sums.AsSpan((int)c.Offset, c.Data.Length / GradientWire.ElementBytes(dtype)), c.Data, dtype);
+        var expected = a.Skip(100).Take(700).Concat(b).ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(sums[i] - expected[i]) <= tolerance * Math.Abs(expected[i]) + 1e-300, $"element {i}: {sums[i]} vs {expected[i]}");
+        Assert.Equal(expected.Length * GradientWire.ElementBytes(dtype), chunks.Sum(c => c.Data.Length));
+    }
+
+    [Fact]
+    public void An_unknown_dtype_is_named()
+    {
+        var e = Assert.Throws<ArgumentException>(() => GradientWire.ElementBytes("float16"));
+        Assert.Contains("gradient_dtype 'float16'", e.Message);
+    }
+}

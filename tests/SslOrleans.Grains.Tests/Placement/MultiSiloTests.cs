@@ -1,0 +1,127 @@
+using Orleans.TestingHost;
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Grains.Tests.Runs;
+using SslOrleans.Hosting;
+
+namespace SslOrleans.Grains.Tests.Placement;
+
+/// <summary>
+/// Four real silos in one test process, talking over loopback TCP: three offer one CPU slot each, the fourth none,
+/// and one of the slot silos has a message body limit of 1 MiB, below one worker's gradient payload.
+/// </summary>
+public sealed class MultiSiloFixture : IAsyncLifetime
+{
+    public const int SmallLimit = 1 << 20;
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(4);
+        builder.Options.ClusterId = "multi-" + Guid.NewGuid().ToString("N")[..8];
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    /// <summary>The silo names TestCluster gives: Primary, Secondary_1, Secondary_2, Secondary_3.</summary>
+    public const string NoSlotSilo = "Secondary_3";
+    public const string SmallLimitSilo = "Secondary_2";
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var name = silo.Configuration["Orleans:Name"] ?? silo.Configuration["SiloName"];
+            silo.AddSslTraining(o =>
+            {
+                o.Devices = name == NoSlotSilo ? "none" : "cpu@1";
+                if (name == SmallLimitSilo) o.MaxMessageBodySize = SmallLimit;
+            });
+        }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client) => client.AddSslTrainingClient();
+    }
+}
+
+public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<MultiSiloFixture>
+{
+    private IGrainFactory Grains => fixture.Cluster.Client;
+
+    /// <summary>Width 8: about 190k parameters, so one worker's float64 gradient for its shard is ~1.5 MB, above
+    /// the small silo's 1 MiB limit; 64 KiB chunks keep every message well below it.</summary>
+    private static RunSpec Spec(string name, int workers) => RunHarness.Tiny(name, workers, steps: 3) with
+    {
+        Width = 8, ParameterShards = 1, ChunkBytes = 64 << 10, DataShards = 4,
+    };
+
+    private string SiloOf(string name) => fixture.Cluster.Silos.Single(s => s.Name == name).SiloAddress.ToString();
+
+    [Fact]
+    public async Task Three_workers_run_on_three_distinct_silos_and_train_the_one_worker_model()
+    {
+        var three = Spec("three-silos", workers: 3);
+        var one = Spec("one-silo", workers: 1);
+        var a = await RunHarness.RunToEndAsync(Grains, three);
+        Assert.True(a.State == RunState.Completed, a.Error);
+        var b = await RunHarness.RunToEndAsync(Grains, one);
+        Assert.True(b.State == RunState.Completed, b.Error);
+
+        Assert.Equal(3, a.Result!.Silos);
+        Assert.Equal(3, a.Result.Workers);
+        var hosts = a.Result.Placement!.Select(p => p.Split(' ')[0]).ToArray();
+        Assert.Equal(3, hosts.Distinct().Count());
+        Assert.DoesNotContain(SiloOf(MultiSiloFixture.NoSlotSilo), hosts); // offers no slot, hosts no worker
+        Assert.All(a.Result.Placement!, p => Assert.EndsWith("cpu@1", p));
+        Assert.Equal(1, b.Result!.Silos);
+
+        var pa = await RunHarness.LatestParametersAsync(three.Out);
+        var pb = await RunHarness.LatestParametersAsync(one.Out);
+        Assert.True(RunHarness.RelativeDifference(pa, pb) <= 1e-4, $"relative difference {RunHarness.RelativeDifference(pa, pb)}");
+        Assert.Equal(b.Result.ParamL2, a.Result.ParamL2, 1e-4 * b.Result.ParamL2);
+    }
+
+    [Fact]
+    public async Task More_workers_than_the_clusters_slots_are_refused_at_submission_and_the_cluster_stays_up()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => RunHarness.RunToEndAsync(Grains, Spec("four", workers: 4)));
+        Assert.Contains("workers: 4, but the cluster offers 3 device slots", e.Message);
+        var ok = await RunHarness.RunToEndAsync(Grains, Spec("after-four", workers: 2));
+        Assert.True(ok.State == RunState.Completed, ok.Error);
+    }
+
+    [Fact]
+    public async Task A_chunk_size_above_a_silos_message_limit_is_refused_naming_the_option_not_timed_out()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => RunHarness.RunToEndAsync(Grains, Spec("big-chunks", workers: 2) with { ChunkBytes = 2 << 20 }));
+        Assert.Contains("chunk_bytes 2097152", e.Message);
+        Assert.Contains("SslTraining:MaxMessageBodySize", e.Message);
+        Assert.Contains(SiloOf(MultiSiloFixture.SmallLimitSilo), e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the refusal came from the check, not a timeout");
+    }
+
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public async Task Gradients_sent_in_fewer_bits_train_close_to_the_exact_exchange(string dtype)
+    {
+        var exact = Spec("exact-" + dtype, workers: 3);
+        var narrow = Spec(dtype, workers: 3) with { GradientDtype = dtype };
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, exact)).State);
+        var status = await RunHarness.RunToEndAsync(Grains, narrow);
+        Assert.True(status.State == RunState.Completed, status.Error);
+        var diff = RunHarness.RelativeDifference(await RunHarness.LatestParametersAsync(narrow.Out), await RunHarness.LatestParametersAsync(exact.Out));
+        Assert.True(diff > 0, "the narrower transfer must round somewhere"); // it is really used
+        Assert.InRange(diff, 0, dtype == "float32" ? 1e-4 : 2e-2);
+    }
+}
