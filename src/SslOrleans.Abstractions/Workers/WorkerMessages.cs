@@ -67,7 +67,9 @@ public sealed record WorkerReady(
     [property: Id(4)] int Threads,
     [property: Id(5)] string Silo,
     /// <summary>The loss couples the global batch: every step first gathers the workers' embeddings.</summary>
-    [property: Id(6)] bool GlobalBatchLoss = false);
+    [property: Id(6)] bool GlobalBatchLoss = false,
+    /// <summary>Width of the backbone's pooled features.</summary>
+    [property: Id(7)] int FeatureDim = 0);
 
 /// <summary>The exported backbone (safetensors bytes) and the L2 norm of its parameters.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.BackboneExport")]

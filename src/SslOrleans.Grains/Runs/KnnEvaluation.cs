@@ -8,12 +8,14 @@ namespace SslOrleans.Grains.Runs;
 /// <summary>kNN top-1 of a run's backbone: features extracted by all workers in blocks, classified on a pool thread.</summary>
 public static class KnnEvaluation
 {
-    private const int Block = 10_000;
+    private const int MaxBlock = 10_000;
 
     public static async Task<double> Top1Async(RunSpec spec, IWorkerGrain[] workers, WorkerReady info, bool initial)
     {
-        var train = await BlocksAsync(workers, FeatureSplit.Train, info.TrainCount, initial);
-        var test = await BlocksAsync(workers, FeatureSplit.Test, info.TestCount, initial);
+        // A block of features is one message: it stays within chunk_bytes, which fits every silo's message limit.
+        int block = Math.Clamp(spec.ChunkBytes / (sizeof(float) * Math.Max(1, info.FeatureDim) + 1), 1, MaxBlock);
+        var train = await BlocksAsync(workers, FeatureSplit.Train, info.TrainCount, initial, block);
+        var test = await BlocksAsync(workers, FeatureSplit.Test, info.TestCount, initial, block);
         return await Task.Run(() =>
         {
             var (trainFeatures, trainLabels, dim) = Assemble(train, info.TrainCount);
@@ -23,10 +25,10 @@ public static class KnnEvaluation
     }
 
     /// <summary>Worker w takes blocks w, w + W, …, one after another on its own compute thread.</summary>
-    private static async Task<FeatureBlock[]> BlocksAsync(IWorkerGrain[] workers, FeatureSplit split, int count, bool initial)
+    private static async Task<FeatureBlock[]> BlocksAsync(IWorkerGrain[] workers, FeatureSplit split, int count, bool initial, int block)
     {
-        var requests = Enumerable.Range(0, (count + Block - 1) / Block)
-            .Select(b => new FeatureRequest(split, b * Block, Math.Min(Block, count - b * Block), initial)).ToArray();
+        var requests = Enumerable.Range(0, (count + block - 1) / block)
+            .Select(b => new FeatureRequest(split, b * block, Math.Min(block, count - b * block), initial)).ToArray();
         var perWorker = await Task.WhenAll(workers.Select(async (w, i) =>
         {
             var mine = new List<FeatureBlock>();

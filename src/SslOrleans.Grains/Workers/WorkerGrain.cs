@@ -43,7 +43,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             train = DatasetCatalog.Train(spec.Dataset, spec.Data);
             test = DatasetCatalog.Test(spec.Dataset, spec.Data);
             replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
-            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings);
+            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings, (int)replica.Method.FeatureDim);
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters",
             this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount);
