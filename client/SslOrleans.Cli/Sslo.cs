@@ -12,7 +12,11 @@ public static class Sslo
           pretrain [--config FILE] [--method byol|simclr|barlow|rotnet|mae|beit] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
                    [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR]
                    [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] [--tokenizer DIR (beit)] …
-                   runs on an embedded single-process cluster; progress on stderr, a JSON result as the last stdout line
+                   [--cluster CONN]
+                   runs on an embedded single-process cluster, or with --cluster on an existing one (deploy/local/cluster.sh up N
+                   prints CONN): redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string
+                   [;ClusterId=ID;ServiceId=ID]; without an id, the one cluster with active silos there is used;
+                   progress on stderr, a JSON result (with silos and workers) as the last stdout line; Ctrl+C stops with a checkpoint
           checkpoint verify PATH
                    recomputes the sha256 of every file of a checkpoint
           eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
@@ -51,7 +55,8 @@ public static class Sslo
                 _ => Unknown(args[0], stderr),
             };
         }
-        catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException)
+        catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException
+                                      or Hosting.ClusterConnectionException or Hosting.SslConfigurationException)
         {
             stderr.WriteLine($"sslo: {e.Message}");
             return 2;

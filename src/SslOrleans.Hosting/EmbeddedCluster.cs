@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace SslOrleans.Hosting;
 
 /// <summary>A single-process cluster (one silo on loopback, free ports) with its co-hosted client.</summary>
-public sealed class EmbeddedCluster : IAsyncDisposable
+public sealed class EmbeddedCluster : ITrainingCluster
 {
     private readonly IHost host;
 
@@ -41,13 +41,6 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    /// <summary>A host lifetime that ignores console signals: whoever started the cluster stops it.</summary>
-    private sealed class CallerOwnedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

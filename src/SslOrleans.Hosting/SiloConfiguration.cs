@@ -1,38 +1,186 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using SslOrleans.Grains.Placement;
 
 namespace SslOrleans.Hosting;
 
-/// <summary>The "Silo" configuration section (appsettings.json, environment Silo__ClusterId=…, --Silo:SiloPort=…).</summary>
+/// <summary>How the silos of a cluster find each other (Orleans' membership table).</summary>
+public enum ClusteringKind
+{
+    /// <summary>Development: loopback only, membership held by the primary silo (Silo:PrimarySiloPort).</summary>
+    Localhost,
+    /// <summary>Membership in a Redis hash "{ServiceId}/members/{ClusterId}".</summary>
+    Redis,
+    /// <summary>Membership in the Azure Storage table OrleansSiloInstances (Azurite works).</summary>
+    AzureTable,
+}
+
+/// <summary>
+/// The "Silo" configuration section (appsettings.json, environment Silo__Clustering=Redis, flags --Silo:SiloPort=…).
+/// <see cref="From"/> checks every key and throws a <see cref="SslConfigurationException"/> that names the key.
+/// </summary>
 public sealed class SiloConfiguration
 {
-    public string ClusterId { get; set; } = "sslo-dev";
-    public string ServiceId { get; set; } = "sslo";
-    public int SiloPort { get; set; } = 11111;
-    public int GatewayPort { get; set; } = 30000;
+    public const string Section = "Silo";
 
-    public void Validate()
+    private static readonly string[] Keys =
+    [
+        nameof(ClusterId), nameof(ServiceId), nameof(AdvertisedIP), nameof(SiloPort), nameof(GatewayPort),
+        nameof(Clustering), nameof(PrimarySiloPort), nameof(ConnectionString),
+    ];
+
+    public string ClusterId { get; private init; } = "sslo-dev";
+    public string ServiceId { get; private init; } = "sslo";
+    /// <summary>The address other silos and clients reach this silo at (Redis, AzureTable); Localhost is loopback only.</summary>
+    public IPAddress AdvertisedIP { get; private init; } = IPAddress.Loopback;
+    public int SiloPort { get; private init; } = 11111;
+    public int GatewayPort { get; private init; } = 30000;
+    public ClusteringKind Clustering { get; private init; } = ClusteringKind.Localhost;
+    /// <summary>Localhost clustering: the silo port of the cluster's first silo (default: this silo's own).</summary>
+    public int? PrimarySiloPort { get; private init; }
+    /// <summary>Redis: "127.0.0.1:6379" or "redis://127.0.0.1:6379"; AzureTable: an Azure Storage connection string.</summary>
+    public string? ConnectionString { get; private init; }
+
+    internal RedisAddress? Redis { get; private init; }
+    internal AzureTableAddress? AzureTable { get; private init; }
+
+    /// <summary>Where membership lives, for the start line: "redis://127.0.0.1:6379", the redacted Azure string, or loopback.</summary>
+    public string MembershipDisplay => Clustering switch
     {
-        if (string.IsNullOrWhiteSpace(ClusterId)) throw new ArgumentException("Silo:ClusterId must not be empty");
-        if (string.IsNullOrWhiteSpace(ServiceId)) throw new ArgumentException("Silo:ServiceId must not be empty");
-        if (SiloPort is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(SiloPort), SiloPort, "Silo:SiloPort must be a TCP port");
-        if (GatewayPort is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(GatewayPort), GatewayPort, "Silo:GatewayPort must be a TCP port");
-    }
+        ClusteringKind.Redis => Redis!.Display,
+        ClusteringKind.AzureTable => AzureTable!.Display,
+        _ => $"primary silo 127.0.0.1:{PrimarySiloPort ?? SiloPort}",
+    };
 
     public static SiloConfiguration From(IConfiguration configuration)
     {
-        var c = new SiloConfiguration();
-        configuration.GetSection("Silo").Bind(c);
-        c.Validate();
-        return c;
+        var s = new SectionReader(configuration, Section, Keys);
+        var defaults = new SiloConfiguration();
+
+        var clusterId = s.Text(nameof(ClusterId)) ?? defaults.ClusterId;
+        var serviceId = s.Text(nameof(ServiceId)) ?? defaults.ServiceId;
+        if (clusterId.Contains('/')) throw s.Error(nameof(ClusterId), "must not contain '/'");
+        if (serviceId.Contains('/')) throw s.Error(nameof(ServiceId), "must not contain '/' (Redis membership keys are {ServiceId}/members/{ClusterId})");
+
+        var clustering = ClusteringKind.Localhost;
+        if (s.Text(nameof(Clustering)) is { } kind)
+        {
+            clustering = Enum.GetValues<ClusteringKind>().FirstOrDefault(k => k.ToString().Equals(kind, StringComparison.OrdinalIgnoreCase), (ClusteringKind)(-1));
+            if (!Enum.IsDefined(clustering)) throw s.Error(nameof(Clustering), "must be Localhost, Redis or AzureTable");
+        }
+
+        var advertised = defaults.AdvertisedIP;
+        if (s.Text(nameof(AdvertisedIP)) is { } ipText)
+        {
+            if (!IPAddress.TryParse(ipText, out advertised!) || advertised.Equals(IPAddress.Any) || advertised.Equals(IPAddress.IPv6Any))
+                throw s.Error(nameof(AdvertisedIP), "must be the IP address this silo is reached at, e.g. 127.0.0.1 or 10.0.0.5");
+            if (clustering == ClusteringKind.Localhost && !IPAddress.IsLoopback(advertised))
+                throw s.Error(nameof(AdvertisedIP), "Localhost clustering runs on loopback only; use Silo:Clustering Redis or AzureTable across machines");
+        }
+
+        int siloPort = s.Port(nameof(SiloPort)) ?? defaults.SiloPort;
+        int gatewayPort = s.Port(nameof(GatewayPort)) ?? defaults.GatewayPort;
+        if (gatewayPort == siloPort) throw s.Error(nameof(GatewayPort), $"must differ from Silo:SiloPort {siloPort}");
+
+        int? primary = s.Port(nameof(PrimarySiloPort));
+        if (primary is not null && clustering != ClusteringKind.Localhost)
+            throw s.Error(nameof(PrimarySiloPort), $"only Localhost clustering has a primary silo; {clustering} clustering finds the silos through Silo:ConnectionString");
+
+        var connection = s.Text(nameof(ConnectionString));
+        RedisAddress? redis = null;
+        AzureTableAddress? azure = null;
+        switch (clustering)
+        {
+            case ClusteringKind.Redis:
+                if (connection is null)
+                    throw new SslConfigurationException(s.Path(nameof(ConnectionString)),
+                        $"{s.Path(nameof(ConnectionString))}: Redis clustering needs the Redis server, e.g. 127.0.0.1:6379 or redis://127.0.0.1:6379");
+                try { redis = RedisAddress.Parse(connection, allowNativeForm: true); }
+                catch (FormatException e) { throw s.Error(nameof(ConnectionString), $"not a Redis address ({e.Message}); e.g. 127.0.0.1:6379 or redis://127.0.0.1:6379"); }
+                if (redis.Query.Count > 0) throw s.Error(nameof(ConnectionString), "takes no ?query: set Silo:ClusterId and Silo:ServiceId instead");
+                break;
+            case ClusteringKind.AzureTable:
+                if (connection is null)
+                    throw new SslConfigurationException(s.Path(nameof(ConnectionString)),
+                        $"{s.Path(nameof(ConnectionString))}: AzureTable clustering needs an Azure Storage connection string (UseDevelopmentStorage=true for Azurite on its default ports)");
+                try { azure = AzureTableAddress.Parse(connection); }
+                catch (FormatException e) { throw new SslConfigurationException(s.Path(nameof(ConnectionString)), $"{s.Path(nameof(ConnectionString))}: {e.Message}"); }
+                if (azure.Extras.Count > 0)
+                    throw new SslConfigurationException(s.Path(nameof(ConnectionString)), $"{s.Path(nameof(ConnectionString))}: takes no ClusterId=/ServiceId= parts: set Silo:ClusterId and Silo:ServiceId instead");
+                break;
+        }
+
+        return new SiloConfiguration
+        {
+            ClusterId = clusterId, ServiceId = serviceId, AdvertisedIP = advertised, SiloPort = siloPort, GatewayPort = gatewayPort,
+            Clustering = clustering, PrimarySiloPort = primary, ConnectionString = connection, Redis = redis, AzureTable = azure,
+        };
     }
 }
 
 public static class SslSiloExtensions
 {
-    /// <summary>A silo from configuration: localhost clustering on the configured ports, plus the training grains.</summary>
+    /// <summary>
+    /// A silo from configuration: section "Silo" (cluster ids, endpoints, clustering) and section "SslTraining"
+    /// (devices, message limit, timeouts) onto <see cref="SslTrainingSiloExtensions.AddSslTraining"/>. Once the silo is
+    /// active it logs one line starting "sslo silo ready:" with the cluster id, clustering, ports and devices.
+    /// </summary>
     public static ISiloBuilder UseSslSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
         var c = SiloConfiguration.From(configuration);
-        return silo.UseLocalhostClustering(c.SiloPort, c.GatewayPort, serviceId: c.ServiceId, clusterId: c.ClusterId).AddSslTraining();
+        var training = SslTrainingConfiguration.From(configuration);
+        switch (c.Clustering)
+        {
+            case ClusteringKind.Localhost:
+                silo.UseLocalhostClustering(c.SiloPort, c.GatewayPort, new IPEndPoint(IPAddress.Loopback, c.PrimarySiloPort ?? c.SiloPort),
+                    serviceId: c.ServiceId, clusterId: c.ClusterId);
+                break;
+            case ClusteringKind.Redis:
+                Endpoints(silo, c).UseRedisClustering(o => o.ConfigurationOptions = c.Redis!.Options.Clone());
+                break;
+            case ClusteringKind.AzureTable:
+                Endpoints(silo, c).UseAzureStorageClustering(o => o.TableServiceClient = c.AzureTable!.Client());
+                break;
+        }
+        silo.AddSslTraining(o =>
+        {
+            o.Devices = training.Devices;
+            o.MaxMessageBodySize = training.MaxMessageBodySize;
+            o.ResponseTimeout = training.ResponseTimeout;
+            o.IdleCollectionAge = training.IdleCollectionAge;
+        });
+        silo.Services.AddSingleton(c);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloReadyLog>();
+        return silo;
     }
+
+    private static ISiloBuilder Endpoints(ISiloBuilder silo, SiloConfiguration c) => silo
+        .Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = c.ClusterId;
+            o.ServiceId = c.ServiceId;
+        })
+        // Listen on every address when advertising a routable one (containers, NAT); on loopback only otherwise.
+        .ConfigureEndpoints(c.AdvertisedIP, c.SiloPort, c.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(c.AdvertisedIP));
+}
+
+/// <summary>Logs the silo's one start line once it is active in the cluster (deploy/local/cluster.sh waits for it).</summary>
+internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration c, LocalDeviceSlots slots, ILocalSiloDetails local)
+    : ILifecycleParticipant<ISiloLifecycle>
+{
+    public const string Marker = "sslo silo ready:";
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active, _ =>
+        {
+            log.LogInformation("{Marker} cluster {ClusterId} (service {ServiceId}), clustering {Clustering} ({Membership}), silo {Silo}, " +
+                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}",
+                Marker, c.ClusterId, c.ServiceId, c.Clustering, c.MembershipDisplay, local.SiloAddress, c.SiloPort, c.GatewayPort,
+                DeviceSlots.Format(slots.Slots), Environment.ProcessId);
+            return Task.CompletedTask;
+        });
 }

@@ -8,8 +8,9 @@ using SslOrleans.Hosting;
 namespace SslOrleans.Cli.Commands;
 
 /// <summary>
-/// sslo pretrain: starts an embedded single-process cluster, submits the run, shows live progress on stderr
-/// and prints the result as one JSON object, the last line of stdout. Ctrl+C stops with a checkpoint.
+/// sslo pretrain: starts an embedded single-process cluster, or with <c>--cluster CONN</c> joins an existing one
+/// (<see cref="ClusterConnection"/>), submits the run, shows live progress on stderr and prints the result as one
+/// JSON object, the last line of stdout. Ctrl+C stops with a checkpoint.
 /// </summary>
 public static class PretrainCommand
 {
@@ -21,21 +22,28 @@ public static class PretrainCommand
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        var spec = SpecLoader.Load(args);
+        var (clusterText, specArgs) = TakeCluster(args);
+        // A malformed connection is bad input: say so before anything else.
+        var connection = clusterText is null ? null : ClusterConnection.Parse(clusterText);
+        var spec = SpecLoader.Load(specArgs);
         if (!spec.Resume)
         {
             spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
             Grains.RunSpecOptions.CheckRequirements(spec);
         }
 
-        // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
-        Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
-        Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
+        if (connection is null)
+        {
+            // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
+            // On a cluster the silos read the data, from the same absolute path (SpecLoader resolves --data and --out).
+            Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
+            Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
+        }
         stderr.WriteLine(spec.Resume
             ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
             : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
               $"batch {spec.Batch} (micro-batch {spec.MicroBatch}), {Budget(spec)}, checkpoints in {spec.Out}");
-        await using var cluster = await EmbeddedCluster.StartAsync(spec.Workers);
+        await using var cluster = await StartOrJoinAsync(connection, spec.Workers, stderr);
         var client = new TrainingClient(cluster.Client);
         using var cancel = new CancellationTokenSource();
         int interrupts = 0;
@@ -70,6 +78,40 @@ public static class PretrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    private static async Task<ITrainingCluster> StartOrJoinAsync(ClusterConnection? connection, int workers, TextWriter stderr)
+    {
+        if (connection is null) return await EmbeddedCluster.StartAsync(workers);
+        var joined = await ClusterClientHost.ConnectAsync(connection);
+        stderr.WriteLine($"sslo: joined cluster {joined.Connection.ClusterId} (service {joined.Connection.ServiceId}) through {joined.Connection.Display}");
+        return joined;
+    }
+
+    /// <summary>Takes <c>--cluster CONN</c> (or <c>--cluster=CONN</c>) out of the flags: it is no run-spec key.</summary>
+    internal static (string? Cluster, IReadOnlyList<string> Others) TakeCluster(IReadOnlyList<string> args)
+    {
+        string? cluster = null;
+        var rest = new List<string>(args.Count);
+        for (int i = 0; i < args.Count; i++)
+        {
+            string? value;
+            if (args[i] == "--cluster")
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new SpecException("--cluster needs a connection: redis://host:port[?cluster=ID] or an Azure Storage connection string");
+                value = args[++i];
+            }
+            else if (args[i].StartsWith("--cluster=", StringComparison.Ordinal)) value = args[i]["--cluster=".Length..];
+            else
+            {
+                rest.Add(args[i]);
+                continue;
+            }
+            if (cluster is not null) throw new SpecException("--cluster is given twice");
+            cluster = value;
+        }
+        return (cluster, rest);
     }
 
     private static string Budget(RunSpec s) =>

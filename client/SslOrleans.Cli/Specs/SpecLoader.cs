@@ -25,7 +25,12 @@ public static class SpecLoader
         }
         if (!outGiven && spec.Out == new RunSpec().Out) spec = spec with { Out = Path.Combine("runs", $"{spec.Method}-{spec.Dataset}-seed{spec.Seed}") };
         // Paths are resolved here, where the user's working directory is known, not in a silo that may run elsewhere.
-        spec = spec with { Out = Path.GetFullPath(spec.Out), Tokenizer = spec.Tokenizer is { Length: > 0 } t ? Path.GetFullPath(t) : spec.Tokenizer };
+        spec = spec with
+        {
+            Out = Path.GetFullPath(spec.Out),
+            Data = spec.Data is { Length: > 0 } d ? Path.GetFullPath(d) : spec.Data,
+            Tokenizer = spec.Tokenizer is { Length: > 0 } t ? Path.GetFullPath(t) : spec.Tokenizer,
+        };
         if (!runIdGiven && spec.RunId == new RunSpec().RunId) spec = spec with { RunId = Path.GetFileName(spec.Out.TrimEnd('/')) };
         var errors = RunSpecValidator.Errors(spec, Grains.Runs.SiloCatalog.Current);
         if (errors.Count > 0) throw new SpecException(string.Join(Environment.NewLine, errors));

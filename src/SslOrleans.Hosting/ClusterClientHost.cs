@@ -1,0 +1,99 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace SslOrleans.Hosting;
+
+/// <summary>A cluster a client submits runs to: an embedded one it started, or an existing one it joined.</summary>
+public interface ITrainingCluster : IAsyncDisposable
+{
+    IClusterClient Client { get; }
+}
+
+/// <summary>
+/// An Orleans client connected to an existing cluster through its membership store (Redis or an Azure table), with
+/// the training messaging limits (<see cref="SslTrainingSiloExtensions.AddSslTrainingClient"/>; section "SslTraining"
+/// of the environment applies as on the silos, so the message limit matches theirs by default).
+/// </summary>
+public sealed class ClusterClientHost : ITrainingCluster
+{
+    private readonly IHost host;
+
+    private ClusterClientHost(IHost host, ClusterConnection connection)
+    {
+        this.host = host;
+        Connection = connection;
+    }
+
+    public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>The connection with its cluster and service ids resolved.</summary>
+    public ClusterConnection Connection { get; }
+
+    /// <summary>How long joining may take once the store named an active cluster.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    public static Task<ClusterClientHost> ConnectAsync(string connection, Action<SslTrainingOptions>? configure = null, CancellationToken cancellation = default) =>
+        ConnectAsync(ClusterConnection.Parse(connection), configure, cancellation);
+
+    public static async Task<ClusterClientHost> ConnectAsync(ClusterConnection connection, Action<SslTrainingOptions>? configure = null, CancellationToken cancellation = default)
+    {
+        var resolved = await connection.ResolveAsync(cancellation: cancellation);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        // Logs go to stderr so that stdout carries only the CLI's result.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        var training = new SslTrainingOptions();
+        SslTrainingConfiguration.Bind(builder.Configuration, training);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = resolved.ClusterId!;
+                o.ServiceId = resolved.ServiceId!;
+            });
+            if (resolved.Store == ClusterStore.Redis)
+                client.UseRedisClustering(o => o.ConfigurationOptions = resolved.Redis!.Options.Clone());
+            else
+                client.UseAzureStorageClustering((Orleans.Clustering.AzureStorage.AzureStorageGatewayOptions o) => o.TableServiceClient = resolved.Azure!.Client());
+            client.AddSslTrainingClient(o =>
+            {
+                o.Devices = training.Devices;
+                o.MaxMessageBodySize = training.MaxMessageBodySize;
+                o.ResponseTimeout = training.ResponseTimeout;
+                o.IdleCollectionAge = training.IdleCollectionAge;
+                configure?.Invoke(o);
+            });
+        });
+        // The caller owns Ctrl+C (the CLI stops the run with a checkpoint): the host must not close the client under it.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellation).WaitAsync(ConnectTimeout, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new ClusterConnectionException($"cannot join cluster {resolved.ClusterId} (service {resolved.ServiceId}) through {resolved.Display}: {e.Message.Split('\n')[0]}", e);
+        }
+        return new ClusterClientHost(host, resolved);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await host.StopAsync(TimeSpan.FromSeconds(10)); }
+        finally { host.Dispose(); }
+    }
+}
+
+/// <summary>A host lifetime that ignores console signals: whoever started the host stops it.</summary>
+internal sealed class CallerOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text.Json;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace SslOrleans.Hosting;
+
+/// <summary>Where a cluster's membership lives.</summary>
+public enum ClusterStore { Redis, AzureTable }
+
+/// <summary>A cluster connection that cannot be used; the message names the connection (secrets redacted) and the fix.</summary>
+public sealed class ClusterConnectionException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A cluster found in a membership store with at least one active silo.</summary>
+public sealed record DiscoveredCluster(string ClusterId, string ServiceId, int ActiveSilos);
+
+/// <summary>
+/// How a client reaches an existing cluster (<c>sslo pretrain --cluster CONN</c>):
+/// <list type="bullet">
+/// <item><c>redis://host:port[?cluster=ID&amp;service=ID]</c> (also <c>redis://:password@host:port/db</c>, <c>rediss://</c> for TLS);</item>
+/// <item>an Azure Storage connection string (<c>TableEndpoint=…</c>, <c>AccountName=…;AccountKey=…</c> or
+/// <c>UseDevelopmentStorage=true</c>), optionally with extra parts <c>ClusterId=…;ServiceId=…</c>.</item>
+/// </list>
+/// Without a cluster id, <see cref="ResolveAsync"/> discovers the one cluster of the store that has active silos.
+/// </summary>
+public sealed class ClusterConnection
+{
+    public const string DefaultServiceId = "sslo";
+    public const string AzureTableName = "OrleansSiloInstances";
+    private const string Forms = "expected redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string " +
+        "(TableEndpoint=…, AccountName=…;AccountKey=…, or UseDevelopmentStorage=true; optional ClusterId=…;ServiceId=…)";
+
+    /// <summary>How long discovery waits for the store before it reports it unreachable.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>An "Active" entry whose heartbeat is older than this belongs to a silo that died without leaving
+    /// (killed): Orleans' own rule, IAmAliveTablePublishTimeout × NumMissedTableIAmAliveLimit, plus a minute.</summary>
+    public static readonly TimeSpan StaleAfter = StaleLimit();
+
+    private ClusterConnection(ClusterStore store, string display, string? clusterId, string? serviceId, RedisAddress? redis, AzureTableAddress? azure)
+    {
+        Store = store;
+        Display = display;
+        ClusterId = clusterId;
+        ServiceId = serviceId;
+        Redis = redis;
+        Azure = azure;
+    }
+
+    public ClusterStore Store { get; }
+    /// <summary>The store, safe to print: no password, no account key.</summary>
+    public string Display { get; }
+    public string? ClusterId { get; }
+    public string? ServiceId { get; }
+    internal RedisAddress? Redis { get; }
+    internal AzureTableAddress? Azure { get; }
+
+    public override string ToString() =>
+        ClusterId is null ? Display : $"{Display} (cluster {ClusterId}, service {ServiceId ?? DefaultServiceId})";
+
+    public static ClusterConnection Parse(string text)
+    {
+        text = text?.Trim() ?? "";
+        if (text.Length == 0) throw new ClusterConnectionException($"--cluster: empty; {Forms}");
+        if (RedisAddress.LooksLikeUrl(text))
+        {
+            RedisAddress redis;
+            try { redis = RedisAddress.Parse(text, allowNativeForm: false); }
+            catch (FormatException e) { throw new ClusterConnectionException($"--cluster '{Redact(text)}': {e.Message}; {Forms}"); }
+            foreach (var key in redis.Query.Keys)
+            {
+                if (!key.Equals("cluster", StringComparison.OrdinalIgnoreCase) && !key.Equals("service", StringComparison.OrdinalIgnoreCase))
+                    throw new ClusterConnectionException($"--cluster '{Redact(text)}': unknown query key '{key}'; known: cluster, service");
+            }
+            return new ClusterConnection(ClusterStore.Redis, redis.Display,
+                redis.Query.GetValueOrDefault("cluster"), redis.Query.GetValueOrDefault("service"), redis, null);
+        }
+        if (AzureTableAddress.LooksLikeAzure(text))
+        {
+            AzureTableAddress azure;
+            try { azure = AzureTableAddress.Parse(text); }
+            catch (FormatException e) { throw new ClusterConnectionException($"--cluster (an Azure Storage connection string): {e.Message}"); }
+            return new ClusterConnection(ClusterStore.AzureTable, azure.Display,
+                azure.Extras.GetValueOrDefault("ClusterId"), azure.Extras.GetValueOrDefault("ServiceId"), null, azure);
+        }
+        throw new ClusterConnectionException($"--cluster '{Redact(text)}': {Forms}");
+    }
+
+    /// <summary>This connection with the cluster fixed (a discovered one).</summary>
+    public ClusterConnection For(DiscoveredCluster cluster) =>
+        new(Store, Display, cluster.ClusterId, cluster.ServiceId, Redis, Azure);
+
+    /// <summary>
+    /// The cluster to join: the one named, or the only cluster of the store with active silos. No such cluster, several,
+    /// or an unreachable store are <see cref="ClusterConnectionException"/>s that say what to do.
+    /// </summary>
+    public async Task<ClusterConnection> ResolveAsync(TimeSpan? timeout = null, CancellationToken cancellation = default)
+    {
+        var found = await ListActiveAsync(timeout, cancellation);
+        var matching = found
+            .Where(c => ClusterId is null || c.ClusterId == ClusterId)
+            .Where(c => ServiceId is null || c.ServiceId == ServiceId)
+            .ToList();
+        if (matching.Count == 1) return For(matching[0]);
+        var pick = Store == ClusterStore.Redis ? $"add ?cluster=ID to {Display}" : "add ClusterId=ID; to the connection string";
+        if (matching.Count == 0)
+        {
+            var what = ClusterId is null ? "no cluster with active silos" : $"no active silo of cluster {ClusterId}{(ServiceId is null ? "" : $" (service {ServiceId})")}";
+            var others = found.Count == 0 ? "" : $" (clusters with active silos there: {Describe(found)})";
+            throw new ClusterConnectionException($"{what} in {Display}{others}: start one with deploy/local/cluster.sh up 2, " +
+                $"or silos with Silo:Clustering={Store} and Silo:ConnectionString naming this store");
+        }
+        throw new ClusterConnectionException($"{matching.Count} clusters with active silos in {Display}: {Describe(matching)}; pick one: {pick}");
+    }
+
+    /// <summary>Every cluster of the store with at least one active silo (a heartbeat within <see cref="StaleAfter"/>).</summary>
+    public async Task<IReadOnlyList<DiscoveredCluster>> ListActiveAsync(TimeSpan? timeout = null, CancellationToken cancellation = default)
+    {
+        var t = timeout ?? DefaultTimeout;
+        try
+        {
+            var list = Store == ClusterStore.Redis ? await ListRedisAsync(t, cancellation) : await ListAzureAsync(t, cancellation);
+            return list.OrderBy(c => c.ServiceId, StringComparer.Ordinal).ThenBy(c => c.ClusterId, StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is not ClusterConnectionException && !(e is OperationCanceledException && cancellation.IsCancellationRequested))
+        {
+            var store = Store == ClusterStore.Redis ? "Redis" : "the Azure table service";
+            throw new ClusterConnectionException($"cannot reach {store} at {Display} within {t.TotalSeconds:0.#} s ({FirstSentence(e.Message)}): " +
+                "is it running? deploy/local/cluster.sh up 2 starts Redis and a cluster", e);
+        }
+    }
+
+    private async Task<List<DiscoveredCluster>> ListRedisAsync(TimeSpan timeout, CancellationToken cancellation)
+    {
+        var options = Redis!.ForProbe(timeout);
+        await using var muxer = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(timeout + TimeSpan.FromSeconds(1), cancellation);
+        var db = muxer.GetDatabase();
+        var result = new List<DiscoveredCluster>();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var server in muxer.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            await foreach (var key in server.KeysAsync(options.DefaultDatabase ?? -1, "*/members/*", pageSize: 250).WithCancellation(cancellation))
+            {
+                var name = key.ToString();
+                int at = name.IndexOf("/members/", StringComparison.Ordinal);
+                if (at <= 0 || at + 9 >= name.Length) continue;
+                HashEntry[] fields;
+                try { fields = await db.HashGetAllAsync(key).WaitAsync(timeout, cancellation); }
+                catch (RedisServerException) { continue; } // not a hash: not Orleans' membership
+                if (!fields.Any(f => f.Name == "Version")) continue;
+                int active = fields.Count(f => f.Name != "Version" && IsActive(f.Value.ToString(), now));
+                if (active > 0) result.Add(new DiscoveredCluster(name[(at + 9)..], name[..at], active));
+            }
+        }
+        return result;
+    }
+
+    private async Task<List<DiscoveredCluster>> ListAzureAsync(TimeSpan timeout, CancellationToken cancellation)
+    {
+        var table = Azure!.Client(timeout).GetTableClient(AzureTableName);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var now = DateTimeOffset.UtcNow;
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            limit.CancelAfter(timeout * 3);
+            await foreach (var row in table.QueryAsync<Azure.Data.Tables.TableEntity>("Status eq 'Active'", cancellationToken: limit.Token))
+            {
+                var cluster = row.GetString("DeploymentId") ?? row.PartitionKey;
+                if (string.IsNullOrEmpty(cluster) || !IsFresh(row.GetString("IAmAliveTime"), now)) continue;
+                counts[cluster] = counts.GetValueOrDefault(cluster) + 1;
+            }
+        }
+        catch (global::Azure.RequestFailedException e) when (e.Status == 404)
+        {
+            return []; // no silo has ever written there: the table does not exist
+        }
+        return counts.Select(kv => new DiscoveredCluster(kv.Key, ServiceId ?? DefaultServiceId, kv.Value)).ToList();
+    }
+
+    /// <summary>A Redis membership row (Orleans' JSON of a MembershipEntry): "Status" 3 or "Active", with a fresh heartbeat.</summary>
+    internal static bool IsActive(string json, DateTimeOffset now)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return false;
+            JsonElement status = default, alive = default;
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.NameEquals("Status") || p.Name.Equals("status", StringComparison.OrdinalIgnoreCase)) status = p.Value;
+                else if (p.Name.Equals("IAmAliveTime", StringComparison.OrdinalIgnoreCase)) alive = p.Value;
+            }
+            bool active = status.ValueKind switch
+            {
+                JsonValueKind.Number => status.TryGetInt32(out int s) && s == (int)SiloStatus.Active,
+                JsonValueKind.String => status.GetString() is { } s && (s.Equals("Active", StringComparison.OrdinalIgnoreCase) || s == "3"),
+                _ => false,
+            };
+            return active && IsFresh(alive.ValueKind == JsonValueKind.String ? alive.GetString() : null, now);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True unless the heartbeat is readable and older than <see cref="StaleAfter"/>.</summary>
+    internal static bool IsFresh(string? heartbeat, DateTimeOffset now)
+    {
+        if (string.IsNullOrWhiteSpace(heartbeat)) return true;
+        var text = heartbeat.Trim();
+        // Azure's table rows carry Orleans' log format "2026-11-28 04:37:43.123 GMT".
+        if (text.EndsWith(" GMT", StringComparison.Ordinal)) text = text[..^4] + "Z";
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+            return true;
+        return now - t <= StaleAfter;
+    }
+
+    private static string Describe(IEnumerable<DiscoveredCluster> clusters) =>
+        string.Join(", ", clusters.Select(c => $"{c.ClusterId} (service {c.ServiceId}, {c.ActiveSilos} active silo{(c.ActiveSilos == 1 ? "" : "s")})"));
+
+    private static string FirstSentence(string message)
+    {
+        var line = message.Split('\n')[0].Trim();
+        int end = line.IndexOf(". ", StringComparison.Ordinal);
+        return (end > 0 ? line[..end] : line).TrimEnd('.');
+    }
+
+    /// <summary>What an error may show of text the user typed: no password after "://user:", no account key.</summary>
+    private static string Redact(string text)
+    {
+        int scheme = text.IndexOf("://", StringComparison.Ordinal);
+        int at = text.IndexOf('@');
+        if (scheme >= 0 && at > scheme) text = text[..(scheme + 3)] + "***" + text[at..];
+        return text;
+    }
+
+    private static TimeSpan StaleLimit()
+    {
+        var m = new ClusterMembershipOptions();
+        return m.IAmAliveTablePublishTimeout * Math.Max(1, m.NumMissedTableIAmAliveLimit) + TimeSpan.FromMinutes(1);
+    }
+}

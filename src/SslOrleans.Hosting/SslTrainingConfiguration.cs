@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+using SslOrleans.Grains.Placement;
+
+namespace SslOrleans.Hosting;
+
+/// <summary>
+/// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
+/// ResponseTimeout and IdleCollectionAge (hh:mm:ss). Silos and cluster clients read the same section, so that
+/// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
+/// </summary>
+public static class SslTrainingConfiguration
+{
+    public const string Section = "SslTraining";
+
+    private static readonly string[] Keys =
+        [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge)];
+
+    /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
+    public static void Bind(IConfiguration configuration, SslTrainingOptions options)
+    {
+        var s = new SectionReader(configuration, Section, Keys);
+        if (s.Text(nameof(SslTrainingOptions.Devices)) is { } devices)
+        {
+            try { DeviceSlots.Parse(devices, Environment.ProcessorCount, s.Path(nameof(SslTrainingOptions.Devices))); }
+            catch (ArgumentException e) { throw new SslConfigurationException(s.Path(nameof(SslTrainingOptions.Devices)), e.Message); }
+            options.Devices = devices;
+        }
+        if (s.Int(nameof(SslTrainingOptions.MaxMessageBodySize), 1 << 20, int.MaxValue, $"must be a whole number of bytes from {1 << 20} (1 MiB) to {int.MaxValue}") is { } max)
+            options.MaxMessageBodySize = max;
+        if (s.Duration(nameof(SslTrainingOptions.ResponseTimeout), TimeSpan.FromSeconds(1)) is { } timeout)
+            options.ResponseTimeout = timeout;
+        if (s.Duration(nameof(SslTrainingOptions.IdleCollectionAge), TimeSpan.FromMinutes(1)) is { } age)
+            options.IdleCollectionAge = age;
+    }
+
+    public static SslTrainingOptions From(IConfiguration configuration)
+    {
+        var options = new SslTrainingOptions();
+        Bind(configuration, options);
+        options.Validate();
+        return options;
+    }
+}
