@@ -11,6 +11,8 @@ public sealed class SslTrainingOptions
     /// <summary>The device slots this silo offers, one worker each (see <see cref="Grains.Placement.DeviceSlots"/>):
     /// "cpu" (one slot, every core), "cpu*2", "cuda:0@4,cuda:1@4", or "none" for a silo that hosts no worker.</summary>
     public string Devices { get; set; } = "cpu";
+    /// <summary>TCP connections from this silo to each other silo (Orleans' ConnectionOptions.ConnectionsPerEndpoint).</summary>
+    public int ConnectionsPerSilo { get; set; } = 4;
 
     public void Validate()
     {
@@ -18,5 +20,6 @@ public sealed class SslTrainingOptions
         if (MaxMessageBodySize < 1 << 20) throw new ArgumentOutOfRangeException(nameof(MaxMessageBodySize), MaxMessageBodySize, "must be at least 1 MiB");
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
+        if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
 }

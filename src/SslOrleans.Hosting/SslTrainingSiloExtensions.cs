@@ -38,6 +38,8 @@ public static class SslTrainingSiloExtensions
             o.MaxMessageBodySize = options.MaxMessageBodySize;
         });
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = options.IdleCollectionAge);
+        // Tensor chunks are large messages: several connections per peer silo serialise and carry them in parallel.
+        silo.Configure<ConnectionOptions>(o => o.ConnectionsPerEndpoint = options.ConnectionsPerSilo);
         return silo;
     }
 

@@ -54,6 +54,18 @@ public static class BenchExchangeCommand
 
         stderr.WriteLine($"sslo bench exchange: {parameters:N0} parameters, {workers} workers on {silos} silo processes, {map.Shards.Length} shards, " +
                          $"chunks of {chunkBytes:N0} bytes, gradients as {dtype}, {rounds} rounds after one warm-up");
+        // The baselines first, on a quiet machine: every worker's push and pull, as one block of bytes.
+        long bytes = (long)workers * parameters * (GradientWire.ElementBytes(dtype) + sizeof(float));
+        var memcpy = new List<double>();
+        var tcp = new List<double>();
+        for (int round = 0; round <= rounds; round++)
+        {
+            double m = Memcpy(bytes), t = await TcpAsync(bytes);
+            if (round == 0) continue; // warm-up
+            memcpy.Add(m);
+            tcp.Add(t);
+        }
+
         await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr);
         var grains = cluster.Client;
         var hosts = await cluster.ActiveSilosAsync();
@@ -89,11 +101,11 @@ public static class BenchExchangeCommand
         }
         await Task.WhenAll(bench.Select(b => b.ReleaseAsync()).Concat(shardGrains.Select(g => g.ReleaseAsync())));
 
-        long bytes = pushBytes + pullBytes;
+        if (pushBytes + pullBytes != bytes)
+            throw new InvalidOperationException($"the workers moved {pushBytes + pullBytes} bytes, the baselines {bytes}");
         var exchange = push.Select((p, i) => p + apply[i] + pull[i]).ToList();
         double exchangeMs = Median(exchange), wireMs = Median(push) + Median(pull);
-        double memcpyMs = Median(Enumerable.Range(0, rounds).Select(_ => Memcpy(bytes)).ToList());
-        double tcpMs = Median((await Task.WhenAll(Enumerable.Range(0, rounds).Select(async _ => await TcpAsync(bytes)))).ToList());
+        double memcpyMs = Median(memcpy), tcpMs = Median(tcp);
         var result = new ExchangeResult(parameters, workers, silos, placed.Distinct().Count(), map.Shards.Length, chunkBytes, dtype, rounds,
             pushBytes, pullBytes, bytes,
             exchangeMs, Gbps(bytes, exchangeMs), Median(push), Median(apply), Median(pull), Gbps(bytes, wireMs),

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace SslOrleans.Core.Training;
 
 /// <summary>
@@ -44,7 +47,19 @@ public static class FlatOptimizer
             }
         }
         float mu = (float)s.Momentum, fwd = (float)wd, fscale = (float)scale, flr = (float)lr;
-        for (int i = 0; i < w.Length; i++)
+        // SIMD lanes do the same float operations in the same order (no fused multiply-add), so the result is the
+        // scalar loop's to the bit; the scalar loop takes the tail.
+        var vw = MemoryMarshal.Cast<float, Vector<float>>(w);
+        var vg = MemoryMarshal.Cast<float, Vector<float>>(g);
+        var vm = MemoryMarshal.Cast<float, Vector<float>>(m);
+        Vector<float> vmu = new(mu), vwd = new(fwd), vscale = new(fscale), vlr = new(flr);
+        for (int k = 0; k < vw.Length; k++)
+        {
+            var d = (vg[k] + vwd * vw[k]) * vscale;
+            vm[k] = vmu * vm[k] + d;
+            vw[k] -= vlr * (s.Nesterov ? d + vmu * vm[k] : vm[k]);
+        }
+        for (int i = vw.Length * Vector<float>.Count; i < w.Length; i++)
         {
             float d = (g[i] + fwd * w[i]) * fscale;
             m[i] = mu * m[i] + d;
@@ -65,6 +80,19 @@ public static class FlatOptimizer
             v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
             w[i] = w[i] * decay - flr * (m[i] / c1) / (MathF.Sqrt(v[i] / c2) + eps);
         }
+    }
+
+    /// <summary>mean[i] = (float)(sum[i] / count): the float64 sums of a step rounded to float32 once.</summary>
+    public static void MeanToSingle(ReadOnlySpan<double> sum, double count, Span<float> mean)
+    {
+        if (mean.Length != sum.Length) throw new ArgumentException($"sum ({sum.Length}) and mean ({mean.Length}) lengths differ");
+        // IEEE division and double → float rounding are the same in SIMD lanes as one at a time.
+        var vs = MemoryMarshal.Cast<double, Vector<double>>(sum);
+        var vmean = MemoryMarshal.Cast<float, Vector<float>>(mean);
+        var vn = new Vector<double>(count);
+        int pairs = Math.Min(vs.Length / 2, vmean.Length);
+        for (int k = 0; k < pairs; k++) vmean[k] = Vector.Narrow(vs[2 * k] / vn, vs[2 * k + 1] / vn);
+        for (int i = pairs * Vector<float>.Count; i < sum.Length; i++) mean[i] = (float)(sum[i] / count);
     }
 
     /// <summary>target ← τ·target + (1 − τ)·online.</summary>

@@ -12,6 +12,7 @@ public sealed class ExchangeBenchGrain(ILocalSiloDetails silo) : Grain, IExchang
     private ExchangeBenchSetup? setup;
     private double[] gradients = [];
     private FlatState state = new([], [], []);
+    private readonly ChunkBuffers pushBuffers = new();
 
     public Task<string> PrepareAsync(ExchangeBenchSetup request)
     {
@@ -34,7 +35,7 @@ public sealed class ExchangeBenchGrain(ILocalSiloDetails silo) : Grain, IExchang
     {
         var s = Setup();
         // Encoding is part of a worker's exchange: it runs off the grain scheduler, as on a worker's compute thread.
-        var chunks = await Task.Run(() => ShardExchange.GradientChunks(s.Map, step, s.Slot, gradients, [], s.GradientDtype));
+        var chunks = await Task.Run(() => ShardExchange.GradientChunks(s.Map, step, s.Slot, gradients, [], s.GradientDtype, pushBuffers));
         await ShardExchange.PushAsync(GrainFactory, s.Map, chunks);
         return ShardExchange.Bytes(chunks);
     }

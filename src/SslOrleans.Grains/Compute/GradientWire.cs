@@ -20,20 +20,26 @@ public static class GradientWire
         _ => throw new ArgumentException($"gradient_dtype '{dtype}': must be one of {string.Join(", ", Names)}"),
     };
 
-    /// <summary>The payload the regions form, cut into chunks of at most <paramref name="chunkBytes"/> encoded bytes.</summary>
-    public static List<(long Offset, long Total, byte[] Data)> Chunks(Region<double>[] regions, int chunkBytes, string dtype)
+    /// <summary>The payload the regions form, cut into chunks of at most <paramref name="chunkBytes"/> encoded bytes,
+    /// written into <paramref name="reuse"/>'s arrays for (<paramref name="key"/>, chunk index) when given.</summary>
+    public static List<(long Offset, long Total, byte[] Data)> Chunks(Region<double>[] regions, int chunkBytes, string dtype, ChunkBuffers? reuse = null, int key = 0)
     {
         int size = ElementBytes(dtype);
-        if (size == sizeof(double)) return Regions.Split(regions, chunkBytes);
         long total = regions.Sum(r => (long)r.Length);
         var chunks = new List<(long, long, byte[])>();
         double[]? values = null;
         foreach (var (offset, count) in TensorBytes.Chunks(total, chunkBytes, size))
         {
-            values ??= new double[count];
-            var span = values.AsSpan(0, count);
-            Regions.Read(span, offset, regions);
-            chunks.Add((offset, total, Encode(span, dtype)));
+            var data = reuse?.Get(key, chunks.Count, count * size) ?? new byte[count * size];
+            if (size == sizeof(double)) Regions.Read(MemoryMarshal.Cast<byte, double>(data.AsSpan()), offset, regions);
+            else
+            {
+                values ??= new double[count];
+                var span = values.AsSpan(0, count);
+                Regions.Read(span, offset, regions);
+                Encode(span, dtype, data);
+            }
+            chunks.Add((offset, total, data));
         }
         return chunks;
     }
@@ -41,21 +47,28 @@ public static class GradientWire
     public static byte[] Encode(ReadOnlySpan<double> values, string dtype)
     {
         var bytes = new byte[values.Length * ElementBytes(dtype)];
+        Encode(values, dtype, bytes);
+        return bytes;
+    }
+
+    public static void Encode(ReadOnlySpan<double> values, string dtype, Span<byte> bytes)
+    {
+        if (bytes.Length != values.Length * ElementBytes(dtype))
+            throw new ArgumentException($"{values.Length} {dtype} values need {values.Length * ElementBytes(dtype)} bytes, not {bytes.Length}");
         switch (dtype)
         {
             case "float64":
                 MemoryMarshal.AsBytes(values).CopyTo(bytes);
                 break;
             case "float32":
-                var f = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+                var f = MemoryMarshal.Cast<byte, float>(bytes);
                 for (int i = 0; i < values.Length; i++) f[i] = (float)values[i];
                 break;
             default:
-                var h = MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan());
+                var h = MemoryMarshal.Cast<byte, ushort>(bytes);
                 for (int i = 0; i < values.Length; i++) h[i] = ToBFloat16((float)values[i]);
                 break;
         }
-        return bytes;
     }
 
     /// <summary>Adds the decoded values of <paramref name="data"/> to <paramref name="sums"/>, element by element in order.</summary>
@@ -64,8 +77,12 @@ public static class GradientWire
         switch (dtype)
         {
             case "float64":
+                // Elementwise adds give the same bits in SIMD lanes as one at a time.
                 var d = MemoryMarshal.Cast<byte, double>(data);
-                for (int i = 0; i < d.Length; i++) sums[i] += d[i];
+                var vs = MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(sums[..d.Length]);
+                var vd = MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(d);
+                for (int i = 0; i < vs.Length; i++) vs[i] += vd[i];
+                for (int i = vs.Length * System.Numerics.Vector<double>.Count; i < d.Length; i++) sums[i] += d[i];
                 break;
             case "float32":
                 var f = MemoryMarshal.Cast<byte, float>(data);

@@ -31,9 +31,9 @@ public static class ShardExchange
     public static List<ShardChunk>[] InitialChunks(ShardMap map, FlatState state) =>
         map.Shards.Select(s => Regions.Split(StateOf(s, state), map.ChunkBytes).Select(c => new ShardChunk(0, -1, c.Offset, c.Total, c.Data)).ToList()).ToArray();
 
-    /// <summary>Per shard, the chunks of a step's gradient sums in the run's gradient dtype.</summary>
-    public static List<ShardChunk>[] GradientChunks(ShardMap map, long step, int slot, double[] gradients, double[] bufferSums, string dtype) =>
-        map.Shards.Select(s => GradientWire.Chunks(GradientOf(s, gradients, bufferSums), map.ChunkBytes, dtype)
+    /// <summary>Per shard, the chunks of a step's gradient sums in the run's gradient dtype, in <paramref name="reuse"/>'s arrays.</summary>
+    public static List<ShardChunk>[] GradientChunks(ShardMap map, long step, int slot, double[] gradients, double[] bufferSums, string dtype, ChunkBuffers? reuse = null) =>
+        map.Shards.Select(s => GradientWire.Chunks(GradientOf(s, gradients, bufferSums), map.ChunkBytes, dtype, reuse, s.Index)
             .Select(c => new ShardChunk(step, slot, c.Offset, c.Total, c.Data)).ToList()).ToArray();
 
     public static Task InitializeAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>

@@ -23,6 +23,12 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
     private float[] target = [];
     private float[] buffers = [];
     private long version = -1;
+    // The step's float64 sums and their float32 mean, kept between steps: a shard of millions of values
+    // would otherwise allocate (and zero) tens of megabytes per step.
+    private double[] sum = [];
+    private float[] mean = [];
+    // Pulls of the current version by (offset, count): every worker asks for the same chunks, so each is built once.
+    private readonly Dictionary<(long Offset, int Count), byte[]> pulled = [];
     private long initialised;
     private readonly SortedDictionary<int, Contribution> contributions = new();
 
@@ -49,6 +55,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         version = -1;
         initialised = 0;
         contributions.Clear();
+        pulled.Clear();
         return Task.CompletedTask;
     }
 
@@ -58,6 +65,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         CheckPayload(chunk, r.ParamLength + r.BufferLength + r.TargetLength, sizeof(float));
         var values = TensorBytes.As<float>(chunk.Data);
         Regions.Write(values, chunk.Offset, State());
+        pulled.Clear();
         initialised += values.Length;
         if (initialised == chunk.Total) version = chunk.Version;
         return Task.CompletedTask;
@@ -96,14 +104,14 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         await Task.Run(() =>
         {
             int p = (int)r.ParamLength;
-            var sum = new double[p + r.BufferLength];
+            if (sum.Length != p + r.BufferLength) (sum, mean) = (new double[p + r.BufferLength], new float[p + r.BufferLength]);
+            else Array.Clear(sum);
             // Slot by slot in slot order; a slot's chunks cover disjoint ranges, so every element adds its terms in slot order.
             foreach (var part in parts)
                 foreach (var chunk in part)
                     GradientWire.AddTo(sum.AsSpan((int)chunk.Offset, chunk.Data.Length / elementBytes), chunk.Data, dtype);
             // The mean over the step's micro-batches, rounded to float32 once.
-            var mean = new float[sum.Length];
-            for (int i = 0; i < sum.Length; i++) mean[i] = (float)(sum[i] / request.MicroBatches);
+            FlatOptimizer.MeanToSingle(sum, request.MicroBatches, mean);
             FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, variance, tensors, settings, request.Lr, request.Step);
             FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, [], probeTensors, Runs.RunPlan.ProbeOptimizer, request.ProbeLr, request.Step);
             mean.AsSpan(p).CopyTo(buffers);
@@ -111,6 +119,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         });
         Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method));
         contributions.Clear();
+        pulled.Clear();
         version = request.Step + 1;
         return version;
     }
@@ -121,8 +130,11 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         long total = r.ParamLength + r.BufferLength + r.TargetLength;
         if (offset < 0 || count < 0 || offset + count > total)
             throw new ArgumentOutOfRangeException(nameof(offset), $"shard {r.Index}: floats [{offset}, {offset + count}) are outside [0, {total})");
-        var bytes = new byte[count * sizeof(float)];
-        Regions.Read(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), offset, State());
+        if (!pulled.TryGetValue((offset, count), out var bytes))
+        {
+            pulled[(offset, count)] = bytes = new byte[count * sizeof(float)];
+            Regions.Read(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()), offset, State());
+        }
         return Task.FromResult(new ShardChunk(version, -1, offset, total, bytes));
     }
 
@@ -154,6 +166,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
             throw new InvalidDataException($"{source}: holds {shard.Variance.Length} second-moment values, the optimizer {cfg.Spec.Optimizer} needs {variance.Length}");
         (parameters, momentum, variance, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Variance, shard.Target, shard.Buffers, shard.Version);
         contributions.Clear();
+        pulled.Clear();
         return version;
     }
 

@@ -26,6 +26,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private WorkerInit? init;
     private ImageDataset? train;
     private ImageDataset? test;
+    // Owned by the compute thread: the push arrays and the pulled state, reused every step.
+    private ChunkBuffers pushBuffers = new();
+    private FlatState? pulledState;
 
     public async Task<WorkerReady> InitializeAsync(WorkerInit request)
     {
@@ -63,7 +66,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var pulled = await ShardExchange.PullAsync(GrainFactory, shards, version, $"worker {this.GetPrimaryKeyString()}");
         await c.RunAsync(() =>
         {
-            var state = FlatState.For(r.Layout);
+            var state = pulledState ??= FlatState.For(r.Layout);
             ShardExchange.Write(shards, pulled, state);
             r.LoadState(state);
         });
@@ -78,7 +81,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
             var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
-            return (ShardExchange.GradientChunks(work.Shards, work.Step, slot, g.Gradients, g.BufferSums, init.Spec.GradientDtype), g);
+            return (ShardExchange.GradientChunks(work.Shards, work.Step, slot, g.Gradients, g.BufferSums, init.Spec.GradientDtype, pushBuffers), g);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
         await ShardExchange.PushAsync(GrainFactory, work.Shards, chunks);
@@ -192,6 +195,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         });
         replica = null;
         initialReplica = null;
+        pushBuffers = new();
+        pulledState = null;
         compute = null;
         c.Dispose();
     }

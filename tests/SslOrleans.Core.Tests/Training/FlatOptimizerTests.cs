@@ -95,4 +95,50 @@ public sealed class FlatOptimizerTests
         Assert.Equal(OptimizerKind.AdamW, OptimizerSettings.ParseKind("AdamW"));
         Assert.Contains("'adam'", Assert.Throws<ArgumentException>(() => OptimizerSettings.ParseKind("adam")).Message);
     }
+
+    [Theory]
+    [InlineData(OptimizerKind.Sgd, false)]
+    [InlineData(OptimizerKind.Sgd, true)]
+    [InlineData(OptimizerKind.Lars, false)]
+    public void The_vectorised_momentum_step_equals_the_scalar_loop_to_the_bit(OptimizerKind kind, bool nesterov)
+    {
+        var random = new Random(11);
+        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        const int n = 1003; // SIMD blocks and a scalar tail
+        var w = Values(n);
+        var g = Values(n);
+        var m = Values(n);
+        var s = new OptimizerSettings(kind, Momentum: 0.9, WeightDecay: 1e-4, Nesterov: nesterov);
+        var (w2, m2) = ((float[])w.Clone(), (float[])m.Clone());
+        FlatOptimizer.Step(w, g, m, new[] { new SliceTensor(0, n, false) }, s, lr: 0.3);
+
+        // The paper's update written one element at a time (LARS: the trust ratio from the float64 norms).
+        double scale = 1;
+        if (kind == OptimizerKind.Lars)
+        {
+            double pn = Math.Sqrt(w2.Sum(x => (double)x * x)), gn = Math.Sqrt(g.Sum(x => (double)x * x));
+            scale = s.Eta * pn / (gn + s.WeightDecay * pn + s.Eps);
+            if (s.ClipLr) scale = Math.Min(scale / 0.3, 1);
+        }
+        float mu = 0.9f, wd = 1e-4f, fs = (float)scale, lr = 0.3f;
+        for (int i = 0; i < n; i++)
+        {
+            float d = (g[i] + wd * w2[i]) * fs;
+            m2[i] = mu * m2[i] + d;
+            w2[i] -= lr * (nesterov ? d + mu * m2[i] : m2[i]);
+        }
+        Assert.Equal(m2, m);
+        Assert.Equal(w2, w);
+    }
+
+    [Fact]
+    public void The_mean_of_the_float64_sums_is_rounded_once_exactly_as_one_element_at_a_time()
+    {
+        var random = new Random(5);
+        var sum = Enumerable.Range(0, 1001).Select(_ => random.NextDouble() * 1e3 - 500).ToArray();
+        var mean = new float[sum.Length];
+        FlatOptimizer.MeanToSingle(sum, 3, mean);
+        Assert.Equal(sum.Select(x => (float)(x / 3)).ToArray(), mean);
+        Assert.Throws<ArgumentException>(() => FlatOptimizer.MeanToSingle(sum, 3, new float[5]));
+    }
 }
