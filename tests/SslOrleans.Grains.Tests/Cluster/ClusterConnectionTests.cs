@@ -92,7 +92,7 @@ public sealed class ClusterConnectionTests(RedisServerFixture redis) : IClassFix
 
         int closed = ClusterTestSupport.FreePort();
         var watch = Stopwatch.StartNew();
-        (code, stdout, err) = await SsloInProcess.RunAsync("pretrain", "--steps", "1", "--out", ClusterTestSupport.TempDir("sslo-noclu"),
+        (code, stdout, err) = await SsloInProcess.RunAsync("pretrain", "--steps", "1", "--out", Path.Combine(Path.GetTempPath(), "sslo-noclu-" + Guid.NewGuid().ToString("N")),
             "--cluster", $"redis://127.0.0.1:{closed}");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);

@@ -11,7 +11,8 @@ public sealed class MultiProcessClusterTests
     [Fact]
     public async Task Two_silo_processes_share_a_run_submitted_with_cluster_and_down_stops_them()
     {
-        var state = Path.Combine(ClusterTestSupport.TempDir("sslo-cluster"), "state");
+        var root = ClusterTestSupport.TempDir("sslo-cluster");
+        var state = Path.Combine(root, "state");
         int redisPort = ClusterTestSupport.FreePort();
         var env = new Dictionary<string, string> { ["SSLO_CLUSTER_DIR"] = state, ["SSLO_REDIS_PORT"] = redisPort.ToString() };
         var recorded = new List<int>();
@@ -35,7 +36,7 @@ public sealed class MultiProcessClusterTests
             Assert.NotEqual(0, again.Code);
             Assert.Contains("is running", again.Err);
 
-            var outDir = Path.Combine(ClusterTestSupport.TempDir("sslo-cluster-run"), "byol");
+            var outDir = Path.Combine(root, "byol");
             var (code, stdout, stderr) = await SsloInProcess.RunAsync("pretrain", "--method", "byol", "--width", "4", "--workers", "2",
                 "--batch", "32", "--micro-batch", "8", "--steps", "3", "--seed", "0", "--no-eval", "--out", outDir, "--cluster", connection);
             Assert.True(code == 0, stderr);
@@ -50,6 +51,7 @@ public sealed class MultiProcessClusterTests
         finally
         {
             down = await ClusterTestSupport.RunAsync(Script, ["down"], env, TimeSpan.FromMinutes(1));
+            if (down.Code == 0 && Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
         Assert.True(down.Code == 0, down.Err);
         Assert.All(recorded, pid => Assert.False(ClusterTestSupport.IsRunning(pid), $"pid {pid} still runs after down"));
