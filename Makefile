@@ -16,9 +16,10 @@ SSLO := artifacts/bin/sslo
 deps:
 	@build/deps.sh
 
-# Publishes the CLI to artifacts/bin/sslo.
+# Publishes the CLI to artifacts/bin/sslo and the silo host to artifacts/silo (deploy/local/cluster.sh runs it).
 build: deps
 	dotnet publish client/SslOrleans.Cli -c Release -o artifacts/bin --nologo -v q
+	dotnet publish silo/SslOrleans.Silo -c Release -o artifacts/silo --nologo -v q
 
 # BYOL on Fashion-MNIST on the embedded cluster, ending with kNN top-1 of the trained and the initial backbone.
 pretrain: build

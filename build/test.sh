@@ -3,6 +3,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The cluster tests start silos from artifacts/silo: publish it (only when a source is newer) before the tests build.
+deploy/local/cluster.sh publish || { echo "tests: 0 passed, 1 failed"; exit 1; }
+
 log=$(mktemp)
 dotnet test SslOrleans.sln -c Release --nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -55,7 +55,8 @@ internal sealed record RedisAddress(ConfigurationOptions Options, string Display
             if (kv.Length != 2 || kv[1].Length == 0) throw new FormatException($"query part '{pair}' must be key=value");
             query[Uri.UnescapeDataString(kv[0])] = Uri.UnescapeDataString(kv[1]);
         }
-        return new RedisAddress(options, $"{uri.Scheme.ToLowerInvariant()}://{(host.Contains(':') ? $"[{host}]" : host)}:{port}", query);
+        var display = $"{uri.Scheme.ToLowerInvariant()}://{(host.Contains(':') ? $"[{host}]" : host)}:{port}{(path.Length > 0 ? "/" + path : "")}";
+        return new RedisAddress(options, display, query);
     }
 
     private static string Describe(EndPoint e) => e switch

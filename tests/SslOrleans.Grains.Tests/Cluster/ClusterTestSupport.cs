@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SslOrleans.Grains.Tests.Cluster;
+
+/// <summary>The repository, free ports and child processes for the cluster tests.</summary>
+internal static class ClusterTestSupport
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SslOrleans.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException($"no SslOrleans.sln above {AppContext.BaseDirectory}");
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public static string TempDir(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
+
+    /// <summary>Runs a program to its end (killed with its children after <paramref name="timeout"/>) and returns what it printed.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunAsync(string file, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? env, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = RepoRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not end within {timeout}; stderr: {await stderr}");
+        }
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    public static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat").Split(") ")[^1].StartsWith('Z'); }
+        catch (IOException) { return false; }
+    }
+}
+
+/// <summary>A background server process this test started, stopped with its children on dispose.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+
+    private ServerProcess(Process process)
+    {
+        this.process = process;
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => process.Id;
+
+    public string Output { get { lock (output) return output.ToString(); } }
+
+    public static ServerProcess Start(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = ClusterTestSupport.RepoRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return new ServerProcess(Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}"));
+    }
+
+    /// <summary>Waits until something accepts TCP connections on the port, or fails with the server's output.</summary>
+    public async Task WaitForPortAsync(int port, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{process.StartInfo.FileName} exited with {process.ExitCode}: {Output}");
+            try
+            {
+                using var c = new TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+            catch (SocketException e)
+            {
+                throw new TimeoutException($"{process.StartInfo.FileName} does not listen on {port} after {timeout}: {e.Message}; {Output}");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+}
+
+/// <summary>A redis-server of this test on a free loopback port, no persistence (build/deps.sh --test installs it).</summary>
+public sealed class RedisServerFixture : IAsyncLifetime
+{
+    private ServerProcess? server;
+
+    public int Port { get; private set; }
+
+    public string Url(int database) => $"redis://127.0.0.1:{Port}/{database}";
+
+    public async Task InitializeAsync()
+    {
+        var found = Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is missing: build/deps.sh --test installs it (make test runs it)");
+        Port = ClusterTestSupport.FreePort();
+        server = ServerProcess.Start(found, "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
+        await server.WaitForPortAsync(Port, TimeSpan.FromSeconds(20));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null) await server.DisposeAsync();
+    }
+}
+
+/// <summary>Azurite's table service (build/deps.sh --test installs it into .tools/azurite) on a free port, in memory.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    private ServerProcess? server;
+
+    public int Port { get; private set; }
+
+    /// <summary>Azurite's well-known development account, at this fixture's table port.</summary>
+    public string ConnectionString =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+        $"TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+
+    public async Task InitializeAsync()
+    {
+        var table = Path.Combine(ClusterTestSupport.RepoRoot, ".tools", "azurite", "node_modules", ".bin", "azurite-table");
+        if (!File.Exists(table)) throw new InvalidOperationException($"{table} is missing: build/deps.sh --test installs Azurite there (make test runs it)");
+        Port = ClusterTestSupport.FreePort();
+        server = ServerProcess.Start(table, "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(),
+            "--skipApiVersionCheck", "--disableTelemetry", "--inMemoryPersistence", "--silent");
+        await server.WaitForPortAsync(Port, TimeSpan.FromSeconds(30));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null) await server.DisposeAsync();
+    }
+}

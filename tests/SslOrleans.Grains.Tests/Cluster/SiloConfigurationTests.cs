@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using SslOrleans.Hosting;
+
+namespace SslOrleans.Grains.Tests.Cluster;
+
+/// <summary>Sections "Silo" and "SslTraining": defaults, the forms they take, and errors that name the key.</summary>
+public sealed class SiloConfigurationTests
+{
+    private static IConfiguration Config(params (string Key, string Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    [Fact]
+    public void Defaults_are_a_development_silo_on_loopback()
+    {
+        var c = SiloConfiguration.From(Config());
+        Assert.Equal(ClusteringKind.Localhost, c.Clustering);
+        Assert.Equal(("sslo-dev", "sslo", 11111, 30000), (c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort));
+        Assert.Equal("127.0.0.1", c.AdvertisedIP.ToString());
+        Assert.Null(c.PrimarySiloPort);
+    }
+
+    [Fact]
+    public void Flags_and_environment_style_keys_set_Redis_and_AzureTable_clustering()
+    {
+        var flags = new ConfigurationBuilder().AddCommandLine(["--Silo:Clustering=redis", "--Silo:ConnectionString=127.0.0.1:6380",
+            "--Silo:SiloPort=11112", "--SslTraining:Devices=cpu@1", "--SslTraining:MaxMessageBodySize=209715200"]).Build();
+        var c = SiloConfiguration.From(flags);
+        Assert.Equal(ClusteringKind.Redis, c.Clustering);
+        Assert.Equal(11112, c.SiloPort);
+        Assert.Equal("redis://127.0.0.1:6380", c.MembershipDisplay);
+        var training = SslTrainingConfiguration.From(flags);
+        Assert.Equal(("cpu@1", 200 * 1024 * 1024), (training.Devices, training.MaxMessageBodySize));
+
+        Assert.Equal("redis://127.0.0.1:6379", SiloConfiguration.From(Config(("Silo:Clustering", "Redis"), ("Silo:ConnectionString", "redis://127.0.0.1:6379"))).MembershipDisplay);
+        var azure = SiloConfiguration.From(Config(("Silo:Clustering", "AzureTable"), ("Silo:ConnectionString", "UseDevelopmentStorage=true")));
+        Assert.Equal(ClusteringKind.AzureTable, azure.Clustering);
+        Assert.Equal(11111, SiloConfiguration.From(Config(("Silo:PrimarySiloPort", "11111"), ("Silo:SiloPort", "11112"))).PrimarySiloPort);
+    }
+
+    [Theory]
+    [InlineData("Silo:Clustering", "Foo", "Silo:Clustering 'Foo': must be Localhost, Redis or AzureTable")]
+    [InlineData("Silo:Clustering", "1", "Silo:Clustering '1': must be Localhost, Redis or AzureTable")]
+    [InlineData("Silo:SiloPort", "70000", "Silo:SiloPort '70000': must be a TCP port")]
+    [InlineData("Silo:GatewayPort", "abc", "Silo:GatewayPort 'abc': must be a TCP port")]
+    [InlineData("Silo:GatewayPort", "11111", "Silo:GatewayPort '11111': must differ from Silo:SiloPort")]
+    [InlineData("Silo:AdvertisedIP", "silo-1", "Silo:AdvertisedIP 'silo-1': must be the IP address")]
+    [InlineData("Silo:AdvertisedIP", "10.0.0.5", "Localhost clustering runs on loopback only")]
+    [InlineData("Silo:ClusterId", "a/b", "Silo:ClusterId 'a/b': must not contain '/'")]
+    [InlineData("Silo:Clustring", "Redis", "Silo:Clustring: unknown key")]
+    [InlineData("SslTraining:Devices", "gpu", "SslTraining:Devices 'gpu'")]
+    [InlineData("SslTraining:MaxMessageBodySize", "12", "SslTraining:MaxMessageBodySize '12': must be a whole number of bytes")]
+    [InlineData("SslTraining:ResponseTimeout", "soon", "SslTraining:ResponseTimeout 'soon': must be a duration")]
+    [InlineData("SslTraining:Device", "cpu", "SslTraining:Device: unknown key")]
+    public void A_bad_value_is_an_error_naming_its_key(string key, string value, string message)
+    {
+        var e = Assert.Throws<SslConfigurationException>(() =>
+        {
+            var config = Config((key, value));
+            SiloConfiguration.From(config);
+            SslTrainingConfiguration.From(config);
+        });
+        Assert.Equal(key, e.Key);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("Redis", null, "Silo:ConnectionString", "Redis clustering needs the Redis server")]
+    [InlineData("Redis", "redis://127.0.0.1:port", "Silo:ConnectionString", "not a Redis address")]
+    [InlineData("AzureTable", null, "Silo:ConnectionString", "AzureTable clustering needs an Azure Storage connection string")]
+    [InlineData("AzureTable", "127.0.0.1:6379", "Silo:ConnectionString", "not an Azure Storage connection string")]
+    public void Clustering_needs_a_usable_connection_string(string clustering, string? connection, string key, string message)
+    {
+        var values = new List<(string, string)> { ("Silo:Clustering", clustering) };
+        if (connection is not null) values.Add(("Silo:ConnectionString", connection));
+        var e = Assert.Throws<SslConfigurationException>(() => SiloConfiguration.From(Config([.. values])));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void PrimarySiloPort_belongs_to_Localhost_clustering_only()
+    {
+        var e = Assert.Throws<SslConfigurationException>(() => SiloConfiguration.From(Config(
+            ("Silo:Clustering", "Redis"), ("Silo:ConnectionString", "127.0.0.1:6379"), ("Silo:PrimarySiloPort", "11111"))));
+        Assert.Equal("Silo:PrimarySiloPort", e.Key);
+    }
+
+    [Fact]
+    public void The_silo_host_refuses_bad_configuration_before_it_starts()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection([new("Silo:Clustering", "Foo")]);
+        var e = Assert.Throws<SslConfigurationException>(() => builder.UseOrleans(silo => silo.UseSslSilo(builder.Configuration)));
+        Assert.Equal("Silo:Clustering", e.Key);
+    }
+}
