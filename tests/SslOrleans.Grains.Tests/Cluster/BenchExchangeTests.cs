@@ -1,0 +1,38 @@
+using System.Text.Json;
+using SslOrleans.Grains.Tests.Cli;
+
+namespace SslOrleans.Grains.Tests.Cluster;
+
+/// <summary>`sslo bench exchange` on real silo processes (the silo host published by build/test.sh).</summary>
+public sealed class BenchExchangeTests
+{
+    private static readonly string Silo = Path.Combine(ClusterTestSupport.RepoRoot, "artifacts", "silo", "SslOrleans.Silo.dll");
+
+    [Fact]
+    public async Task A_small_exchange_across_two_silo_processes_reports_every_phase_and_its_baselines()
+    {
+        var (code, stdout, stderr) = await SsloInProcess.RunAsync("bench", "exchange", "--params", "300000", "--workers", "2", "--silos", "2",
+            "--rounds", "2", "--chunk-bytes", "262144", "--silo", Silo);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var r = json.RootElement;
+        Assert.Equal(2, r.GetProperty("worker_silos").GetInt32());
+        Assert.Equal(2L * 300_000 * 8, r.GetProperty("push_bytes").GetInt64()); // float64 gradients
+        Assert.Equal(2L * 300_000 * 4, r.GetProperty("pull_bytes").GetInt64()); // float32 parameters
+        foreach (var key in new[] { "push_ms", "aggregate_ms", "pull_ms", "memcpy_ms", "tcp_ms" })
+            Assert.True(r.GetProperty(key).GetDouble() > 0, key);
+        Assert.Equal(r.GetProperty("exchange_ms").GetDouble() / r.GetProperty("tcp_ms").GetDouble(), r.GetProperty("exchange_over_tcp").GetDouble(), 1e-9);
+        Assert.Contains("2 silo processes up", stderr);
+    }
+
+    [Theory]
+    [InlineData("--gradient-dtype", "float16", "--gradient-dtype wants one of float64, float32, bfloat16")]
+    [InlineData("--workers", "0", "--workers wants a positive integer")]
+    [InlineData("--silo", "/nonexistent/SslOrleans.Silo.dll", "silo: no silo host at /nonexistent/SslOrleans.Silo.dll")]
+    public async Task Bad_flags_are_named_before_any_process_starts(string flag, string value, string message)
+    {
+        var (code, _, stderr) = await SsloInProcess.RunAsync("bench", "exchange", "--params", "1000", flag, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+    }
+}
