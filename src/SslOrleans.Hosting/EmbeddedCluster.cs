@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,20 +25,13 @@ public sealed class EmbeddedCluster : ITrainingCluster
         // Orleans' own start-up notes (ServerGC, watchdog on a busy 2-core machine) are noise for a CLI user.
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
+            .UseLocalhostClustering(siloPort: Loopback.FreePort(), gatewayPort: Loopback.FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
             .AddSslTraining(o => o.Devices = $"cpu*{Math.Max(1, workers)}"));
         // The CLI owns Ctrl+C (stop after the step, checkpoint): the host must not shut the silo down under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         var host = builder.Build();
         await host.StartAsync(cancellation);
         return new EmbeddedCluster(host);
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,8 +24,8 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
         try
         {
             var clusterId = "sslo-local-" + Guid.NewGuid().ToString("N")[..8];
-            var siloPorts = Enumerable.Range(0, count).Select(_ => FreePort()).ToArray();
-            var gatewayPorts = Enumerable.Range(0, count).Select(_ => FreePort()).ToArray();
+            var siloPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
+            var gatewayPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
             for (int i = 0; i < count; i++)
                 cluster.Start(siloDll, new Dictionary<string, string>
                 {
@@ -40,7 +38,8 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
                     ["Logging__LogLevel__Default"] = "Warning",
                 });
             var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
-            foreach (var port in gatewayPorts) await cluster.WaitForPortAsync(port, deadline);
+            foreach (var port in gatewayPorts)
+                await Loopback.WaitUntilListeningAsync(port, deadline, cluster.ThrowIfAnyExited, () => $"the silos' logs:\n{cluster.Tail()}");
             cluster.client = await ConnectAsync(clusterId, gatewayPorts);
             await cluster.WaitForActiveAsync(count, deadline);
             log.WriteLine($"  {count} silo processes up (cluster {clusterId}, pids {string.Join(", ", cluster.silos.Select(s => s.Process.Id))})");
@@ -77,28 +76,6 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
         silos.Add((process, log));
     }
 
-    private async Task WaitForPortAsync(int port, DateTime deadline)
-    {
-        while (true)
-        {
-            ThrowIfAnyExited();
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-            catch (SocketException)
-            {
-                throw new TimeoutException($"no silo listens on gateway port {port} after the start timeout; its log:\n{Tail()}");
-            }
-        }
-    }
-
     private async Task WaitForActiveAsync(int count, DateTime deadline)
     {
         while ((await ActiveSilosAsync()).Length < count)
@@ -131,13 +108,6 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         return host;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -19,12 +19,7 @@ internal static class ClusterTestSupport
         throw new InvalidOperationException($"no SslOrleans.sln above {AppContext.BaseDirectory}");
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Hosting.Loopback.FreePort();
 
     public static string TempDir(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
 
@@ -102,28 +97,10 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until something accepts TCP connections on the port, or fails with the server's output.</summary>
-    public async Task WaitForPortAsync(int port, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"{process.StartInfo.FileName} exited with {process.ExitCode}: {Output}");
-            try
-            {
-                using var c = new TcpClient();
-                await c.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-            catch (SocketException e)
-            {
-                throw new TimeoutException($"{process.StartInfo.FileName} does not listen on {port} after {timeout}: {e.Message}; {Output}");
-            }
-        }
-    }
+    public Task WaitForPortAsync(int port, TimeSpan timeout) =>
+        Hosting.Loopback.WaitUntilListeningAsync(port, DateTime.UtcNow + timeout,
+            () => { if (process.HasExited) throw new InvalidOperationException($"{process.StartInfo.FileName} exited with {process.ExitCode}: {Output}"); },
+            () => $"{process.StartInfo.FileName}: {Output}");
 
     public async ValueTask DisposeAsync()
     {
