@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace SslOrleans.Abstractions.Runs;
 
 /// <summary>The coordinator of one run (key: run id): the step loop, membership, schedules, checkpoints.</summary>
@@ -6,7 +8,9 @@ public interface IRunGrain : IGrainWithStringKey
 {
     /// <summary>Validates the spec and starts the run in the background; returns at once.</summary>
     [Alias("Start")] Task<RunStatus> StartAsync(RunSpec spec);
-    [Alias("GetStatus")] Task<RunStatus> GetStatusAsync();
+    /// <summary>Interleaves with every other call, a running StartAsync included: the slot register asks runs
+    /// for their state while runs wait on the register.</summary>
+    [Alias("GetStatus"), AlwaysInterleave] Task<RunStatus> GetStatusAsync();
     /// <summary>Steps finished after <paramref name="afterStep"/> (at most 1000).</summary>
     [Alias("GetProgress")] Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep);
     /// <summary>Stops after the current step, writing a checkpoint the run can resume from.</summary>

@@ -6,20 +6,31 @@ public sealed record WorkerSlot(int Worker, SiloAddress Silo, int SlotIndex, Dev
 /// <summary>The pure placement decisions of a run: workers onto device slots, shards over silos.</summary>
 public static class SlotAssignment
 {
+    /// <summary>The name of slot <paramref name="index"/> of a silo, as the slot register keeps it.</summary>
+    public static string Name(SiloAddress silo, int index) => $"{silo}#{index}";
+
     /// <summary>
-    /// One worker per slot, never two on one: the silos' first slots first (in address order), then their second
-    /// slots, …, so that W workers use min(W, silos with slots) distinct silos.
+    /// One worker per free slot, never two on one: the silos' first slots first (in address order), then their
+    /// second slots, …, so that W workers use min(W, silos with free slots) distinct silos. Slots named in
+    /// <paramref name="held"/> belong to other running runs.
     /// </summary>
-    public static WorkerSlot[] Assign(int workers, IReadOnlyList<SiloSlots> silos)
+    public static WorkerSlot[] Assign(int workers, IReadOnlyList<SiloSlots> silos, IReadOnlyDictionary<string, string>? held = null)
     {
         if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "a run needs at least one worker");
+        held ??= new Dictionary<string, string>();
         var ordered = silos.OrderBy(s => s.Silo.ToString(), StringComparer.Ordinal).ToList();
         var order = new List<(SiloSlots Silo, int Index)>();
         for (int round = 0; order.Count < workers && ordered.Any(s => s.Slots.Count > round); round++)
-            order.AddRange(ordered.Where(s => s.Slots.Count > round).Select(s => (s, round)));
+            order.AddRange(ordered.Where(s => s.Slots.Count > round && !held.ContainsKey(Name(s.Silo, round))).Select(s => (s, round)));
         if (order.Count < workers)
-            throw new ArgumentException($"workers: {workers}, but the cluster offers {order.Count} device slot{(order.Count == 1 ? "" : "s")} " +
-                $"({Describe(ordered)}); start more silos, give them more devices (SslTraining:Devices) or lower workers");
+        {
+            int total = ordered.Sum(s => s.Slots.Count);
+            int busy = ordered.Sum(s => Enumerable.Range(0, s.Slots.Count).Count(i => held.ContainsKey(Name(s.Silo, i))));
+            var runs = busy == 0 ? "" : $", {busy} of them held by running run{(held.Values.Distinct().Count() == 1 ? "" : "s")} " +
+                string.Join(", ", held.Values.Distinct().Order().Select(r => $"'{r}'"));
+            throw new ArgumentException($"workers: {workers}, but the cluster offers {total} device slot{(total == 1 ? "" : "s")}{runs} " +
+                $"({Describe(ordered)}); start more silos, give them more devices (SslTraining:Devices), wait for the other runs or lower workers");
+        }
         return order.Take(workers).Select((o, w) => new WorkerSlot(w, o.Silo.Silo, o.Index, o.Silo.Slots[o.Index])).ToArray();
     }
 

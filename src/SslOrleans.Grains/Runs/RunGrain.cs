@@ -83,7 +83,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             throw new ArgumentException($"chunk_bytes {s.ChunkBytes} does not fit the message body limit of silo {smallest}: " +
                 $"SslTraining:MaxMessageBodySize is {limit} bytes there, and a chunk needs {MessageEnvelopeBytes} more for its envelope; " +
                 "lower chunk_bytes or raise SslTraining:MaxMessageBodySize on every silo and client");
-        var workers = SlotAssignment.Assign(s.Workers, silos);
+        // Slots held by other running runs are not offered; the register refuses a slot taken since this read.
+        var leases = GrainFactory.GetGrain<IDeviceSlotLeaseGrain>(0);
+        var workers = SlotAssignment.Assign(s.Workers, silos, await leases.HeldAsync(s.RunId));
+        await leases.LeaseAsync(s.RunId, workers.Select(w => SlotAssignment.Name(w.Silo, w.SlotIndex)).ToArray());
         return new RunLayout(workers, SlotAssignment.Spread(silos.Count, silos));
     }
 
@@ -317,6 +320,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     {
         try
         {
+            // The register would also see that this run ended; releasing frees the slots at once.
+            await GrainFactory.GetGrain<IDeviceSlotLeaseGrain>(0).ReleaseAsync(this.GetPrimaryKeyString());
             await Task.WhenAll(workers.Select(w => w.ReleaseAsync()));
             if (map is not null)
                 await Task.WhenAll(map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index)).ReleaseAsync()));

@@ -70,6 +70,17 @@ public sealed class DeviceSlotsTests
     }
 
     [Fact]
+    public void Slots_held_by_other_runs_are_skipped_and_named_when_too_few_are_left()
+    {
+        var silos = new[] { Silo(11111, "cpu*2"), Silo(11112, "cpu") };
+        var held = new Dictionary<string, string> { [SlotAssignment.Name(silos[0].Silo, 0)] = "other-run" };
+        var placed = SlotAssignment.Assign(2, silos, held);
+        Assert.Equal([(11112, 0), (11111, 1)], placed.Select(w => (w.Silo.Endpoint.Port, w.SlotIndex)));
+        var e = Assert.Throws<ArgumentException>(() => SlotAssignment.Assign(3, silos, held));
+        Assert.Contains("the cluster offers 3 device slots, 1 of them held by running run 'other-run'", e.Message);
+    }
+
+    [Fact]
     public void Shards_cycle_over_every_silo_and_the_smallest_message_limit_is_found()
     {
         var silos = new[] { Silo(11112, "none", 1 << 20), Silo(11111, "cpu") };

@@ -100,6 +100,35 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
     }
 
     [Fact]
+    public async Task Slots_held_by_a_running_run_are_not_given_to_another_until_it_ends()
+    {
+        var first = Spec("holder", workers: 2) with { Steps = 40 };
+        var client = new Client.TrainingClient(Grains);
+        await client.SubmitAsync(first); // returns once its slots are leased and it runs
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => RunHarness.RunToEndAsync(Grains, Spec("crowded", workers: 2)));
+        Assert.Contains("2 of them held by running run", e.Message);
+        Assert.Contains(first.RunId, e.Message);
+
+        var beside = await RunHarness.RunToEndAsync(Grains, Spec("beside", workers: 1)); // the one free slot
+        Assert.True(beside.State == RunState.Completed, beside.Error);
+        var held = await Grains.GetGrain<IRunGrain>(first.RunId).GetStatusAsync();
+        if (held.IsFinished) Assert.Fail("the first run ended before the check; make it longer");
+        var firstHosts = (await WaitAsync(client, first.RunId)).Result!.Placement!.Select(p => p.Split(' ')[0]).ToArray();
+        Assert.DoesNotContain(beside.Result!.Placement![0].Split(' ')[0], firstHosts);
+
+        // Once it ended, its slots are free again.
+        var after = await RunHarness.RunToEndAsync(Grains, Spec("after-holder", workers: 3));
+        Assert.True(after.State == RunState.Completed, after.Error);
+    }
+
+    private static async Task<RunStatus> WaitAsync(Client.TrainingClient client, string runId)
+    {
+        RunStatus? last = null;
+        await foreach (var u in client.WatchAsync(runId, TimeSpan.FromMilliseconds(100))) last = u.Status;
+        return last!;
+    }
+
+    [Fact]
     public async Task A_chunk_size_above_a_silos_message_limit_is_refused_naming_the_option_not_timed_out()
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
