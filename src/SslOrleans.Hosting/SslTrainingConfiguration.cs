@@ -14,7 +14,7 @@ public static class SslTrainingConfiguration
 
     private static readonly string[] Keys =
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
-         nameof(SslTrainingOptions.ConnectionsPerSilo)];
+         nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort)];
 
     /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
     public static void Bind(IConfiguration configuration, SslTrainingOptions options)
@@ -34,6 +34,10 @@ public static class SslTrainingConfiguration
             options.IdleCollectionAge = age;
         if (s.Int(nameof(SslTrainingOptions.ConnectionsPerSilo), 1, 64, "must be a whole number from 1 to 64") is { } connections)
             options.ConnectionsPerSilo = connections;
+        if (s.Text(nameof(SslTrainingOptions.DataPlane)) is { } plane)
+            options.DataPlane = bool.TryParse(plane, out var on) ? on : throw s.Error(nameof(SslTrainingOptions.DataPlane), "must be true or false");
+        if (s.Int(nameof(SslTrainingOptions.DataPort), 0, 65535, "must be 0 (any free port) or a TCP port") is { } port)
+            options.DataPort = port;
     }
 
     public static SslTrainingOptions From(IConfiguration configuration)

@@ -13,6 +13,10 @@ public sealed class SslTrainingOptions
     public string Devices { get; set; } = "cpu";
     /// <summary>TCP connections from this silo to each other silo (Orleans' ConnectionOptions.ConnectionsPerEndpoint).</summary>
     public int ConnectionsPerSilo { get; set; } = 4;
+    /// <summary>Move tensor chunks between silos over raw TCP (the tensor data plane) instead of Orleans messages.</summary>
+    public bool DataPlane { get; set; } = true;
+    /// <summary>The data plane's port on this silo's address; 0 = any free port (each shard tells its workers where).</summary>
+    public int DataPort { get; set; }
 
     public void Validate()
     {
@@ -20,6 +24,7 @@ public sealed class SslTrainingOptions
         if (MaxMessageBodySize < 1 << 20) throw new ArgumentOutOfRangeException(nameof(MaxMessageBodySize), MaxMessageBodySize, "must be at least 1 MiB");
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
+        if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");
         if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
 }

@@ -24,6 +24,8 @@ public static class SslTrainingSiloExtensions
         DeviceSlots.RequireAvailable(slots);
         silo.Services.TryAddSingleton<ICheckpointStoreFactory, LocalFolderCheckpointStoreFactory>();
         silo.Services.AddSingleton(new LocalDeviceSlots(slots));
+        silo.Services.AddSingleton(new Grains.Compute.TensorDataPlaneOptions(options.DataPlane, options.DataPort));
+        silo.Services.AddSingleton<Grains.Compute.TensorDataPlane>();
         silo.Services.AddSingleton<DeviceSlotDirectory>();
         silo.Services.AddSingleton<IDeviceSlotDirectory>(sp => sp.GetRequiredService<DeviceSlotDirectory>());
         silo.Services.AddPlacementDirector<DeviceSlotPlacement, DeviceSlotPlacementDirector>();

@@ -73,6 +73,8 @@ public static class BenchExchangeCommand
         var shardGrains = map.Shards.Select(r => grains.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
         await Task.WhenAll(shardGrains.Select((g, k) => PlacementHint.On(hosts[k % hosts.Length],
             () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), spec)))));
+        var endpoints = await Task.WhenAll(shardGrains.Select(g => g.GetDataEndpointAsync()));
+        if (endpoints.All(e => e is not null)) map = map with { DataEndpoints = endpoints! };
         var bench = Enumerable.Range(0, workers).Select(w => grains.GetGrain<IExchangeBenchGrain>($"{spec.RunId}/{w}")).ToArray();
         var placed = await Task.WhenAll(bench.Select((b, w) => PlacementHint.On(hosts[w % hosts.Length],
             () => b.PrepareAsync(new ExchangeBenchSetup(map, w, parameters, dtype)))));

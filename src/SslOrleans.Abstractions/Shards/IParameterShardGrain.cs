@@ -17,4 +17,6 @@ public interface IParameterShardGrain : IGrainWithStringKey
     [Alias("Save")] Task<FileDigest> SaveAsync(string checkpointFolder);
     [Alias("Load")] Task<long> LoadAsync(string checkpointFolder, FileDigest file);
     [Alias("Release")] Task ReleaseAsync();
+    /// <summary>"address:port" of the tensor data plane of the silo this shard runs on; null when silos move chunks in Orleans messages.</summary>
+    [Alias("DataEndpoint")] Task<string?> GetDataEndpointAsync();
 }

@@ -19,7 +19,9 @@ public sealed record ShardRange(
 public sealed record ShardMap(
     [property: Id(0)] string RunId,
     [property: Id(1)] ShardRange[] Shards,
-    [property: Id(2)] int ChunkBytes)
+    [property: Id(2)] int ChunkBytes,
+    /// <summary>Per shard, the tensor data plane endpoint of its silo; null: every chunk travels in Orleans messages.</summary>
+    [property: Id(3)] string[]? DataEndpoints = null)
 {
     public string ShardKey(int index) => $"{RunId}/{index}";
 }

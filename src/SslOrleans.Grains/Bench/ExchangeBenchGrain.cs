@@ -7,7 +7,7 @@ namespace SslOrleans.Grains.Bench;
 
 /// <summary>The benchmark's stand-in worker: a worker's exchange without its model (see <see cref="IExchangeBenchGrain"/>).</summary>
 [DeviceSlotPlacement]
-public sealed class ExchangeBenchGrain(ILocalSiloDetails silo) : Grain, IExchangeBenchGrain
+public sealed class ExchangeBenchGrain(ILocalSiloDetails silo, TensorDataPlane dataPlane) : Grain, IExchangeBenchGrain
 {
     private ExchangeBenchSetup? setup;
     private double[] gradients = [];
@@ -36,14 +36,14 @@ public sealed class ExchangeBenchGrain(ILocalSiloDetails silo) : Grain, IExchang
         var s = Setup();
         // Encoding is part of a worker's exchange: it runs off the grain scheduler, as on a worker's compute thread.
         var chunks = await Task.Run(() => ShardExchange.GradientChunks(s.Map, step, s.Slot, gradients, [], s.GradientDtype, pushBuffers));
-        await ShardExchange.PushAsync(GrainFactory, s.Map, chunks);
+        await ShardExchange.PushAsync(GrainFactory, dataPlane, s.Map, chunks);
         return ShardExchange.Bytes(chunks);
     }
 
     public async Task<long> PullAsync(long version)
     {
         var s = Setup();
-        var pulled = await ShardExchange.PullAsync(GrainFactory, s.Map, version, $"bench worker {s.Slot}");
+        var pulled = await ShardExchange.PullAsync(GrainFactory, dataPlane, s.Map, version, $"bench worker {s.Slot}");
         await Task.Run(() => ShardExchange.Write(s.Map, pulled, state));
         return pulled.Sum(p => p.Sum(c => (long)c.Data.Length));
     }

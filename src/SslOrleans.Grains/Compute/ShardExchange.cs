@@ -7,7 +7,9 @@ namespace SslOrleans.Grains.Compute;
 /// The byte traffic between one replica and the parameter shards: the initial state, a step's gradient push and
 /// the pull of the new version. Payloads are cut into chunks of at most chunk_bytes (below every silo's message
 /// limit), every shard is served in parallel, and every chunk of a shard is in flight at once, so that
-/// serialising, the wire and the shard's work overlap. Workers and the exchange benchmark both move bytes here.
+/// serialising, the wire and the shard's work overlap. A chunk for a shard on another silo goes over the
+/// tensor data plane when the map names the shards' endpoints; to a shard on this silo it is a local grain call,
+/// which passes the array by reference. Workers and the exchange benchmark both move bytes here.
 /// </summary>
 public static class ShardExchange
 {
@@ -39,16 +41,19 @@ public static class ShardExchange
     public static Task InitializeAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>
         SendAsync(map, chunks, (shard, chunk) => Shard(grains, map, shard).InitializeAsync(chunk));
 
-    public static Task PushAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>
-        SendAsync(map, chunks, (shard, chunk) => Shard(grains, map, shard).PushAsync(chunk));
+    public static Task PushAsync(IGrainFactory grains, TensorDataPlane plane, ShardMap map, List<ShardChunk>[] chunks) =>
+        SendAsync(map, chunks, (shard, chunk) => Remote(plane, map, shard) is { } to
+            ? plane.PushAsync(to, map.ShardKey(shard), chunk)
+            : Shard(grains, map, shard).PushAsync(chunk));
 
     /// <summary>Every shard's [parameters | buffers | target] of <paramref name="version"/>, as received chunks.</summary>
-    public static Task<ShardChunk[][]> PullAsync(IGrainFactory grains, ShardMap map, long version, string who) =>
+    public static Task<ShardChunk[][]> PullAsync(IGrainFactory grains, TensorDataPlane plane, ShardMap map, long version, string who) =>
         Task.WhenAll(map.Shards.Select(async s =>
         {
             var shard = Shard(grains, map, s.Index);
+            var from = Remote(plane, map, s.Index);
             var chunks = await Task.WhenAll(TensorBytes.Chunks(s.ParamLength + s.BufferLength + s.TargetLength, map.ChunkBytes, sizeof(float))
-                .Select(c => shard.PullAsync(c.Offset, c.Count)));
+                .Select(c => from is not null ? plane.PullAsync(from, map.ShardKey(s.Index), c.Offset, c.Count) : shard.PullAsync(c.Offset, c.Count)));
             foreach (var chunk in chunks)
                 if (chunk.Version != version)
                     throw new InvalidOperationException($"shard {s.Index} is at version {chunk.Version}, {who} expected {version}");
@@ -69,6 +74,10 @@ public static class ShardExchange
 
     private static Task SendAsync(ShardMap map, List<ShardChunk>[] chunks, Func<int, ShardChunk, Task> send) =>
         Task.WhenAll(map.Shards.SelectMany(s => chunks[s.Index].Select(chunk => send(s.Index, chunk))));
+
+    /// <summary>The data plane endpoint of shard k's silo when that is not this silo's; null: a grain call.</summary>
+    private static string? Remote(TensorDataPlane plane, ShardMap map, int index) =>
+        map.DataEndpoints?[index] is { } to && to != plane.Endpoint ? to : null;
 
     private static IParameterShardGrain Shard(IGrainFactory grains, ShardMap map, int index) =>
         grains.GetGrain<IParameterShardGrain>(map.ShardKey(index));

@@ -12,7 +12,7 @@ namespace SslOrleans.Grains.Shards;
 /// for the current version, then averages them in slot order (deterministic), applies the optimizer and the
 /// EMA target update on a pool thread, and serves [parameters | buffers | target] of the new version.
 /// </summary>
-public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain, IParameterShardGrain
+public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDataPlane dataPlane) : Grain, IParameterShardGrain
 {
     private ShardConfig? config;
     private SliceTensor[] tensors = [];
@@ -169,6 +169,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores) : Grain,
         pulled.Clear();
         return version;
     }
+
+    public Task<string?> GetDataEndpointAsync() => Task.FromResult(dataPlane.Endpoint);
 
     public Task ReleaseAsync()
     {

@@ -18,7 +18,7 @@ namespace SslOrleans.Grains.Workers;
 /// <see cref="ComputeThread"/>; the grain only moves bytes between that thread and the parameter shards.
 /// </summary>
 [Placement.DeviceSlotPlacement]
-public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails silo) : Grain, IWorkerGrain
+public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails silo, TensorDataPlane dataPlane) : Grain, IWorkerGrain
 {
     private ComputeThread? compute;
     private Replica? replica;
@@ -63,7 +63,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     public async Task SyncAsync(ShardMap shards, long version)
     {
         var (r, c) = Ready();
-        var pulled = await ShardExchange.PullAsync(GrainFactory, shards, version, $"worker {this.GetPrimaryKeyString()}");
+        var pulled = await ShardExchange.PullAsync(GrainFactory, dataPlane, shards, version, $"worker {this.GetPrimaryKeyString()}");
         await c.RunAsync(() =>
         {
             var state = pulledState ??= FlatState.For(r.Layout);
@@ -84,7 +84,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             return (ShardExchange.GradientChunks(work.Shards, work.Step, slot, g.Gradients, g.BufferSums, init.Spec.GradientDtype, pushBuffers), g);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
-        await ShardExchange.PushAsync(GrainFactory, work.Shards, chunks);
+        await ShardExchange.PushAsync(GrainFactory, dataPlane, work.Shards, chunks);
         return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, ShardExchange.Bytes(chunks), g.ProbeCorrect);
     }
 

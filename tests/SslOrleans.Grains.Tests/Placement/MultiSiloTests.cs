@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Grains.Tests.Runs;
@@ -64,6 +65,9 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
         Width = 8, ParameterShards = 1, ChunkBytes = 64 << 10, DataShards = 4,
     };
 
+    private long PlaneBytesReceived() => fixture.Cluster.Silos.Cast<InProcessSiloHandle>()
+        .Sum(s => s.SiloHost.Services.GetRequiredService<SslOrleans.Grains.Compute.TensorDataPlane>().BytesReceived);
+
     private string SiloOf(string name) => fixture.Cluster.Silos.Single(s => s.Name == name).SiloAddress.ToString();
 
     [Fact]
@@ -71,6 +75,7 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
     {
         var three = Spec("three-silos", workers: 3);
         var one = Spec("one-silo", workers: 1);
+        long planeBefore = PlaneBytesReceived();
         var a = await RunHarness.RunToEndAsync(Grains, three);
         Assert.True(a.State == RunState.Completed, a.Error);
         var b = await RunHarness.RunToEndAsync(Grains, one);
@@ -86,6 +91,10 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
 
         var pa = await RunHarness.LatestParametersAsync(three.Out);
         var pb = await RunHarness.LatestParametersAsync(one.Out);
+        // The one parameter shard lives on one silo: the two workers on the other silos pushed their float64
+        // gradients (3 steps) over the tensor data plane, not in Orleans messages.
+        long planeBytes = PlaneBytesReceived() - planeBefore;
+        Assert.True(planeBytes >= 2L * 3 * pa.Length * sizeof(double), $"{planeBytes} bytes came over the data plane");
         Assert.True(RunHarness.RelativeDifference(pa, pb) <= 1e-4, $"relative difference {RunHarness.RelativeDifference(pa, pb)}");
         Assert.Equal(b.Result.ParamL2, a.Result.ParamL2, 1e-4 * b.Result.ParamL2);
     }
@@ -126,6 +135,21 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
         RunStatus? last = null;
         await foreach (var u in client.WatchAsync(runId, TimeSpan.FromMilliseconds(100))) last = u.Status;
         return last!;
+    }
+
+    [Fact]
+    public async Task A_shard_refusal_reaches_the_sender_through_the_data_plane_and_the_plane_keeps_serving()
+    {
+        var planes = fixture.Cluster.Silos.Cast<InProcessSiloHandle>()
+            .Select(s => s.SiloHost.Services.GetRequiredService<SslOrleans.Grains.Compute.TensorDataPlane>()).ToArray();
+        var to = planes[1].Endpoint!;
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            planes[0].PushAsync(to, "no-such-run/0", new Abstractions.Shards.ShardChunk(0, 0, 0, 1, new byte[8])));
+        Assert.Contains("is not configured", e.Message);
+        Assert.Contains($"via the tensor data plane of {to}", e.Message);
+        await Assert.ThrowsAsync<IOException>(() => planes[0].PullAsync("127.0.0.1:1", "no-such-run/0", 0, 1)); // nothing listens there
+        var ok = await RunHarness.RunToEndAsync(Grains, Spec("after-refusal", workers: 3));
+        Assert.True(ok.State == RunState.Completed, ok.Error);
     }
 
     [Fact]
