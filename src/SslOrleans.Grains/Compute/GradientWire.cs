@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace SslOrleans.Grains.Compute;
@@ -55,44 +56,97 @@ public static class GradientWire
     {
         if (bytes.Length != values.Length * ElementBytes(dtype))
             throw new ArgumentException($"{values.Length} {dtype} values need {values.Length * ElementBytes(dtype)} bytes, not {bytes.Length}");
+        // The SIMD loops do per lane exactly what the scalar loops (which take the tails) do per element.
         switch (dtype)
         {
             case "float64":
                 MemoryMarshal.AsBytes(values).CopyTo(bytes);
                 break;
             case "float32":
+            {
                 var f = MemoryMarshal.Cast<byte, float>(bytes);
-                for (int i = 0; i < values.Length; i++) f[i] = (float)values[i];
+                var vd = MemoryMarshal.Cast<double, Vector<double>>(values);
+                var vf = MemoryMarshal.Cast<float, Vector<float>>(f);
+                int blocks = Math.Min(vd.Length / 2, vf.Length);
+                for (int k = 0; k < blocks; k++) vf[k] = Vector.Narrow(vd[2 * k], vd[2 * k + 1]);
+                for (int i = blocks * Vector<float>.Count; i < values.Length; i++) f[i] = (float)values[i];
                 break;
+            }
             default:
+            {
                 var h = MemoryMarshal.Cast<byte, ushort>(bytes);
-                for (int i = 0; i < values.Length; i++) h[i] = ToBFloat16((float)values[i]);
+                var vd = MemoryMarshal.Cast<double, Vector<double>>(values);
+                var vh = MemoryMarshal.Cast<ushort, Vector<ushort>>(h);
+                int blocks = Math.Min(vd.Length / 4, vh.Length);
+                for (int k = 0; k < blocks; k++)
+                    vh[k] = Vector.Narrow(
+                        BFloat16Bits(Vector.Narrow(vd[4 * k], vd[4 * k + 1])),
+                        BFloat16Bits(Vector.Narrow(vd[4 * k + 2], vd[4 * k + 3])));
+                for (int i = blocks * Vector<ushort>.Count; i < values.Length; i++) h[i] = ToBFloat16((float)values[i]);
                 break;
+            }
         }
     }
 
     /// <summary>Adds the decoded values of <paramref name="data"/> to <paramref name="sums"/>, element by element in order.</summary>
     public static void AddTo(Span<double> sums, ReadOnlySpan<byte> data, string dtype)
     {
+        // Elementwise adds give the same bits in SIMD lanes as one at a time; the scalar loops take the tails.
         switch (dtype)
         {
             case "float64":
-                // Elementwise adds give the same bits in SIMD lanes as one at a time.
+            {
                 var d = MemoryMarshal.Cast<byte, double>(data);
-                var vs = MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(sums[..d.Length]);
-                var vd = MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(d);
+                var vs = MemoryMarshal.Cast<double, Vector<double>>(sums[..d.Length]);
+                var vd = MemoryMarshal.Cast<double, Vector<double>>(d);
                 for (int i = 0; i < vs.Length; i++) vs[i] += vd[i];
-                for (int i = vs.Length * System.Numerics.Vector<double>.Count; i < d.Length; i++) sums[i] += d[i];
+                for (int i = vs.Length * Vector<double>.Count; i < d.Length; i++) sums[i] += d[i];
                 break;
+            }
             case "float32":
+            {
                 var f = MemoryMarshal.Cast<byte, float>(data);
-                for (int i = 0; i < f.Length; i++) sums[i] += f[i];
+                var vs = MemoryMarshal.Cast<double, Vector<double>>(sums[..f.Length]);
+                var vf = MemoryMarshal.Cast<float, Vector<float>>(f);
+                int blocks = Math.Min(vf.Length, vs.Length / 2);
+                for (int k = 0; k < blocks; k++)
+                {
+                    Vector.Widen(vf[k], out var lo, out var hi);
+                    vs[2 * k] += lo;
+                    vs[2 * k + 1] += hi;
+                }
+                for (int i = blocks * Vector<float>.Count; i < f.Length; i++) sums[i] += f[i];
                 break;
+            }
             default:
+            {
                 var h = MemoryMarshal.Cast<byte, ushort>(data);
-                for (int i = 0; i < h.Length; i++) sums[i] += FromBFloat16(h[i]);
+                var vs = MemoryMarshal.Cast<double, Vector<double>>(sums[..h.Length]);
+                var vh = MemoryMarshal.Cast<ushort, Vector<ushort>>(h);
+                int blocks = Math.Min(vh.Length, vs.Length / 4);
+                for (int k = 0; k < blocks; k++)
+                {
+                    Vector.Widen(vh[k], out var a, out var b);
+                    Vector.Widen(Vector.AsVectorSingle(Vector.ShiftLeft(a, 16)), out var d0, out var d1);
+                    Vector.Widen(Vector.AsVectorSingle(Vector.ShiftLeft(b, 16)), out var d2, out var d3);
+                    vs[4 * k] += d0;
+                    vs[4 * k + 1] += d1;
+                    vs[4 * k + 2] += d2;
+                    vs[4 * k + 3] += d3;
+                }
+                for (int i = blocks * Vector<ushort>.Count; i < h.Length; i++) sums[i] += FromBFloat16(h[i]);
                 break;
+            }
         }
+    }
+
+    /// <summary><see cref="ToBFloat16"/> in SIMD lanes, the result still in the low half of each 32-bit lane.</summary>
+    private static Vector<uint> BFloat16Bits(Vector<float> values)
+    {
+        var bits = Vector.AsVectorUInt32(values);
+        var rounded = bits + new Vector<uint>(0x7FFFu) + (Vector.ShiftRightLogical(bits, 16) & Vector<uint>.One);
+        var nan = Vector.AsVectorUInt32(~Vector.Equals(values, values));
+        return Vector.ShiftRightLogical(Vector.ConditionalSelect(nan, bits | new Vector<uint>(0x00400000u), rounded), 16);
     }
 
     /// <summary>The upper half of the float32, rounded to nearest even; NaN stays NaN.</summary>

@@ -44,6 +44,31 @@ public sealed class GradientWireTests
         Assert.Equal(expected.Length * GradientWire.ElementBytes(dtype), chunks.Sum(c => c.Data.Length));
     }
 
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void The_SIMD_encoding_and_decoding_equal_one_element_at_a_time_to_the_bit(string dtype)
+    {
+        var random = new Random(9);
+        var values = Enumerable.Range(0, 1037).Select(i => i switch
+        {
+            0 => double.NaN, 1 => double.PositiveInfinity, 2 => -0.0, 3 => 1.00390625, 4 => 1.01171875, 5 => 3.4e38 * 2,
+            _ => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-30, 30)),
+        }).ToArray();
+        var bytes = GradientWire.Encode(values, dtype);
+        var sums = Enumerable.Range(0, values.Length).Select(i => i * 0.25).ToArray();
+        GradientWire.AddTo(sums, bytes, dtype);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float f = (float)values[i];
+            double decoded = dtype == "float32" ? f : GradientWire.FromBFloat16(GradientWire.ToBFloat16(f));
+            ushort expectedBits = dtype == "float32" ? (ushort)0 : GradientWire.ToBFloat16(f);
+            if (dtype == "bfloat16") Assert.Equal(expectedBits, BitConverter.ToUInt16(bytes, 2 * i));
+            else Assert.Equal(BitConverter.SingleToUInt32Bits(f), BitConverter.ToUInt32(bytes, 4 * i));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(i * 0.25 + decoded), BitConverter.DoubleToInt64Bits(sums[i]));
+        }
+    }
+
     [Fact]
     public void An_unknown_dtype_is_named()
     {
