@@ -28,17 +28,18 @@ public static class GradientWire
         int size = ElementBytes(dtype);
         long total = regions.Sum(r => (long)r.Length);
         var chunks = new List<(long, long, byte[])>();
-        double[]? values = null;
         foreach (var (offset, count) in TensorBytes.Chunks(total, chunkBytes, size))
         {
             var data = reuse?.Get(key, chunks.Count, count * size) ?? new byte[count * size];
-            if (size == sizeof(double)) Regions.Read(MemoryMarshal.Cast<byte, double>(data.AsSpan()), offset, regions);
-            else
+            // Each region's part of the chunk is encoded straight from where it lives into its place in the chunk.
+            long start = 0;
+            foreach (var r in regions)
             {
-                values ??= new double[count];
-                var span = values.AsSpan(0, count);
-                Regions.Read(span, offset, regions);
-                Encode(span, dtype, data);
+                long from = Math.Max(offset, start), to = Math.Min(offset + count, start + r.Length);
+                if (from < to)
+                    Encode(r.Array.AsSpan(r.Start + (int)(from - start), (int)(to - from)), dtype,
+                        data.AsSpan((int)(from - offset) * size, (int)(to - from) * size));
+                start += r.Length;
             }
             chunks.Add((offset, total, data));
         }
