@@ -132,7 +132,7 @@ public static class SslSiloExtensions
     public static ISiloBuilder UseSslSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
         var c = SiloConfiguration.From(configuration);
-        var training = SslTrainingConfiguration.From(configuration);
+        SslTrainingConfiguration.From(configuration); // the section is checked before anything is built
         switch (c.Clustering)
         {
             case ClusteringKind.Localhost:
@@ -146,13 +146,8 @@ public static class SslSiloExtensions
                 Endpoints(silo, c).UseAzureStorageClustering(o => o.TableServiceClient = c.AzureTable!.Client());
                 break;
         }
-        silo.AddSslTraining(o =>
-        {
-            o.Devices = training.Devices;
-            o.MaxMessageBodySize = training.MaxMessageBodySize;
-            o.ResponseTimeout = training.ResponseTimeout;
-            o.IdleCollectionAge = training.IdleCollectionAge;
-        });
+        // Every key of the section, as checked above, onto the options the silo is built with.
+        silo.AddSslTraining(o => SslTrainingConfiguration.Bind(configuration, o));
         silo.Services.AddSingleton(c);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloReadyLog>();
         return silo;

@@ -74,11 +74,13 @@ public static class BenchExchangeCommand
         await Task.WhenAll(shardGrains.Select((g, k) => PlacementHint.On(hosts[k % hosts.Length],
             () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), spec)))));
         var endpoints = await Task.WhenAll(shardGrains.Select(g => g.GetDataEndpointAsync()));
-        if (endpoints.All(e => e is not null)) map = map with { DataEndpoints = endpoints! };
+        bool dataPlane = endpoints.All(e => e is not null);
+        if (dataPlane) map = map with { DataEndpoints = endpoints! };
         var bench = Enumerable.Range(0, workers).Select(w => grains.GetGrain<IExchangeBenchGrain>($"{spec.RunId}/{w}")).ToArray();
         var placed = await Task.WhenAll(bench.Select((b, w) => PlacementHint.On(hosts[w % hosts.Length],
             () => b.PrepareAsync(new ExchangeBenchSetup(map, w, parameters, dtype)))));
-        stderr.WriteLine($"  workers on {placed.Distinct().Count()} silos, shards on {Math.Min(map.Shards.Length, hosts.Length)}");
+        stderr.WriteLine($"  workers on {placed.Distinct().Count()} silos, shards on {Math.Min(map.Shards.Length, hosts.Length)}, " +
+                         (dataPlane ? "chunks between silos over the tensor data plane" : "chunks between silos in Orleans messages (SslTraining:DataPlane=false)"));
         await bench[0].InitializeShardsAsync();
 
         var push = new List<double>();
@@ -108,7 +110,7 @@ public static class BenchExchangeCommand
         var exchange = push.Select((p, i) => p + apply[i] + pull[i]).ToList();
         double exchangeMs = Median(exchange), wireMs = Median(push) + Median(pull);
         double memcpyMs = Median(memcpy), tcpMs = Median(tcp);
-        var result = new ExchangeResult(parameters, workers, silos, placed.Distinct().Count(), map.Shards.Length, chunkBytes, dtype, rounds,
+        var result = new ExchangeResult(parameters, workers, silos, placed.Distinct().Count(), map.Shards.Length, chunkBytes, dtype, rounds, dataPlane,
             pushBytes, pullBytes, bytes,
             exchangeMs, Gbps(bytes, exchangeMs), Median(push), Median(apply), Median(pull), Gbps(bytes, wireMs),
             memcpyMs, Gbps(bytes, memcpyMs), tcpMs, Gbps(bytes, tcpMs),
@@ -190,7 +192,7 @@ public static class BenchExchangeCommand
     private static double Gbps(long bytes, double ms) => bytes / (ms / 1000) / 1e9;
 
     public sealed record ExchangeResult(
-        long Params, int Workers, int Silos, int WorkerSilos, int Shards, int ChunkBytes, string GradientDtype, int Rounds,
+        long Params, int Workers, int Silos, int WorkerSilos, int Shards, int ChunkBytes, string GradientDtype, int Rounds, bool DataPlane,
         long PushBytes, long PullBytes, long Bytes,
         double ExchangeMs, double ExchangeGbps, double PushMs, double AggregateMs, double PullMs, double WireGbps,
         double MemcpyMs, double MemcpyGbps, double TcpMs, double TcpGbps,

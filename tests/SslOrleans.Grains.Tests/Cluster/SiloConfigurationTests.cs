@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using SslOrleans.Hosting;
 
 namespace SslOrleans.Grains.Tests.Cluster;
@@ -18,6 +21,22 @@ public sealed class SiloConfigurationTests
         Assert.Equal(("sslo-dev", "sslo", 11111, 30000), (c.ClusterId, c.ServiceId, c.SiloPort, c.GatewayPort));
         Assert.Equal("127.0.0.1", c.AdvertisedIP.ToString());
         Assert.Null(c.PrimarySiloPort);
+    }
+
+    [Fact]
+    public void Every_SslTraining_key_reaches_the_silo_that_UseSslSilo_builds()
+    {
+        var config = Config(("SslTraining:DataPlane", "false"), ("SslTraining:DataPort", "12345"), ("SslTraining:ConnectionsPerSilo", "2"),
+            ("SslTraining:MaxMessageBodySize", "2097152"), ("SslTraining:Devices", "cpu*2"), ("SslTraining:ResponseTimeout", "00:05:00"));
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleans(silo => silo.UseSslSilo(config));
+        using var host = builder.Build(); // built, not started
+        var services = host.Services;
+        Assert.Equal(new SslOrleans.Grains.Compute.TensorDataPlaneOptions(false, 12345), services.GetRequiredService<SslOrleans.Grains.Compute.TensorDataPlaneOptions>());
+        Assert.Equal(2, services.GetRequiredService<IOptions<ConnectionOptions>>().Value.ConnectionsPerEndpoint);
+        var messaging = services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value;
+        Assert.Equal((2097152, TimeSpan.FromMinutes(5)), (messaging.MaxMessageBodySize, messaging.ResponseTimeout));
+        Assert.Equal(2, services.GetRequiredService<LocalDeviceSlots>().Slots.Count);
     }
 
     [Fact]
