@@ -57,7 +57,7 @@ public static class RunSpecValidator
         Require(s.ThreadsPerWorker >= 0, "threads_per_worker", s.ThreadsPerWorker, "at least 0 (0 = automatic)");
         Require(s.KnnK >= 1, "knn_k", s.KnnK, "at least 1");
         Require(s.KnnTemperature > 0, "knn_temperature", s.KnnTemperature, "greater than 0");
-        Require(s.ChunkBytes >= 1024, "chunk_bytes", s.ChunkBytes, "at least 1024");
+        Require(s.ChunkBytes is >= 1024 and <= 1 << 30, "chunk_bytes", s.ChunkBytes, "between 1024 and 1073741824 (1 GiB)");
         Require(s.GradientDtype is "float64" or "float32" or "bfloat16", "gradient_dtype", s.GradientDtype, "float64, float32 or bfloat16");
         Require(s.StopAfter is null or >= 1, "stop_after", s.StopAfter, "at least 1");
         Require(s.LarsEta > 0, "lars_eta", s.LarsEta, "greater than 0");

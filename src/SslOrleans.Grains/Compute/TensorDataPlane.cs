@@ -21,6 +21,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
 {
     private const byte Push = 1, Pull = 2, Ok = 0, Error = 1;
     private const int HeaderBytes = 1 + 8 + 4 + 8 + 8 + 4; // kind, version, slot, offset, total, length; then the key
+    private const int MaxPayloadBytes = 1 << 30; // a chunk is chunk_bytes at most; anything larger is not a frame of ours
 
     private readonly object gate = new();
     private readonly ConcurrentDictionary<string, ConcurrentBag<Connection>> idle = new();
@@ -114,6 +115,11 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                 long total = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(21));
                 int length = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(29));
                 int keyLength = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(HeaderBytes));
+                if (length < 0 || (kind == Push && length > MaxPayloadBytes))
+                {
+                    await Respond(stream, Error, 0, 0, Encoding.UTF8.GetBytes($"a frame of {length} bytes is outside [0, {MaxPayloadBytes}]"));
+                    return;
+                }
                 var key = new byte[keyLength];
                 await stream.ReadExactlyAsync(key, stopping.Token);
                 var shard = grains.GetGrain<IParameterShardGrain>(Encoding.UTF8.GetString(key));
