@@ -41,12 +41,7 @@ public sealed class ClusterClientHost : ITrainingCluster
     {
         var resolved = await connection.ResolveAsync(cancellation: cancellation);
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        // Logs go to stderr so that stdout carries only the CLI's result.
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.Logging.ToStandardError();
         var training = new SslTrainingOptions();
         SslTrainingConfiguration.Bind(builder.Configuration, training);
         builder.UseOrleansClient(client =>

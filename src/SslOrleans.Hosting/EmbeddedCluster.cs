@@ -17,13 +17,7 @@ public sealed class EmbeddedCluster : ITrainingCluster
     public static async Task<EmbeddedCluster> StartAsync(int workers = 1, LogLevel logLevel = LogLevel.Warning, CancellationToken cancellation = default)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        // Console logs go to stderr so that stdout carries only the CLI's result.
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.Logging.SetMinimumLevel(logLevel);
-        // Orleans' own start-up notes (ServerGC, watchdog on a busy 2-core machine) are noise for a CLI user.
-        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.Logging.ToStandardError(logLevel);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: Loopback.FreePort(), gatewayPort: Loopback.FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
             .AddSslTraining(o => o.Devices = $"cpu*{Math.Max(1, workers)}"));

@@ -75,7 +75,7 @@ public static class BenchExchangeCommand
             () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(layout, map.Shards[k]), spec)))));
         var endpoints = await Task.WhenAll(shardGrains.Select(g => g.GetDataEndpointAsync()));
         bool dataPlane = endpoints.All(e => e is not null);
-        if (dataPlane) map = map with { DataEndpoints = endpoints! };
+        if (endpoints.Any(e => e is not null)) map = map with { DataEndpoints = endpoints };
         var bench = Enumerable.Range(0, workers).Select(w => grains.GetGrain<IExchangeBenchGrain>($"{spec.RunId}/{w}")).ToArray();
         var placed = await Task.WhenAll(bench.Select((b, w) => PlacementHint.On(hosts[w % hosts.Length],
             () => b.PrepareAsync(new ExchangeBenchSetup(map, w, parameters, dtype)))));

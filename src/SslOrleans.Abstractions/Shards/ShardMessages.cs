@@ -20,8 +20,9 @@ public sealed record ShardMap(
     [property: Id(0)] string RunId,
     [property: Id(1)] ShardRange[] Shards,
     [property: Id(2)] int ChunkBytes,
-    /// <summary>Per shard, the tensor data plane endpoint of its silo; null: every chunk travels in Orleans messages.</summary>
-    [property: Id(3)] string[]? DataEndpoints = null)
+    /// <summary>Per shard, the tensor data plane endpoint of its silo, null where that silo has none; the whole array
+    /// null when no silo has one. Chunks without an endpoint at both ends travel in Orleans messages.</summary>
+    [property: Id(3)] string?[]? DataEndpoints = null)
 {
     public string ShardKey(int index) => $"{RunId}/{index}";
 }

@@ -32,15 +32,8 @@ public static class GradientWire
         {
             var data = reuse?.Get(key, chunks.Count, count * size) ?? new byte[count * size];
             // Each region's part of the chunk is encoded straight from where it lives into its place in the chunk.
-            long start = 0;
-            foreach (var r in regions)
-            {
-                long from = Math.Max(offset, start), to = Math.Min(offset + count, start + r.Length);
-                if (from < to)
-                    Encode(r.Array.AsSpan(r.Start + (int)(from - start), (int)(to - from)), dtype,
-                        data.AsSpan((int)(from - offset) * size, (int)(to - from) * size));
-                start += r.Length;
-            }
+            foreach (var (array, start, at, length) in Regions.Overlaps(regions, offset, count))
+                Encode(array.AsSpan(start, length), dtype, data.AsSpan(at * size, length * size));
             chunks.Add((offset, total, data));
         }
         return chunks;

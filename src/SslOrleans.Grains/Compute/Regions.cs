@@ -11,26 +11,29 @@ public readonly record struct Region<T>(T[] Array, int Start, int Length) where 
 /// </summary>
 public static class Regions
 {
-    public static void Write<T>(ReadOnlySpan<T> values, long offset, ReadOnlySpan<Region<T>> regions) where T : unmanaged
+    /// <summary>Where the run [offset, offset + count) of the concatenated regions lies: per overlapped region, its
+    /// array, the start in that array, the position within the run and the length.</summary>
+    public static IEnumerable<(T[] Array, int Start, int At, int Length)> Overlaps<T>(Region<T>[] regions, long offset, long count) where T : unmanaged
     {
         long start = 0;
         foreach (var r in regions)
         {
-            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + r.Length);
-            if (from < to) values.Slice((int)(from - offset), (int)(to - from)).CopyTo(r.Array.AsSpan(r.Start + (int)(from - start)));
+            long from = Math.Max(offset, start), to = Math.Min(offset + count, start + r.Length);
+            if (from < to) yield return (r.Array, r.Start + (int)(from - start), (int)(from - offset), (int)(to - from));
             start += r.Length;
         }
     }
 
-    public static void Read<T>(Span<T> values, long offset, ReadOnlySpan<Region<T>> regions) where T : unmanaged
+    public static void Write<T>(ReadOnlySpan<T> values, long offset, Region<T>[] regions) where T : unmanaged
     {
-        long start = 0;
-        foreach (var r in regions)
-        {
-            long from = Math.Max(offset, start), to = Math.Min(offset + values.Length, start + r.Length);
-            if (from < to) r.Array.AsSpan(r.Start + (int)(from - start), (int)(to - from)).CopyTo(values.Slice((int)(from - offset)));
-            start += r.Length;
-        }
+        foreach (var (array, start, at, length) in Overlaps(regions, offset, values.Length))
+            values.Slice(at, length).CopyTo(array.AsSpan(start));
+    }
+
+    public static void Read<T>(Span<T> values, long offset, Region<T>[] regions) where T : unmanaged
+    {
+        foreach (var (array, start, at, length) in Overlaps(regions, offset, values.Length))
+            array.AsSpan(start, length).CopyTo(values.Slice(at));
     }
 
     /// <summary>The payload the regions form, cut into byte chunks of at most <paramref name="chunkBytes"/>, each copied once from its parts.</summary>

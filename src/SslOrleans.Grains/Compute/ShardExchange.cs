@@ -8,7 +8,7 @@ namespace SslOrleans.Grains.Compute;
 /// the pull of the new version. Payloads are cut into chunks of at most chunk_bytes (below every silo's message
 /// limit), every shard is served in parallel, and every chunk of a shard is in flight at once, so that
 /// serialising, the wire and the shard's work overlap. A chunk for a shard on another silo goes over the
-/// tensor data plane when the map names the shards' endpoints; to a shard on this silo it is a local grain call,
+/// tensor data plane when both silos run one; to a shard on this silo it is a local grain call,
 /// which passes the array by reference. Workers and the exchange benchmark both move bytes here.
 /// </summary>
 public static class ShardExchange
@@ -75,9 +75,10 @@ public static class ShardExchange
     private static Task SendAsync(ShardMap map, List<ShardChunk>[] chunks, Func<int, ShardChunk, Task> send) =>
         Task.WhenAll(map.Shards.SelectMany(s => chunks[s.Index].Select(chunk => send(s.Index, chunk))));
 
-    /// <summary>The data plane endpoint of shard k's silo when that is not this silo's; null: a grain call.</summary>
+    /// <summary>The data plane endpoint of shard k's silo when both that silo and this one run a plane and they
+    /// differ; null: a grain call (local, or an Orleans message where a silo has the plane off).</summary>
     private static string? Remote(TensorDataPlane plane, ShardMap map, int index) =>
-        map.DataEndpoints?[index] is { } to && to != plane.Endpoint ? to : null;
+        map.DataEndpoints?[index] is { } to && plane.Endpoint is { } own && to != own ? to : null;
 
     private static IParameterShardGrain Shard(IGrainFactory grains, ShardMap map, int index) =>
         grains.GetGrain<IParameterShardGrain>(map.ShardKey(index));

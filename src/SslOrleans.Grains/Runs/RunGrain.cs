@@ -125,7 +125,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
             // Where each shard landed: chunks to shards on other silos take the tensor data plane.
             var endpoints = await Task.WhenAll(shards.Select(g => g.GetDataEndpointAsync()));
-            if (endpoints.All(e => e is not null)) map = map with { DataEndpoints = endpoints! };
+            if (endpoints.Any(e => e is not null)) map = map with { DataEndpoints = endpoints };
             trainCount = ready[0].TrainCount;
             var data = new SampleFeed(GrainFactory, s, trainCount, placed.SiloFor);
 
