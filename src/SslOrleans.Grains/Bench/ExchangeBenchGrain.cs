@@ -14,15 +14,20 @@ public sealed class ExchangeBenchGrain(ILocalSiloDetails silo, TensorDataPlane d
     private FlatState state = new([], [], []);
     private readonly ChunkBuffers pushBuffers = new();
 
-    public Task<string> PrepareAsync(ExchangeBenchSetup request)
+    public async Task<string> PrepareAsync(ExchangeBenchSetup request)
     {
         if (request.Parameters is < 1 or > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(request), request.Parameters, "params must be between 1 and 2^31 - 1");
         setup = request;
-        var random = new Random(request.Slot);
-        gradients = new double[request.Parameters];
-        for (int i = 0; i < gradients.Length; i++) gradients[i] = (float)(random.NextDouble() - 0.5) * 1e-2;
+        // Filling millions of values stays off the grain scheduler.
+        gradients = await Task.Run(() =>
+        {
+            var random = new Random(request.Slot);
+            var g = new double[request.Parameters];
+            for (int i = 0; i < g.Length; i++) g[i] = (float)(random.NextDouble() - 0.5) * 1e-2;
+            return g;
+        });
         state = new FlatState(new float[request.Parameters], [], []);
-        return Task.FromResult(silo.SiloAddress.ToString());
+        return silo.SiloAddress.ToString();
     }
 
     public Task InitializeShardsAsync()
