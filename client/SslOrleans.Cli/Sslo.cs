@@ -44,6 +44,8 @@ public static class Sslo
         }
         try
         {
+            // Before anything computes (eval and tokenizer training run convolutions in this process).
+            Core.Numerics.OneDnnIsaGuard.Apply();
             return args[0] switch
             {
                 "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),

@@ -17,6 +17,9 @@ public static class SslTrainingSiloExtensions
     /// </summary>
     public static ISiloBuilder AddSslTraining(this ISiloBuilder silo, Action<SslTrainingOptions>? configure = null)
     {
+        // Before any worker computes: keep oneDNN off kernels that are wrong on this processor (throws, naming
+        // SSLO_ONEDNN_GUARD, on a bad value).
+        Core.Numerics.OneDnnIsaGuard.Apply();
         var options = new SslTrainingOptions();
         configure?.Invoke(options);
         options.Validate();

@@ -31,8 +31,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = functional.relu(bn1.forward(conv1.forward(x)));
-        y = bn2.forward(conv2.forward(y));
+        var y = functional.relu(bn1.forward(conv1.call(x)));
+        y = bn2.forward(conv2.call(y));
         var identity = downsample is null ? x : downsample.forward(x);
         return functional.relu(y.Plus(identity));
     }

@@ -41,9 +41,9 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = functional.relu(bn1.forward(conv1.forward(x)));
-        y = functional.relu(bn2.forward(conv2.forward(y)));
-        y = bn3.forward(conv3.forward(y));
+        var y = functional.relu(bn1.forward(conv1.call(x)));
+        y = functional.relu(bn2.forward(conv2.call(y)));
+        y = bn3.forward(conv3.call(y));
         var identity = downsample is null ? x : downsample.forward(x);
         return functional.relu(y.Plus(identity));
     }

@@ -24,7 +24,7 @@ public sealed class PatchEmbedding : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor images)
     {
-        using var maps = proj.forward(images); // [B, D, H/P, W/P]
+        using var maps = proj.call(images); // [B, D, H/P, W/P]
         return maps.flatten(2).transpose(1, 2);
     }
 }

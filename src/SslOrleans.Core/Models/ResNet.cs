@@ -82,7 +82,7 @@ public sealed class ResNet : Backbone
 
     public override Tensor forward(Tensor x)
     {
-        var y = functional.relu(bn1.forward(conv1.forward(x)));
+        var y = functional.relu(bn1.forward(conv1.call(x)));
         if (maxpool is not null) y = maxpool.forward(y);
         y = layer4.forward(layer3.forward(layer2.forward(layer1.forward(y))));
         return functional.adaptive_avg_pool2d(y, 1).flatten(1);

@@ -30,12 +30,12 @@ public sealed class VitAttention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
         // [B, N, 3D] → [3, B, heads, N, D/heads]
-        var parts = qkv.forward(x).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
+        var parts = qkv.call(x).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
         var q = parts[0];
         var k = parts[1];
         var v = parts[2];
         var weights = q.matmul(k.transpose(-2, -1)).Times(scale).softmax(-1);
         var y = weights.matmul(v).transpose(1, 2).reshape(b, n, d);
-        return proj.forward(y).MoveToOuterDisposeScope();
+        return proj.call(y).MoveToOuterDisposeScope();
     }
 }

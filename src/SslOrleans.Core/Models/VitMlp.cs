@@ -21,8 +21,8 @@ public sealed class VitMlp : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = fc1.forward(x);
+        using var h = fc1.call(x);
         using var a = act.forward(h);
-        return fc2.forward(a);
+        return fc2.call(a);
     }
 }

@@ -6,6 +6,7 @@ using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Data;
 using SslOrleans.Core.Export;
+using SslOrleans.Core.Numerics;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Data;
@@ -39,6 +40,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             throw new NotSupportedException($"worker {this.GetPrimaryKeyString()}: device {request.Device}: replicas run on the CPU in this version; offer cpu slots (SslTraining:Devices)");
         int threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, request.Threads);
         compute = new ComputeThread($"sslo-worker-{this.GetPrimaryKeyString()}");
+        NumericsReport? numerics = null;
         var ready = await compute.RunAsync(() =>
         {
             // libtorch's intra-op pool is per process: the cores are divided among the workers of this silo.
@@ -46,10 +48,13 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             train = DatasetCatalog.Train(spec.Dataset, spec.Data);
             test = DatasetCatalog.Test(spec.Dataset, spec.Data);
             replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
+            // Never train on wrong numbers: this process's kernels must compute the model's layers right at these
+            // threads (some processors' oneDNN kernels do not; docs/architecture.md, "Numerics on every processor").
+            numerics = NumericsSelfCheck.Run(replica.Method.Backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
             return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings, (int)replica.Method.FeatureDim);
         });
-        logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters",
-            this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount);
+        logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters; numerics self-check: {Numerics}; {Isa}",
+            this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount, numerics, OneDnnIsaGuard.Decision);
         return ready;
     }
 
