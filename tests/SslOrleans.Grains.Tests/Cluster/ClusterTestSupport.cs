@@ -23,9 +23,10 @@ internal static class ClusterTestSupport
 
     public static string TempDir(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
 
-    /// <summary>Runs a program to its end (killed with its children after <paramref name="timeout"/>) and returns what it printed.</summary>
+    /// <summary>Runs a program to its end (killed with its children after <paramref name="timeout"/>) and returns what it
+    /// printed; <paramref name="unset"/> names variables of this process's environment the child must not inherit.</summary>
     public static async Task<(int Code, string Out, string Err)> RunAsync(string file, IEnumerable<string> args,
-        IReadOnlyDictionary<string, string>? env, TimeSpan timeout)
+        IReadOnlyDictionary<string, string>? env, TimeSpan timeout, IEnumerable<string>? unset = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -37,6 +38,7 @@ internal static class ClusterTestSupport
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        foreach (var k in unset ?? []) psi.Environment.Remove(k);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();

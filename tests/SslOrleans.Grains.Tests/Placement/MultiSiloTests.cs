@@ -167,15 +167,21 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
     [Theory]
     [InlineData("float32")]
     [InlineData("bfloat16")]
-    public async Task Gradients_sent_in_fewer_bits_train_close_to_the_exact_exchange(string dtype)
+    public async Task Gradients_sent_in_fewer_bits_differ_from_the_exact_exchange_by_their_rounding_alone(string dtype)
     {
-        var exact = Spec("exact-" + dtype, workers: 3);
-        var narrow = Spec(dtype, workers: 3) with { GradientDtype = dtype };
+        var exact = Spec("exact-" + dtype, workers: 3) with { Steps = 1, WarmupFraction = 0 };
+        var narrow = exact with { RunId = exact.RunId.Replace("exact-", "narrow"), Out = exact.Out + "-" + dtype, GradientDtype = dtype };
         Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, exact)).State);
         var status = await RunHarness.RunToEndAsync(Grains, narrow);
         Assert.True(status.State == RunState.Completed, status.Error);
         var diff = RunHarness.RelativeDifference(await RunHarness.LatestParametersAsync(narrow.Out), await RunHarness.LatestParametersAsync(exact.Out));
         Assert.True(diff > 0, "the narrower transfer must round somewhere"); // it is really used
-        Assert.InRange(diff, 0, dtype == "float32" ? 1e-4 : 2e-2);
+        // One step, so the difference is the transfer's rounding alone (over more steps training amplifies any
+        // perturbation by an amount no analysis bounds: 1.5e-3 after 3 steps on an AMD EPYC). Each of the 3 workers'
+        // float64 partial sums is rounded once (relative ≤ u per element, u = 2^-24 for float32, 2^-8 for bfloat16),
+        // the shard sums them in float64, and the first update moves the parameters by less than their norm: the
+        // parameters differ by less than 3u relative, on any processor. Measured: 3.1e-9 (float32), 3.0e-5 (bfloat16).
+        double u = dtype == "float32" ? Math.Pow(2, -24) : Math.Pow(2, -8);
+        Assert.InRange(diff, 0, 3 * u);
     }
 }
