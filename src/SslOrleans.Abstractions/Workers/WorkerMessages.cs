@@ -69,7 +69,10 @@ public sealed record WorkerReady(
     /// <summary>The loss couples the global batch: every step first gathers the workers' embeddings.</summary>
     [property: Id(6)] bool GlobalBatchLoss = false,
     /// <summary>Width of the backbone's pooled features.</summary>
-    [property: Id(7)] int FeatureDim = 0);
+    [property: Id(7)] int FeatureDim = 0,
+    /// <summary>The worker's numerics self-check (what it ran, how long, the worst error against its bound) and the
+    /// oneDNN ISA decision of its process.</summary>
+    [property: Id(8)] string Numerics = "");
 
 /// <summary>The exported backbone (safetensors bytes) and the L2 norm of its parameters.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.BackboneExport")]

@@ -197,7 +197,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
-                placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray());
+                placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray(),
+                ready.Select(r => r.Numerics).ToArray());
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }

@@ -40,7 +40,6 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             throw new NotSupportedException($"worker {this.GetPrimaryKeyString()}: device {request.Device}: replicas run on the CPU in this version; offer cpu slots (SslTraining:Devices)");
         int threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, request.Threads);
         compute = new ComputeThread($"sslo-worker-{this.GetPrimaryKeyString()}");
-        NumericsReport? numerics = null;
         var ready = await compute.RunAsync(() =>
         {
             // libtorch's intra-op pool is per process: the cores are divided among the workers of this silo.
@@ -50,11 +49,12 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
             // Never train on wrong numbers: this process's kernels must compute the model's layers right at these
             // threads (some processors' oneDNN kernels do not; docs/architecture.md, "Numerics on every processor").
-            numerics = NumericsSelfCheck.Run(replica.Method.Backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
-            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings, (int)replica.Method.FeatureDim);
+            var numerics = NumericsSelfCheck.Run(replica.Method.Backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
+            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings,
+                (int)replica.Method.FeatureDim, $"{numerics}; {OneDnnIsaGuard.Decision}");
         });
-        logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters; numerics self-check: {Numerics}; {Isa}",
-            this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount, numerics, OneDnnIsaGuard.Decision);
+        logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters; numerics self-check: {Numerics}",
+            this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount, ready.Numerics);
         return ready;
     }
 

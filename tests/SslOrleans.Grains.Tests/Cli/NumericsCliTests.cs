@@ -51,6 +51,10 @@ public sealed class NumericsCliTests
         var two = await PretrainAsync("2", "20");
         var one = await PretrainAsync("1", "1");
         Assert.Equal(20, two.GetProperty("steps").GetInt64());
+        // Each worker checked its layer ops at its own thread count before training, and says so in the result.
+        var check = Assert.Single(two.GetProperty("numerics").EnumerateArray()).GetString()!;
+        Assert.Contains("layer ops at 2 threads", check);
+        Assert.Contains("oneDNN ISA", check);
         double first2 = two.GetProperty("loss_first").GetDouble(), last2 = two.GetProperty("loss_last").GetDouble();
         double first1 = one.GetProperty("loss_first").GetDouble();
         Assert.True(double.IsFinite(first2) && double.IsFinite(last2), $"losses {first2} → {last2}");
