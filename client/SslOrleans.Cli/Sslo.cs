@@ -28,6 +28,8 @@ public static class Sslo
           bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards N] [--chunk-bytes B] [--gradient-dtype float64|float32|bfloat16] [--rounds 5]
                    one step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback,
                    beside a memcpy and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line
+          bench numerics [--backbone resnet18] [--width 16] [--micro-batch 32] [--threads 1] [--image-size 28] [--channels 1] [--rounds 3]
+                   what a worker's numerics self-check (every conv and linear layer against float64) costs; JSON as the last stdout line
           tokenizer train [--dataset fashion-mnist] [--data DIR] [--out runs/tokenizer-fashion-mnist] [--codebook 512] [--patch-size 4]
                    [--code-dim 32] [--hidden-dim 64] [--steps N | --minutes 2] [--batch 256] [--lr 1e-3] [--seed 0] [--force]
                    trains the VQ-VAE patch tokenizer of BEiT-style pretraining; writes tokenizer.safetensors + tokenizer.json to --out
@@ -53,6 +55,7 @@ public static class Sslo
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "exchange" => await BenchExchangeCommand.RunAsync(args[2..], stdout, stderr),
+                "bench" when args.Length > 1 && args[1] == "numerics" => BenchNumericsCommand.Run(args[2..], stdout, stderr),
                 "tokenizer" when args.Length > 1 && args[1] == "train" => TokenizerCommand.Train(args[2..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };

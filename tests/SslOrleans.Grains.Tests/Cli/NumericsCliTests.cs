@@ -63,6 +63,26 @@ public sealed class NumericsCliTests
         Assert.True(Math.Abs(first2 - first1) <= 1e-3 * Math.Abs(first1), $"loss_first {first2} at 2 threads, {first1} at 1 thread");
     }
 
+    [Fact]
+    public async Task Bench_numerics_reports_the_self_check_of_a_backbone_and_names_a_bad_flag()
+    {
+        var (code, stdout, stderr) = await ClusterTestSupport.RunAsync(Sslo,
+            ["bench", "numerics", "--width", "4", "--threads", "2", "--micro-batch", "8", "--rounds", "1"], null, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
+        var r = json.RootElement;
+        Assert.Equal("resnet18 cifar-stem width=4", r.GetProperty("architecture").GetString());
+        Assert.Equal(11, r.GetProperty("ops").GetInt32()); // ResNet-18's distinct (conv, input shape) pairs
+        Assert.Equal(2, r.GetProperty("threads").GetInt32());
+        Assert.InRange(r.GetProperty("worst_ratio").GetDouble(), double.Epsilon, 1);
+        Assert.True(r.GetProperty("seconds_median").GetDouble() > 0);
+        Assert.Contains("oneDNN ISA", r.GetProperty("onednn").GetString());
+
+        var bad = await ClusterTestSupport.RunAsync(Sslo, ["bench", "numerics", "--backbone", "resnet34"], null, TimeSpan.FromMinutes(1));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("backbone 'resnet34' is unknown", bad.Err);
+    }
+
     private static async Task<JsonElement> PretrainAsync(string threads, string steps)
     {
         var outDir = ClusterTestSupport.TempDir("sslo-threads-");
