@@ -159,6 +159,8 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         double trained = await RunHarness.KnnTop1Async(spec, folder), initial = await RunHarness.KnnTop1Async(spec, null);
         Assert.Equal(trained, r.KnnTop1!.Value);
         Assert.Equal(initial, r.KnnTop1Init!.Value);
+        // Two steps move the score by several points (53.3 % vs 59.9 % here), far beyond rounding on another processor:
+        // the equalities above also tell the backbones apart.
         Assert.True(Math.Abs(trained - initial) >= 1, $"trained {trained} % and initial {initial} %: too close to tell the backbones apart");
         Assert.InRange(initial, 40, 100); // ten classes: even random features beat chance (10 %) clearly
         var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
