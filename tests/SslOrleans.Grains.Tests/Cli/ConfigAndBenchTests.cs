@@ -74,7 +74,25 @@ public sealed class ConfigAndBenchTests
         Assert.Contains("| simclr | resnet18 |", text);
         Assert.Contains("| *initial backbone* | resnet18 |", text);
         Assert.Equal(2, first.GetProperty("methods").GetArrayLength());
-        Assert.All(first.GetProperty("methods").EnumerateArray(), m => Assert.InRange(m.GetProperty("knn_top1_k20").GetDouble(), 0, 100));
+        // Each row holds the scores `sslo eval` gives that method's checkpoint (and the initial backbone's), under their own keys.
+        async Task<JsonElement> Eval(string method, params string[] more)
+        {
+            var run = Directory.GetDirectories(dir, method + "-*").Single(d => !d.EndsWith("-tokenizer", StringComparison.Ordinal));
+            var (code, stdout, stderr) = await SsloInProcess.RunAsync(["eval", "--checkpoint", run, "--train-samples", "1000", "--test-samples", "200", .. more]);
+            Assert.True(code == 0, stderr);
+            using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
+            return json.RootElement.Clone();
+        }
+        void AssertRow(JsonElement reported, JsonElement eval, string rowStart)
+        {
+            foreach (var key in new[] { "knn_top1_k200", "knn_top1_k20", "linear_top1" })
+                Assert.Equal(eval.GetProperty(key).GetDouble(), reported.GetProperty(key).GetDouble());
+            var scores = $"| {eval.GetProperty("knn_top1_k200").GetDouble():F2} | {eval.GetProperty("knn_top1_k20").GetDouble():F2} | {eval.GetProperty("linear_top1").GetDouble():F2} |";
+            Assert.Contains(text.Split('\n'), line => line.StartsWith(rowStart, StringComparison.Ordinal) && line.Contains(scores, StringComparison.Ordinal));
+        }
+        foreach (var m in first.GetProperty("methods").EnumerateArray())
+            AssertRow(m, await Eval(m.GetProperty("method").GetString()!), $"| {m.GetProperty("method").GetString()} | resnet18 |");
+        AssertRow(first.GetProperty("init").EnumerateArray().Single(), await Eval("byol", "--init"), "| *initial backbone* | resnet18 |");
 
         // The generative methods add their rows (BEiT after its tokenizer) and the ViT's initial row; the others stay.
         var second = await Bench("mae,beit");

@@ -96,8 +96,9 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
         // plane pushed its float64 gradients (3 steps) over it; the one on the 1 MiB silo sent them in Orleans messages.
         long planeBytes = PlaneBytesReceived() - planeBefore;
         Assert.True(planeBytes >= 1L * 3 * pa.Length * sizeof(double), $"{planeBytes} bytes came over the data plane");
-        Assert.True(RunHarness.RelativeDifference(pa, pb) <= 1e-4, $"relative difference {RunHarness.RelativeDifference(pa, pb)}");
-        Assert.Equal(b.Result.ParamL2, a.Result.ParamL2, 1e-4 * b.Result.ParamL2);
+        // float64 gradient sums are exact and every worker runs one intra-op thread: the model is the one worker's to the bit.
+        Assert.True(pa.AsSpan().SequenceEqual(pb), $"relative difference {RunHarness.RelativeDifference(pa, pb)}");
+        Assert.Equal(b.Result.ParamL2, a.Result.ParamL2);
     }
 
     [Fact]

@@ -1,6 +1,12 @@
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Client;
+using SslOrleans.Core.Data;
+using SslOrleans.Core.Evaluation;
+using SslOrleans.Core.Export;
+using SslOrleans.Core.Methods;
 using SslOrleans.Core.Tokenizers;
+using SslOrleans.Grains.Compute;
+using SslOrleans.Grains.Data;
 using SslOrleans.Grains.Shards;
 using SslOrleans.Storage.Checkpoints;
 
@@ -72,6 +78,40 @@ public static class RunHarness
             parts.AddRange(ShardFile.Parse(bytes, folder).Parameters);
         }
         return parts.ToArray();
+    }
+
+    /// <summary>
+    /// kNN top-1 (the spec's k and temperature, every train and test sample) of the backbone exported in
+    /// <paramref name="checkpointFolder"/>, or with null of the initial backbone the spec's seed builds, computed here
+    /// from Core alone the way a run computes it: eval-mode features of blocks of 10 000 samples (a run's blocks at the
+    /// default chunk_bytes), in batches of 500, on two threads with the spec's intra-op thread count like two workers.
+    /// A run's recorded score must equal it to the bit, on any processor.
+    /// </summary>
+    public static async Task<double> KnnTop1Async(RunSpec spec, string? checkpointFolder)
+    {
+        const int Block = 10_000, Threads = 2;
+        var train = DatasetCatalog.Train(spec.Dataset, spec.Data);
+        var test = DatasetCatalog.Test(spec.Dataset, spec.Data);
+        var blocks = new[] { train, test }
+            .SelectMany(d => Enumerable.Range(0, (d.Count + Block - 1) / Block).Select(b => (Data: d, Start: b * Block, Count: Math.Min(Block, d.Count - b * Block))))
+            .ToArray();
+        var features = new float[blocks.Length][];
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(async t =>
+        {
+            using var compute = new ComputeThread($"test-knn-{t}");
+            await compute.RunAsync(() =>
+            {
+                TorchSharp.torch.set_num_threads(spec.ThreadsPerWorker);
+                using var backbone = MethodRegistry.CreateBackbone(RunSpecOptions.Method(spec, train));
+                if (checkpointFolder is not null) StateDict.LoadFile(backbone, Path.Combine(checkpointFolder, CheckpointNames.Backbone), null, "the test");
+                for (int b = t; b < blocks.Length; b += Threads)
+                    features[b] = BackboneEvaluation.Features(backbone, blocks[b].Data, blocks[b].Count, first: blocks[b].Start);
+            });
+        }));
+        float[] Of(ImageDataset data) => blocks.Select((b, i) => (b.Data, i)).Where(x => x.Data == data).SelectMany(x => features[x.i]).ToArray();
+        float[] trainFeatures = Of(train), testFeatures = Of(test);
+        return FeatureKnn.Top1(trainFeatures, train.Labels, testFeatures, test.Labels, trainFeatures.Length / train.Count,
+            train.Classes, spec.KnnK, spec.KnnTemperature);
     }
 
     public static double RelativeDifference(float[] a, float[] b)
