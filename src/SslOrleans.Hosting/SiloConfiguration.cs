@@ -127,7 +127,8 @@ public static class SslSiloExtensions
     /// <summary>
     /// A silo from configuration: section "Silo" (cluster ids, endpoints, clustering) and section "SslTraining"
     /// (devices, message limit, timeouts) onto <see cref="SslTrainingSiloExtensions.AddSslTraining"/>. Once the silo is
-    /// active it logs one line starting "sslo silo ready:" with the cluster id, clustering, ports and devices.
+    /// active it logs one line starting "sslo silo ready:" with the cluster id, clustering, ports, devices and the oneDNN
+    /// ISA decision.
     /// </summary>
     public static ISiloBuilder UseSslSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -173,9 +174,9 @@ internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration 
         lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active, _ =>
         {
             log.LogInformation("{Marker} cluster {ClusterId} (service {ServiceId}), clustering {Clustering} ({Membership}), silo {Silo}, " +
-                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}",
+                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}, {OneDnn}",
                 Marker, c.ClusterId, c.ServiceId, c.Clustering, c.MembershipDisplay, local.SiloAddress, c.SiloPort, c.GatewayPort,
-                DeviceSlots.Format(slots.Slots), Environment.ProcessId);
+                DeviceSlots.Format(slots.Slots), Environment.ProcessId, Core.Numerics.OneDnnIsaGuard.Decision);
             return Task.CompletedTask;
         });
 }

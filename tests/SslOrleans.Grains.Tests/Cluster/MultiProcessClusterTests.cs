@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SslOrleans.Core.Numerics;
 using SslOrleans.Grains.Tests.Cli;
 
 namespace SslOrleans.Grains.Tests.Cluster;
@@ -20,7 +21,9 @@ public sealed class MultiProcessClusterTests
         try
         {
             // Publishing the silo (when build/test.sh has not) takes a minute or two on 2 cores.
-            var up = await ClusterTestSupport.RunAsync(Script, ["up", "2"], env, TimeSpan.FromMinutes(6));
+            // The silos apply the oneDNN guard themselves (forced on here, so that it shows on any processor).
+            var up = await ClusterTestSupport.RunAsync(Script, ["up", "2"], new Dictionary<string, string>(env) { [OneDnnIsaGuard.ModeVariable] = "on" },
+                TimeSpan.FromMinutes(6), unset: [OneDnnIsaGuard.IsaVariable]);
             recorded.AddRange(Directory.Exists(state)
                 ? Directory.GetFiles(state, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim()))
                 : []);
@@ -29,6 +32,9 @@ public sealed class MultiProcessClusterTests
             Assert.Equal($"redis://127.0.0.1:{redisPort}", connection);
             Assert.Equal(3, recorded.Count); // two silos and the Redis it started
             Assert.All(recorded, pid => Assert.True(ClusterTestSupport.IsRunning(pid), $"pid {pid} is not running"));
+            var readyLines = Directory.GetFiles(state, "silo-*.log").SelectMany(File.ReadLines).Where(l => l.Contains("sslo silo ready:")).ToList();
+            Assert.Equal(2, readyLines.Count);
+            Assert.All(readyLines, l => Assert.Contains("oneDNN ISA capped at AVX2 (SSLO_ONEDNN_GUARD=on)", l));
 
             var status = await ClusterTestSupport.RunAsync(Script, ["status"], env, TimeSpan.FromSeconds(30));
             Assert.True(status.Code == 0, status.Out + status.Err);
