@@ -66,6 +66,12 @@ public static class Sslo
             stderr.WriteLine($"sslo: {e.Message}");
             return 2;
         }
+        catch (Core.Numerics.NumericsCheckException e)
+        {
+            // Not bad input: this processor computes wrong results, and the message says what to do (exit 1, as a failed run).
+            stderr.WriteLine($"sslo: {e.Message}");
+            return 1;
+        }
     }
 
     private static int Unknown(string command, TextWriter stderr)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Evaluation;
 using SslOrleans.Core.Methods;
+using SslOrleans.Core.Numerics;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains;
 using SslOrleans.Grains.Data;
@@ -36,6 +37,9 @@ public static class EvalCommand
         // The backbone is built exactly as the run's workers built it, so its names match the export and its
         // initial weights are the run's own (MethodRegistry seeds them from the spec); the heads are not needed.
         using var backbone = MethodRegistry.CreateBackbone(RunSpecOptions.Method(spec, train));
+        // Scores from wrong kernels would be wrong scores: the same check a worker makes before it trains.
+        var numerics = NumericsSelfCheck.Run(backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
+        stderr.WriteLine($"sslo: numerics self-check: {numerics}; {OneDnnIsaGuard.Decision}");
         stderr.WriteLine($"sslo: evaluating {(flags.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
                          $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
                          $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");

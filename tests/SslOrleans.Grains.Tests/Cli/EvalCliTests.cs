@@ -81,6 +81,8 @@ public sealed class EvalCliTests
         var trained = await RunAsync("eval", "--checkpoint", run, "--train-samples", "2000", "--test-samples", "500");
         Assert.True(trained.Code == 0, trained.Err);
         Assert.Contains("linear probe:", trained.Err);
+        // The backbone's layers were checked against float64 at the command's thread count before anything was scored.
+        Assert.Matches(@"numerics self-check: 11 layer ops at \d+ threads", trained.Err);
         var t = LastJson(trained.Out);
         foreach (var key in new[] { "checkpoint", "method", "backbone", "step", "init", "knn_top1_k20", "knn_top1_k200", "linear_top1",
                      "linear_train_top1", "linear_iterations", "linear_converged", "feature_dim", "train_samples", "test_samples", "seconds" })
