@@ -36,16 +36,24 @@ internal static class MethodTestKit
     }
 
     /// <summary>One SGD step (no momentum) from the mean gradient, as a parameter shard applies it; returns the loss.</summary>
-    public static double Step(Replica replica, IReadOnlyList<MicroBatch> batches, ImageDataset data, double lr)
+    /// <summary>One SGD step on the micro-batches; returns the mean loss.</summary>
+    public static double Step(Replica replica, IReadOnlyList<MicroBatch> batches, ImageDataset data, double lr) =>
+        ApplyStep(replica, batches, data, lr).LossSum / batches.Count;
+
+    /// <summary>One SGD step on the micro-batches; returns what the gradient pass measured.</summary>
+    /// <param name="probeOnly">Update only the online probe's parameters (the method's stay as they are).</param>
+    public static GradientResult ApplyStep(Replica replica, IReadOnlyList<MicroBatch> batches, ImageDataset data, double lr, bool probeOnly = false)
     {
         var g = Gradients([replica], [batches], data)[0];
         var state = replica.ReadState();
         var mean = g.Gradients.Select(x => (float)(x / batches.Count)).ToArray();
+        if (probeOnly)
+            foreach (var t in replica.Layout.Parameters.Where(t => !t.Probe)) Array.Clear(mean, (int)t.Offset, (int)t.Length);
         var tensors = replica.Layout.Parameters.Select(t => new SliceTensor(t.Offset, t.Length, t.Excluded)).ToList();
         FlatOptimizer.Step(state.Parameters, mean, new float[mean.Length], tensors, new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0, WeightDecay: 0), lr);
         for (int i = 0; i < state.Buffers.Length; i++) state.Buffers[i] = (float)(g.BufferSums[i] / batches.Count);
         FlatOptimizer.Ema(state.Target, state.Parameters, 0.9);
         replica.LoadState(state);
-        return g.LossSum / batches.Count;
+        return g;
     }
 }
