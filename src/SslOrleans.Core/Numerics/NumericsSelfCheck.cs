@@ -108,12 +108,12 @@ public static class NumericsSelfCheck
         var x = randn(op.InputShape, generator: generator);
         var w = randn(op.WeightShape, generator: generator);
 
-        var (exact, exactX, exactW, outputShape) = Float64(op, x, w, g: null);
-        var g = randn(outputShape, generator: generator);
-        (exact, exactX, exactW, _) = Float64(op, x, w, g);
+        Tensor? drawn = null;
+        var (exact, exactX, exactW) = Float64(op, x, w, shape => drawn = randn(shape, generator: generator));
+        var g = drawn!;
         // Σ|x||w| for every element of each result: the same op, linear in each argument, on absolute values.
-        var (bound, boundX, boundW, _) = Float64(op, x.abs(), w.abs(), g.abs());
-        var (kForward, kInput, kWeight) = op.Terms(outputShape);
+        var (bound, boundX, boundW) = Float64(op, x.abs(), w.abs(), _ => g.abs());
+        var (kForward, kInput, kWeight) = op.Terms(g.shape);
 
         double worst = 0;
         for (int r = 0; r < repeats; r++)
@@ -130,14 +130,14 @@ public static class NumericsSelfCheck
         return worst;
     }
 
-    private static (Tensor Y, Tensor Dx, Tensor Dw, long[] Shape) Float64(CheckedOp op, Tensor x, Tensor w, Tensor? g)
+    /// <summary>The op in float64, back-propagating the output gradient <paramref name="outputGradient"/> gives for its shape.</summary>
+    private static (Tensor Y, Tensor Dx, Tensor Dw) Float64(CheckedOp op, Tensor x, Tensor w, Func<long[], Tensor> outputGradient)
     {
         var x64 = x.to(float64).requires_grad_(true);
         var w64 = w.to(float64).requires_grad_(true);
         var y = op.Apply(x64, w64);
-        if (g is null) return (y.detach(), x64, w64, y.shape);
-        y.backward([g.to(float64)]);
-        return (y.detach(), x64.grad!, w64.grad!, y.shape);
+        y.backward([outputGradient(y.shape).to(float64)]);
+        return (y.detach(), x64.grad!, w64.grad!);
     }
 
     private static double Ratio(CheckedOp op, string what, Tensor candidate, Tensor exact, Tensor bound, long terms)
