@@ -5,6 +5,8 @@ namespace SslOrleans.Core.Models;
 /// <summary>
 /// A feature extractor without classifier: forward(images [B, C, H, W]) returns pooled features [B, FeatureDim].
 /// Methods build their heads on <see cref="FeatureDim"/> and never need to know which architecture is inside.
+/// Backbones invoke their convolution and linear layers with <c>call</c>, not <c>forward</c>: <c>call</c> runs hooks,
+/// and the numerics self-check finds the layers and their input shapes through pre-hooks (Numerics/NumericsSelfCheck).
 /// </summary>
 public abstract class Backbone : nn.Module<Tensor, Tensor>
 {
