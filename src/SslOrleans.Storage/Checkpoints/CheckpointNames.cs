@@ -1,6 +1,9 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace SslOrleans.Storage.Checkpoints;
 
-public static class CheckpointNames
+public static partial class CheckpointNames
 {
     public const string Manifest = "manifest.json";
     public const string Latest = "latest";
@@ -10,4 +13,18 @@ public static class CheckpointNames
 
     public static string Folder(long step) => $"step-{step:D8}";
     public static string Shard(int index) => $"shard-{index}.bin";
+
+    /// <summary>The step of a folder named <see cref="Folder"/>, or null for any other name.</summary>
+    public static long? StepOf(string folder) =>
+        StepFolder().Match(folder.Trim().TrimEnd('/')) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>A file name a checkpoint may hold: one path segment, no '..'.</summary>
+    public static void CheckFileName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('/') || name.Contains('\\') || name.Contains("..") || name.StartsWith('.'))
+            throw new ArgumentException($"checkpoint file name '{name}' must be one plain path segment");
+    }
+
+    [GeneratedRegex(@"^step-(\d{1,19})$")]
+    private static partial Regex StepFolder();
 }

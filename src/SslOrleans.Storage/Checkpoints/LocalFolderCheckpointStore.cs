@@ -1,66 +1,134 @@
 using System.Security.Cryptography;
 using System.Text;
-using SslOrleans.Abstractions.Checkpoints;
-using SslOrleans.Abstractions.Shards;
 
 namespace SslOrleans.Storage.Checkpoints;
 
-/// <summary>Checkpoints in a local folder. Every file is written to a temporary name and renamed, so a reader never sees half a file.</summary>
-public sealed class LocalFolderCheckpointStore(string location) : ICheckpointStore
+/// <summary>
+/// Checkpoints in a local folder. Every file is written to a temporary name, fsynced and renamed, and the folder
+/// fsynced, so a crash leaves either the old file or the new one; the manifest is linked into place only if absent;
+/// <c>latest</c> moves under an exclusive lock on latest.lock (the compare-and-swap of this store).
+/// </summary>
+public sealed class LocalFolderCheckpointStore : ICheckpointStore
 {
-    public string Location { get; } = Path.GetFullPath(location);
-
-    public async Task<FileDigest> WriteFileAsync(string checkpoint, string name, ReadOnlyMemory<byte> data, CancellationToken cancellation = default)
+    public LocalFolderCheckpointStore(string location)
     {
-        var path = PathOf(checkpoint, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await WriteAtomicAsync(path, data, cancellation);
-        return new FileDigest(name, Convert.ToHexStringLower(SHA256.HashData(data.Span)), data.Length);
+        Location = StorageLocation.Parse(location, "checkpoint folder");
+        if (Location.IsBlob) throw new ArgumentException($"{location} is a blob location; open it with BlobCheckpointStore");
     }
 
-    public async Task<byte[]> ReadFileAsync(string checkpoint, string name, CancellationToken cancellation = default)
+    public StorageLocation Location { get; }
+
+    public async Task<StoredFile> WriteFileAsync(long step, string name, ReadOnlyMemory<byte> data, CancellationToken cancellation = default)
     {
-        var path = PathOf(checkpoint, name);
+        await LocalFiles.WriteDurableAsync(PathOf(step, name), data, overwrite: true, cancellation);
+        return new StoredFile(name, Convert.ToHexStringLower(SHA256.HashData(data.Span)), data.Length);
+    }
+
+    public Task<Stream> OpenReadAsync(long step, string name, CancellationToken cancellation = default)
+    {
+        var path = PathOf(step, name);
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint file {path} does not exist", path);
-        return await File.ReadAllBytesAsync(path, cancellation);
+        return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous));
     }
 
-    public async Task<string> CommitAsync(CheckpointManifest manifest, CancellationToken cancellation = default)
+    public async Task CreateManifestAsync(long step, ReadOnlyMemory<byte> manifest, CancellationToken cancellation = default)
     {
-        var folder = CheckpointNames.Folder(manifest.Step);
-        var path = PathOf(folder, CheckpointNames.Manifest);
-        await WriteAtomicAsync(path, ManifestJson.Serialize(manifest), cancellation);
-        await WriteAtomicAsync(Path.Combine(Location, CheckpointNames.Latest), Encoding.UTF8.GetBytes(folder + "\n"), cancellation);
-        return path;
+        var path = PathOf(step, CheckpointNames.Manifest);
+        try
+        {
+            await LocalFiles.WriteDurableAsync(path, manifest, overwrite: false, cancellation);
+        }
+        catch (IOException e) when (File.Exists(path))
+        {
+            throw new CheckpointConflictException($"{path} exists: another writer committed step {step} first", e);
+        }
     }
 
-    public async Task<CheckpointManifest?> ReadLatestAsync(CancellationToken cancellation = default)
+    public async Task ReplaceManifestAsync(long step, ReadOnlyMemory<byte> manifest, CancellationToken cancellation = default)
     {
-        var latest = Path.Combine(Location, CheckpointNames.Latest);
-        if (!File.Exists(latest)) return null;
-        var folder = (await File.ReadAllTextAsync(latest, cancellation)).Trim();
-        var path = PathOf(folder, CheckpointNames.Manifest);
-        if (!File.Exists(path)) throw new InvalidDataException($"{latest} names {folder}, but {path} does not exist");
-        return ManifestJson.Deserialize(await File.ReadAllBytesAsync(path, cancellation), path);
+        var path = PathOf(step, CheckpointNames.Manifest);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist; only a committed manifest can be replaced", path);
+        await LocalFiles.WriteDurableAsync(path, manifest, overwrite: true, cancellation);
     }
 
-    public string PathOf(string checkpoint, string name)
+    public async Task<byte[]?> ReadManifestAsync(long step, CancellationToken cancellation = default)
     {
-        if (checkpoint.Contains("..") || name.Contains('/') || name.Contains(".."))
-            throw new ArgumentException($"checkpoint '{checkpoint}' / file '{name}' must not leave the run folder");
-        return Path.Combine(Location, checkpoint, name);
+        var path = PathOf(step, CheckpointNames.Manifest);
+        try { return await File.ReadAllBytesAsync(path, cancellation); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
     }
 
-    private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellation)
+    public async Task<long?> ReadLatestAsync(CancellationToken cancellation = default)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        await File.WriteAllBytesAsync(tmp, data, cancellation);
-        File.Move(tmp, path, overwrite: true);
+        var path = Location.LocalPath(CheckpointNames.Latest);
+        if (!File.Exists(path)) return null;
+        return ParseLatest(await File.ReadAllTextAsync(path, cancellation), path);
     }
-}
 
-public sealed class LocalFolderCheckpointStoreFactory : ICheckpointStoreFactory
-{
-    public ICheckpointStore Open(string location) => new LocalFolderCheckpointStore(location);
+    public async Task<long> MoveLatestAsync(long step, bool rewind = false, CancellationToken cancellation = default)
+    {
+        Directory.CreateDirectory(Location.Text);
+        var lockPath = Location.LocalPath(CheckpointNames.Latest + ".lock");
+        for (int attempt = 0; ; attempt++)
+        {
+            FileStream held;
+            try
+            {
+                // FileShare.None takes an exclusive advisory lock (flock) on Unix: one mover at a time, across processes.
+                held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (attempt < 600)
+            {
+                await Task.Delay(50, cancellation);
+                continue;
+            }
+            await using (held)
+            {
+                var current = await ReadLatestAsync(cancellation);
+                if (current is { } now && now >= step && !rewind) return now;
+                await LocalFiles.WriteDurableAsync(Location.LocalPath(CheckpointNames.Latest),
+                    Encoding.UTF8.GetBytes(CheckpointNames.Folder(step) + "\n"), overwrite: true, cancellation);
+                return step;
+            }
+        }
+    }
+
+    public Task<IReadOnlyList<long>> ListStepsAsync(CancellationToken cancellation = default)
+    {
+        IReadOnlyList<long> steps = !Directory.Exists(Location.Text) ? []
+            : Directory.EnumerateDirectories(Location.Text).Select(d => CheckpointNames.StepOf(Path.GetFileName(d)))
+                .OfType<long>().Order().ToList();
+        return Task.FromResult(steps);
+    }
+
+    public Task<IReadOnlyList<string>> ListFilesAsync(long step, CancellationToken cancellation = default)
+    {
+        var folder = Location.LocalPath(CheckpointNames.Folder(step));
+        IReadOnlyList<string> files = !Directory.Exists(folder) ? []
+            : Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+        return Task.FromResult(files);
+    }
+
+    public Task DeleteStepAsync(long step, CancellationToken cancellation = default)
+    {
+        var folder = Location.LocalPath(CheckpointNames.Folder(step));
+        if (Directory.Exists(folder))
+        {
+            // The manifest goes first: a crash half-way leaves an unfinished checkpoint, never one that looks complete.
+            var manifest = Path.Combine(folder, CheckpointNames.Manifest);
+            if (File.Exists(manifest)) File.Delete(manifest);
+            Directory.Delete(folder, recursive: true);
+            LocalFiles.SyncFolder(Location.Text);
+        }
+        return Task.CompletedTask;
+    }
+
+    public string PathOf(long step, string name)
+    {
+        CheckpointNames.CheckFileName(name);
+        return Location.LocalPath(Path.Combine(CheckpointNames.Folder(step), name));
+    }
+
+    internal static long ParseLatest(string text, string source) =>
+        CheckpointNames.StepOf(text) ?? throw new InvalidDataException($"{source}: '{text.Trim()}' is not a checkpoint folder name (step-NNNNNNNN)");
 }

@@ -1,0 +1,57 @@
+using System.Runtime.InteropServices;
+
+namespace SslOrleans.Storage;
+
+/// <summary>Durable local writes: data reaches the disk (fsync of the file and of its folder) before a rename publishes it.</summary>
+internal static class LocalFiles
+{
+    /// <summary>Writes <paramref name="data"/> to a temporary name beside <paramref name="path"/>, fsyncs it and renames it
+    /// into place (replacing, or failing with <see cref="IOException"/> when <paramref name="overwrite"/> is false and the
+    /// path exists), then fsyncs the folder so the rename itself survives a crash.</summary>
+    public static async Task WriteDurableAsync(string path, ReadOnlyMemory<byte> data, bool overwrite, CancellationToken cancellation)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        var tmp = Path.Combine(folder, "." + Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await f.WriteAsync(data, cancellation);
+                f.Flush(flushToDisk: true);
+            }
+            // Without overwrite .NET links the new name (atomic, EEXIST when taken) and then unlinks the temporary one.
+            File.Move(tmp, path, overwrite);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+        SyncFolder(folder);
+    }
+
+    /// <summary>fsync of a folder: makes the names created, renamed or removed in it durable.</summary>
+    public static void SyncFolder(string folder)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        int fd = Open(folder, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"cannot open folder {folder} to fsync it (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"fsync of folder {folder} failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}
