@@ -20,7 +20,12 @@ public sealed class EmbeddedCluster : ITrainingCluster
         builder.Logging.ToStandardError(logLevel);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: Loopback.FreePort(), gatewayPort: Loopback.FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
-            .AddSslTraining(o => o.Devices = $"cpu*{Math.Max(1, workers)}"));
+            .AddSslTraining(o =>
+            {
+                o.Devices = $"cpu*{Math.Max(1, workers)}";
+                // The blob account and transfer settings: SSLO_STORAGE, or Storage__* in the environment.
+                SslTrainingConfiguration.BindStorage(builder.Configuration, o);
+            }));
         // The CLI owns Ctrl+C (stop after the step, checkpoint): the host must not shut the silo down under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         var host = builder.Build();

@@ -148,7 +148,11 @@ public static class SslSiloExtensions
                 break;
         }
         // Every key of the section, as checked above, onto the options the silo is built with.
-        silo.AddSslTraining(o => SslTrainingConfiguration.Bind(configuration, o));
+        silo.AddSslTraining(o =>
+        {
+            SslTrainingConfiguration.Bind(configuration, o);
+            SslTrainingConfiguration.BindStorage(configuration, o);
+        });
         silo.Services.AddSingleton(c);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloReadyLog>();
         return silo;

@@ -40,10 +40,32 @@ public static class SslTrainingConfiguration
             options.DataPort = port;
     }
 
+    /// <summary>The "Storage" section: ConnectionString or AccountUrl, SingleShotBytes, BlockBytes, Concurrency, MaxRetries,
+    /// CacheFolder. SSLO_STORAGE in the environment wins over both account keys.</summary>
+    public static void BindStorage(IConfiguration configuration, SslTrainingOptions options)
+    {
+        var s = new SectionReader(configuration, Storage.StorageOptions.Section,
+            ["ConnectionString", "AccountUrl", "SingleShotBytes", "BlockBytes", "Concurrency", "MaxRetries", "CacheFolder"]);
+        var o = options.Storage;
+        long? Bytes(string key) => s.Int(key, 1, 2000 << 20, "must be a whole number of bytes from 1 to 2000 MiB");
+        options.Storage = o with
+        {
+            ConnectionString = s.Text("ConnectionString") ?? o.ConnectionString,
+            AccountUrl = s.Text("AccountUrl") ?? o.AccountUrl,
+            SingleShotBytes = Bytes("SingleShotBytes") ?? o.SingleShotBytes,
+            BlockBytes = Bytes("BlockBytes") ?? o.BlockBytes,
+            Concurrency = s.Int("Concurrency", 1, 64, "must be a whole number from 1 to 64") ?? o.Concurrency,
+            MaxRetries = s.Int("MaxRetries", 0, 20, "must be a whole number from 0 to 20") ?? o.MaxRetries,
+            CacheFolder = s.Text("CacheFolder") ?? o.CacheFolder,
+        };
+        if (options.Storage.Errors() is { Count: > 0 } errors) throw new SslConfigurationException(Storage.StorageOptions.Section, string.Join("; ", errors));
+    }
+
     public static SslTrainingOptions From(IConfiguration configuration)
     {
         var options = new SslTrainingOptions();
         Bind(configuration, options);
+        BindStorage(configuration, options);
         options.Validate();
         return options;
     }

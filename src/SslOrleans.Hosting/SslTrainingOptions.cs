@@ -17,6 +17,8 @@ public sealed class SslTrainingOptions
     public bool DataPlane { get; set; } = true;
     /// <summary>The data plane's port on this silo's address; 0 = any free port (each shard tells its workers where).</summary>
     public int DataPort { get; set; }
+    /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
+    public Storage.StorageOptions Storage { get; set; } = new();
 
     public void Validate()
     {
@@ -25,6 +27,7 @@ public sealed class SslTrainingOptions
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
         if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");
+        if (Storage.Errors() is { Count: > 0 } storage) throw new ArgumentException(string.Join("; ", storage), nameof(Storage));
         if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
 }

@@ -25,7 +25,10 @@ public static class SslTrainingSiloExtensions
         options.Validate();
         var slots = DeviceSlots.Parse(options.Devices, Environment.ProcessorCount);
         DeviceSlots.RequireAvailable(slots);
-        silo.Services.TryAddSingleton<ICheckpointStoreFactory, LocalFolderCheckpointStoreFactory>();
+        // Checkpoints in folders or az:// blob storage; datasets and tokenizers read from az:// into the local cache.
+        var stores = new CheckpointStoreFactory(options.Storage.WithEnvironment());
+        silo.Services.TryAddSingleton<ICheckpointStoreFactory>(stores);
+        silo.Services.TryAddSingleton(_ => new Storage.Data.BlobFolderCache(stores.Account));
         silo.Services.AddSingleton(new LocalDeviceSlots(slots));
         silo.Services.AddSingleton(new Grains.Compute.TensorDataPlaneOptions(options.DataPlane, options.DataPort));
         silo.Services.AddSingleton<Grains.Compute.TensorDataPlane>();

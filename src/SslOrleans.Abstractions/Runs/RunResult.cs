@@ -27,4 +27,7 @@ public sealed record RunResult(
     [property: Id(17)] string[]? Placement = null,
     /// <summary>Worker w's numerics self-check and its process's oneDNN ISA decision, e.g. "11 layer ops at 1
     /// threads ×3 in 180 ms, worst error 0.51 of its bound (…); oneDNN ISA not capped (…)".</summary>
-    [property: Id(18)] string[]? Numerics = null);
+    [property: Id(18)] string[]? Numerics = null,
+    /// <summary>What went wrong without failing the run: checkpoints skipped or failed in the background, checkpoints
+    /// skipped on resume because they did not verify (naming the file and the reason).</summary>
+    [property: Id(19)] string[]? Warnings = null);

@@ -7,7 +7,7 @@ public sealed record RunSpec
     [Id(0)] public string RunId { get; init; } = "run";
     [Id(1)] public string Method { get; init; } = "byol";
     [Id(2)] public string Dataset { get; init; } = "fashion-mnist";
-    /// <summary>Folder with the dataset files; null searches the system locations (Debian's package).</summary>
+    /// <summary>Folder or az://CONTAINER/PREFIX with the dataset files; null searches the system locations (Debian's package).</summary>
     [Id(3)] public string? Data { get; init; }
     /// <summary>resnet18, resnet50 or vit-tiny; null = the method's default (vit-tiny for MAE and BEiT, resnet18 otherwise).</summary>
     [Id(4)] public string? Backbone { get; init; }
@@ -23,7 +23,7 @@ public sealed record RunSpec
     [Id(12)] public double? Epochs { get; init; }
     [Id(13)] public double? Minutes { get; init; }
     [Id(14)] public long Seed { get; init; }
-    /// <summary>Checkpoint folder of this run.</summary>
+    /// <summary>Where this run's checkpoints go: a folder or az://CONTAINER/PREFIX.</summary>
     [Id(15)] public string Out { get; init; } = "runs/run";
     /// <summary>lars, sgd or adamw; null = the method's recipe (like <see cref="Lr"/>, <see cref="WeightDecay"/>, <see cref="Nesterov"/>).</summary>
     [Id(16)] public string? Optimizer { get; init; }
@@ -37,7 +37,7 @@ public sealed record RunSpec
     [Id(22)] public int HiddenDim { get; init; }
     /// <summary>Embedding width; 0 = the method's default (BYOL 256, SimCLR 4 × width, Barlow Twins the hidden width).</summary>
     [Id(23)] public int ProjectionDim { get; init; }
-    /// <summary>Checkpoint every n steps (0: only at the end or on stop).</summary>
+    /// <summary>Checkpoint every n steps (0: none by step count; see <see cref="CheckpointMinutes"/>). A run always checkpoints at its end or stop.</summary>
     [Id(24)] public long CheckpointEvery { get; init; }
     /// <summary>Intra-op threads of each worker; 0 = the silo's cores divided among its workers.</summary>
     [Id(25)] public int ThreadsPerWorker { get; init; }
@@ -82,4 +82,8 @@ public sealed record RunSpec
     [Id(47)] public string? Tokenizer { get; init; }
     /// <summary>How workers send gradient sums to the shards: float64 (exact, grouping-invariant), float32 or bfloat16 (fewer bytes, rounded once per worker).</summary>
     [Id(48)] public string GradientDtype { get; init; } = "float64";
+    /// <summary>Checkpoint after this many minutes of training since the last one (0: none by time), so that no run loses more.</summary>
+    [Id(49)] public double CheckpointMinutes { get; init; } = 10;
+    /// <summary>Complete checkpoints kept; older ones are deleted (never the one 'latest' names).</summary>
+    [Id(50)] public int KeepLast { get; init; } = 3;
 }

@@ -35,7 +35,7 @@ public static class RunSpecValidator
         Require(s.Steps is null or >= 1, "steps", s.Steps, "at least 1");
         Require(s.Epochs is null or > 0, "epochs", s.Epochs, "greater than 0");
         Require(s.Minutes is null or > 0, "minutes", s.Minutes, "greater than 0");
-        Require(!string.IsNullOrWhiteSpace(s.Out), "out", s.Out, "a folder path");
+        Require(!string.IsNullOrWhiteSpace(s.Out), "out", s.Out, "a folder or az://CONTAINER/PREFIX");
         Require(s.Lr is null or > 0, "lr", s.Lr, "greater than 0");
         Require(s.WeightDecay is null or >= 0, "weight_decay", s.WeightDecay, "at least 0");
         Require(s.Momentum is >= 0 and < 1, "momentum", s.Momentum, "in [0, 1)");
@@ -48,12 +48,14 @@ public static class RunSpecValidator
         Require(s.MaskRatio is null or (> 0 and < 1), "mask_ratio", s.MaskRatio, "in (0, 1) (or unset: the method's default)");
         Require(s.DecoderDim >= 0 && s.DecoderDim % 16 == 0, "decoder_dim", s.DecoderDim, "a multiple of 16 (0 = 4 × width)");
         Require(s.DecoderDepth >= 1, "decoder_depth", s.DecoderDepth, "at least 1");
-        Require(s.Tokenizer is null || !string.IsNullOrWhiteSpace(s.Tokenizer), "tokenizer", s.Tokenizer, "a tokenizer folder made by `sslo tokenizer train`");
+        Require(s.Tokenizer is null || !string.IsNullOrWhiteSpace(s.Tokenizer), "tokenizer", s.Tokenizer, "a tokenizer folder (or az://CONTAINER/PREFIX) made by `sslo tokenizer train`");
         Require(s.Temperature > 0 && double.IsFinite(s.Temperature), "temperature", s.Temperature, "greater than 0");
         Require(s.BarlowLambda >= 0 && double.IsFinite(s.BarlowLambda), "barlow_lambda", s.BarlowLambda, "at least 0");
         Require(s.BarlowScale > 0 && double.IsFinite(s.BarlowScale), "barlow_scale", s.BarlowScale, "greater than 0");
         Require(s.ProbeLr > 0, "probe_lr", s.ProbeLr, "greater than 0");
         Require(s.CheckpointEvery >= 0, "checkpoint_every", s.CheckpointEvery, "at least 0");
+        Require(s.CheckpointMinutes >= 0 && double.IsFinite(s.CheckpointMinutes), "checkpoint_minutes", s.CheckpointMinutes, "at least 0 (0: no timed checkpoints)");
+        Require(s.KeepLast >= 1, "keep_last", s.KeepLast, "at least 1");
         Require(s.ThreadsPerWorker >= 0, "threads_per_worker", s.ThreadsPerWorker, "at least 0 (0 = automatic)");
         Require(s.KnnK >= 1, "knn_k", s.KnnK, "at least 1");
         Require(s.KnnTemperature > 0, "knn_temperature", s.KnnTemperature, "greater than 0");

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace SslOrleans.Abstractions.Shards;
 
 /// <summary>
@@ -14,8 +16,13 @@ public interface IParameterShardGrain : IGrainWithStringKey
     [Alias("Apply")] Task<long> ApplyAsync(ApplyRequest request);
     /// <summary>Floats [offset, offset + count) of [parameters | buffers | target] at the current version.</summary>
     [Alias("Pull")] Task<ShardChunk> PullAsync(long offset, int count);
-    [Alias("Save")] Task<FileDigest> SaveAsync(string checkpointFolder);
-    [Alias("Load")] Task<long> LoadAsync(string checkpointFolder, FileDigest file);
+    /// <summary>Copies the shard's state at the current version and starts writing it as shard-k.bin of the checkpoint
+    /// of <paramref name="step"/> in the background; returns once the copy is taken, so training goes on meanwhile.</summary>
+    [Alias("BeginSave")] Task BeginSaveAsync(long step);
+    /// <summary>Waits for the write <see cref="BeginSaveAsync"/> started and returns the file's digest. Interleaves with
+    /// the step's calls: it only awaits the upload of the copy.</summary>
+    [AlwaysInterleave, Alias("EndSave")] Task<FileDigest> EndSaveAsync(long step);
+    [Alias("Load")] Task<long> LoadAsync(long step, FileDigest file);
     [Alias("Release")] Task ReleaseAsync();
     /// <summary>"address:port" of the tensor data plane of the silo this shard runs on; null when silos move chunks in Orleans messages.</summary>
     [Alias("DataEndpoint")] Task<string?> GetDataEndpointAsync();

@@ -86,6 +86,15 @@ public static class FashionMnist
     }
 
     /// <summary>The directory to load from: the given one, or the first default directory holding the split.</summary>
+    /// <summary>The four files of the dataset (train and test images and labels, gzipped or not) where loading would find
+    /// them; <see cref="DatasetNotFoundException"/> names the first one missing.</summary>
+    public static string[] Files(string? dataDir = null) =>
+        [.. new[] { Split.Train, Split.Test }.SelectMany(split =>
+        {
+            var directory = ResolveDirectory(split, dataDir);
+            return new[] { FindFile(directory, split.Images), FindFile(directory, split.Labels) };
+        })];
+
     private static string ResolveDirectory(Split split, string? dataDir)
     {
         if (dataDir is not null)

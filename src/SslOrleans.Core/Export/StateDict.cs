@@ -43,8 +43,13 @@ public static class StateDict
     public static void LoadFile(nn.Module module, string file, (long Bytes, string Sha256)? expected, string expectedBy)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var bytes = ReadVerified(file, expected, expectedBy);
+        LoadBytes(module, ReadVerified(file, expected, expectedBy), file);
+    }
 
+    /// <summary>Loads safetensors bytes into <paramref name="module"/> strictly; errors name <paramref name="source"/>.</summary>
+    public static void LoadBytes(nn.Module module, byte[] bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(module);
         Dictionary<string, Tensor> tensors;
         try
         {
@@ -53,11 +58,11 @@ public static class StateDict
         }
         catch (Exception e) when (e is InvalidDataException or NotSupportedException)
         {
-            throw new InvalidDataException($"{file}: {e.Message}", e);
+            throw new InvalidDataException($"{source}: {e.Message}", e);
         }
         try
         {
-            LoadStrict(module, tensors, file);
+            LoadStrict(module, tensors, source);
         }
         finally
         {

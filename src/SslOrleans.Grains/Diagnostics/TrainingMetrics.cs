@@ -16,6 +16,9 @@ public static class TrainingMetrics
     public static readonly Counter<long> BytesPushed = Meter.CreateCounter<long>("sslo.exchange.bytes", "By", "gradient bytes pushed to parameter shards");
     public static readonly Histogram<double> ApplyDuration = Meter.CreateHistogram<double>("sslo.apply.duration", "s", "aggregation + optimizer + EMA on a shard");
     public static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("sslo.checkpoints", description: "checkpoints committed");
+    public static readonly Counter<long> CheckpointFailures = Meter.CreateCounter<long>("sslo.checkpoint.failures", description: "background checkpoints that failed or were skipped");
+    public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram<double>("sslo.checkpoint.duration", "s", "from the state's copy to the commit of its manifest");
+    public static readonly Histogram<double> CheckpointBlocked = Meter.CreateHistogram<double>("sslo.checkpoint.blocked", "s", "training time a checkpoint held the step loop (the copies)");
 
     public static TagList Run(string runId, string method) => new() { { "sslo.run", runId }, { "sslo.method", method } };
 }

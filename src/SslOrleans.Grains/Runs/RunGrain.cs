@@ -5,6 +5,7 @@ using SslOrleans.Abstractions.Data;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
+using SslOrleans.Grains.Checkpoints;
 using SslOrleans.Grains.Diagnostics;
 using SslOrleans.Grains.Data;
 using SslOrleans.Grains.Placement;
@@ -17,7 +18,7 @@ namespace SslOrleans.Grains.Runs;
 /// micro-batches to the workers, apply on the parameter shards, pull on the workers; then checkpoints
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
-public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster) : Grain, IRunGrain
+public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders) : Grain, IRunGrain
 {
     /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
     public const int MessageEnvelopeBytes = 64 << 10;
@@ -34,6 +35,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     private bool stopRequested;
     private readonly List<StepProgress> progress = [];
     private Core.Diagnostics.TensorBoardLog? curves;
+    private RunCheckpoints? checkpoints;
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
@@ -42,10 +44,14 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         RunSpecValidator.ThrowIfInvalid(runSpec, SiloCatalog.Current);
         runSpec = RunPlan.WithMethodDefaults(runSpec);
         // Reads the tokenizer's files: off the grain's scheduler.
-        if (!runSpec.Resume) await Task.Run(() => RunSpecOptions.CheckRequirements(runSpec));
+        if (!runSpec.Resume)
+        {
+            var local = await RunSpecStorage.LocalizeAsync(blobFolders, runSpec);
+            await Task.Run(() => RunSpecOptions.CheckRequirements(local));
+        }
         if (runSpec.RunId != this.GetPrimaryKeyString())
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");
-        if (!runSpec.Resume && await stores.Open(runSpec.Out).ReadLatestAsync() is { } existing)
+        if (!runSpec.Resume && await Task.Run(() => stores.Open(runSpec.Out).ReadLatestManifestAsync()) is { } existing)
             throw new ArgumentException($"out: {runSpec.Out} already holds run '{existing.RunId}' at step {existing.Step}; pass --resume to continue it or choose another --out");
         layout = await PlaceAsync(runSpec);
         spec = runSpec;
@@ -100,13 +106,20 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         {
             DelayDeactivation(TimeSpan.FromDays(7));
             var store = stores.Open(s.Out);
-            curves = new Core.Diagnostics.TensorBoardLog(Path.Combine(store.Location, "tensorboard"));
+            // TensorBoard's event files are local: beside the checkpoints of a folder, in the temporary folder for blob storage.
+            curves = new Core.Diagnostics.TensorBoardLog(store.Location.IsBlob
+                ? Path.Combine(Path.GetTempPath(), "sslo-tensorboard", s.RunId) : store.Location.LocalPath("tensorboard"));
+            checkpoints = new RunCheckpoints(logger, store, s);
             CheckpointManifest? resumeFrom = null;
             if (s.Resume)
             {
-                resumeFrom = await store.ReadLatestAsync()
-                    ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint (no 'latest' file)");
+                phase = "finding the newest checkpoint that verifies";
+                var point = await Task.Run(() => new CheckpointCatalog(store).FindResumableAsync())
+                    ?? throw new InvalidOperationException($"resume: {store.Location} holds no complete checkpoint that verifies");
+                foreach (var note in point.Notes) checkpoints.Warn($"resume: {note}");
+                resumeFrom = ManifestJson.Deserialize(point.Manifest, CheckpointManifests.ManifestName(store, point.Summary.Step));
                 s = spec = RunPlan.WithMethodDefaults(RunPlan.Resumed(resumeFrom.Spec, s));
+                checkpoints = new RunCheckpoints(logger, store, s, checkpoints.Warnings);
             }
 
             phase = "initialising workers";
@@ -132,8 +145,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             if (resumeFrom is not null)
             {
                 phase = $"loading {CheckpointNames.Folder(resumeFrom.Step)}";
-                var folder = CheckpointNames.Folder(resumeFrom.Step);
-                await Task.WhenAll(shards.Select((g, k) => g.LoadAsync(folder, resumeFrom.Files.Single(f => f.Name == CheckpointNames.Shard(k)))));
+                await Task.WhenAll(shards.Select((g, k) => g.LoadAsync(resumeFrom.Step, resumeFrom.Files.Single(f => f.Name == CheckpointNames.Shard(k)))));
                 step = resumeFrom.Step;
                 plannedSteps = resumeFrom.PlannedSteps;
             }
@@ -163,13 +175,13 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                     plannedSteps = Math.Max(step + 1, step + (long)((budget!.Value - clock.Elapsed.TotalSeconds) / perStep));
                 }
                 if (s.StopAfter is { } n && stepsThisRun >= n) stopRequested = true;
-                if (s.CheckpointEvery > 0 && step % s.CheckpointEvery == 0 && step < plannedSteps)
-                    await CheckpointAsync(s, store, workers, shards, map);
+                if (step < plannedSteps && !stopRequested && checkpoints.Due(step))
+                    await checkpoints.BeginAsync(step, () => SnapshotAsync(s, workers, shards, map));
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             phase = "checkpointing";
-            var (manifestPath, manifest, paramL2) = await CheckpointAsync(s, store, workers, shards, map);
+            var (manifestPath, manifest, paramL2) = await checkpoints.WriteFinalAsync(step, () => SnapshotAsync(s, workers, shards, map));
             var finished = !stopRequested || step >= plannedSteps;
 
             double? knn = null, knnInit = null, probeTop1 = null;
@@ -184,11 +196,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 phase = "online probe on the test split";
                 probeTop1 = await ProbeTop1Async(workers, ready[0].TestCount);
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
-                var metrics = new Dictionary<string, double>(manifest.Metrics)
+                await checkpoints.AddMetricsAsync(new Dictionary<string, double>
                 {
                     ["knn_top1"] = knn.Value, ["knn_top1_init"] = knnInit.Value, ["online_probe_top1"] = probeTop1.Value,
-                };
-                await store.CommitAsync(manifest with { Metrics = metrics });
+                });
                 await LogCurvesAsync(step, new() { ["eval/knn_top1"] = knn.Value, ["eval/knn_top1_init"] = knnInit.Value, ["eval/online_probe_top1"] = probeTop1.Value });
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
@@ -198,7 +209,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
                 placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray(),
-                ready.Select(r => r.Numerics).ToArray());
+                ready.Select(r => r.Numerics).ToArray(), checkpoints.Warnings.ToArray());
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
@@ -211,6 +222,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         }
         finally
         {
+            // A checkpoint still uploading when the run fails may yet commit: let it, before the shards go.
+            if (checkpoints is not null) await checkpoints.DrainAsync();
             await ReleaseAsync(workers, map);
         }
     }
@@ -297,13 +310,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         return Math.Max(1, (long)(minutes * 60 / (seconds * 1.1)));
     }
 
-    private async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> CheckpointAsync(RunSpec s, ICheckpointStore store, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
+    /// <summary>Takes a checkpoint's state after the current step: every shard copies its own (and starts uploading
+    /// it), worker 0 exports the backbone; the manifest is filled in except for its files.</summary>
+    private async Task<RunCheckpoints.Snapshot> SnapshotAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
     {
-        var folder = CheckpointNames.Folder(step);
-        var files = (await Task.WhenAll(shards.Select(g => g.SaveAsync(folder)))).ToList();
+        await Task.WhenAll(shards.Select(g => g.BeginSaveAsync(step)));
         var export = await workers[0].ExportBackboneAsync();
-        files.Add(await Task.Run(() => store.WriteFileAsync(folder, CheckpointNames.Backbone, export.SafeTensors)));
-        if (export.OnlineProbe is { } probe) files.Add(await Task.Run(() => store.WriteFileAsync(folder, CheckpointNames.OnlineProbe, probe)));
         var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
         if (progress.Count > 0)
         {
@@ -313,11 +325,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             metrics["tau"] = progress[^1].Tau;
         }
         var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, s.RunId, s, step,
-            (double)step * s.Batch / trainCount, step * s.Batch, plannedSteps, map.Shards, metrics, files.ToArray(), DateTimeOffset.UtcNow);
-        var path = await store.CommitAsync(manifest);
-        TrainingMetrics.Checkpoints.Add(1, TrainingMetrics.Run(s.RunId, s.Method));
-        logger.LogInformation("Run {Run}: checkpoint {Path}", s.RunId, path);
-        return (path, manifest, export.ParamL2);
+            (double)step * s.Batch / trainCount, step * s.Batch, plannedSteps, map.Shards, metrics, [], DateTimeOffset.UtcNow);
+        return new RunCheckpoints.Snapshot(shards, export, manifest);
     }
 
     private async Task ReleaseAsync(IWorkerGrain[] workers, ShardMap? map)

@@ -100,6 +100,8 @@ public static class RunPlan
         Evaluate = now.Evaluate,
         StopAfter = now.StopAfter,
         CheckpointEvery = now.CheckpointEvery,
+        CheckpointMinutes = now.CheckpointMinutes,
+        KeepLast = now.KeepLast,
         ChunkBytes = now.ChunkBytes,
         Resume = true,
     };

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Training;
+using SslOrleans.Grains.Checkpoints;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Storage.Checkpoints;
 
@@ -31,6 +32,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     private readonly Dictionary<(long Offset, int Count), byte[]> pulled = [];
     private long initialised;
     private readonly SortedDictionary<int, Contribution> contributions = new();
+    // Checkpoint writes in flight, by step: started by BeginSave, awaited by EndSave.
+    private readonly Dictionary<long, Task<FileDigest>> saves = [];
 
     /// <summary>A worker's pushed chunks for the current step, kept as received: summed once, off the scheduler, at apply.</summary>
     private sealed class Contribution
@@ -138,23 +141,37 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         return Task.FromResult(new ShardChunk(version, -1, offset, total, bytes));
     }
 
-    public async Task<FileDigest> SaveAsync(string checkpointFolder)
+    public async Task BeginSaveAsync(long step)
     {
         var cfg = Config();
+        if (saves.ContainsKey(step)) throw new InvalidOperationException($"shard {cfg.Range.Index}: the checkpoint of step {step} is already being written");
         var file = new ShardFile(version, cfg.Range.Index, parameters, momentum, variance, target, buffers);
+        // The copy: serialising takes the state as it is now (the next apply replaces these arrays' values), off the
+        // grain scheduler; the upload of the copy then runs while training goes on.
+        var bytes = await Task.Run(file.ToBytes);
         var store = stores.Open(cfg.Spec.Out);
-        // Serialising and hashing megabytes stays off the grain scheduler.
-        return await Task.Run(() => store.WriteFileAsync(checkpointFolder, CheckpointNames.Shard(cfg.Range.Index), file.ToBytes()));
+        saves[step] = Task.Run(async () => (await store.WriteFileAsync(step, CheckpointNames.Shard(cfg.Range.Index), bytes)).ToDigest());
     }
 
-    public async Task<long> LoadAsync(string checkpointFolder, FileDigest file)
+    public async Task<FileDigest> EndSaveAsync(long step)
+    {
+        if (!saves.TryGetValue(step, out var save))
+            throw new InvalidOperationException($"parameter shard {this.GetPrimaryKeyString()}: no checkpoint of step {step} is being written");
+        try { return await save; }
+        finally { saves.Remove(step); }
+    }
+
+    public async Task<long> LoadAsync(long step, FileDigest file)
     {
         var cfg = Config();
         var store = stores.Open(cfg.Spec.Out);
-        var source = $"{store.Location}/{checkpointFolder}/{file.Name}";
+        var source = $"{store.Location}/{CheckpointNames.Folder(step)}/{file.Name}";
         var shard = await Task.Run(async () =>
         {
-            var bytes = await store.ReadFileAsync(checkpointFolder, file.Name);
+            await using var stream = await store.OpenReadAsync(step, file.Name);
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer);
+            var bytes = buffer.ToArray();
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             if (sha != file.Sha256) throw new InvalidDataException($"{source}: sha256 {sha}, the manifest says {file.Sha256}");
             return ShardFile.Parse(bytes, source);

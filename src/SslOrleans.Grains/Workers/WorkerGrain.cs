@@ -19,7 +19,7 @@ namespace SslOrleans.Grains.Workers;
 /// <see cref="ComputeThread"/>; the grain only moves bytes between that thread and the parameter shards.
 /// </summary>
 [Placement.DeviceSlotPlacement]
-public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails silo, TensorDataPlane dataPlane) : Grain, IWorkerGrain
+public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails silo, TensorDataPlane dataPlane, Storage.Data.BlobFolderCache blobFolders) : Grain, IWorkerGrain
 {
     private ComputeThread? compute;
     private Replica? replica;
@@ -34,8 +34,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     public async Task<WorkerReady> InitializeAsync(WorkerInit request)
     {
         await ReleaseReplicaAsync();
-        init = request;
-        var spec = request.Spec;
+        // The dataset and tokenizer as local folders (az:// ones come from this silo's blob cache).
+        var spec = await RunSpecStorage.LocalizeAsync(blobFolders, request.Spec);
+        init = request = request with { Spec = spec };
         if (request.Device != "cpu")
             throw new NotSupportedException($"worker {this.GetPrimaryKeyString()}: device {request.Device}: replicas run on the CPU in this version; offer cpu slots (SslTraining:Devices)");
         int threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, request.Threads);
