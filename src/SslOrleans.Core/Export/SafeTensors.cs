@@ -75,17 +75,7 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(stream);
         RequireLittleEndian();
 
-        Span<byte> lengthBytes = stackalloc byte[8];
-        ReadExactly(stream, lengthBytes, "the 8-byte header length");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength == 0 || headerLength > MaxHeaderBytes)
-        {
-            throw new InvalidDataException($"safetensors header length {headerLength} is out of range (1..{MaxHeaderBytes})");
-        }
-
-        var headerBytes = new byte[headerLength];
-        ReadExactly(stream, headerBytes, $"the {headerLength}-byte header");
-        var entries = ParseHeader(headerBytes);
+        var entries = ParseHeader(ReadHeader(stream));
 
         // Data is laid out without holes or overlaps; reading in offset order lets us stream it.
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -122,6 +112,44 @@ public static class SafeTensors
 
         // Return in header order (the order the writer chose), not offset order.
         return entries.ToDictionary(e => e.Name, e => result[e.Name], StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The <c>__metadata__</c> map of the header (empty when the file has none), without reading any tensor data:
+    /// the stream is left just after the header. The tensor entries are validated as <see cref="Read"/> does.
+    /// </summary>
+    public static Dictionary<string, string> ReadMetadata(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var header = ReadHeader(stream);
+        ParseHeader(header);
+        using var document = JsonDocument.Parse(header);
+        return document.RootElement.TryGetProperty(MetadataKey, out var metadata)
+            ? metadata.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+    }
+
+    /// <inheritdoc cref="ReadMetadata(Stream)"/>
+    public static Dictionary<string, string> ReadMetadata(byte[] file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        using var stream = new MemoryStream(file, writable: false);
+        return ReadMetadata(stream);
+    }
+
+    private static byte[] ReadHeader(Stream stream)
+    {
+        Span<byte> lengthBytes = stackalloc byte[8];
+        ReadExactly(stream, lengthBytes, "the 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength == 0 || headerLength > MaxHeaderBytes)
+        {
+            throw new InvalidDataException($"safetensors header length {headerLength} is out of range (1..{MaxHeaderBytes})");
+        }
+
+        var headerBytes = new byte[headerLength];
+        ReadExactly(stream, headerBytes, $"the {headerLength}-byte header");
+        return headerBytes;
     }
 
     private static byte[] BuildHeader(

@@ -16,9 +16,7 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
     public BackboneOptions Options { get; }
 
     /// <summary>One line for an export's metadata, e.g. "resnet18 cifar-stem width=16" or "vit-tiny width=16 patch=4 pool=mean".</summary>
-    public string Architecture => Options.IsVisionTransformer
-        ? $"{Options.Name} width={Options.Width} patch={Options.PatchSize} pool={Options.Pool}"
-        : $"{Options.Name} {Options.Stem}-stem width={Options.Width}";
+    public string Architecture => Options.Architecture;
 
     /// <summary>Width of the feature vector forward returns.</summary>
     public abstract long FeatureDim { get; }

@@ -23,6 +23,24 @@ public sealed record BackboneOptions(
 
     public bool IsVisionTransformer => Name == "vit-tiny";
 
+    /// <summary>One line for an export's metadata, e.g. "resnet18 cifar-stem width=16" or "vit-tiny width=16 patch=4 pool=mean".</summary>
+    public string Architecture => IsVisionTransformer
+        ? $"{Name} width={Width} patch={PatchSize} pool={Pool}"
+        : $"{Name} {Stem}-stem width={Width}";
+
+    /// <summary>
+    /// Width of the feature vector the backbone returns (<see cref="Backbone.FeatureDim"/>), known without building it:
+    /// a model card states it. ResNet-18 ends with 8·width channels, ResNet-50 with 4× as many (bottleneck
+    /// expansion), the ViT's embedding is 3·width.
+    /// </summary>
+    public long FeatureDim => Name switch
+    {
+        "resnet18" => 8L * Width,
+        "resnet50" => 32L * Width,
+        "vit-tiny" => 3L * Width,
+        _ => throw new ArgumentException($"backbone '{Name}' is unknown; known: {string.Join(", ", Names)}", nameof(Name)),
+    };
+
     public void Validate()
     {
         if (!Names.Contains(Name))

@@ -148,12 +148,10 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         return await c.RunAsync(() =>
         {
             using var stream = new MemoryStream();
-            SafeTensors.Write(stream, r.BackboneStateDict(), new Dictionary<string, string>
-            {
-                ["format"] = "pt",
-                ["architecture"] = ((Core.Models.Backbone)r.Method.Backbone).Architecture,
-                ["method"] = init!.Spec.Method,
-            });
+            // The model card's fields travel in the metadata, so `sslo checkpoint download --format pytorch` can write
+            // model.json from the checkpoint alone. The replica normalises with the training split's statistics.
+            var card = ModelCard.From(((Core.Models.Backbone)r.Method.Backbone).Options, train!.Mean, train.Std, init!.Spec.Method);
+            SafeTensors.Write(stream, r.BackboneStateDict(), card.ToMetadata());
             byte[]? probe = null;
             if (r.ProbeStateDict() is { } probeState)
             {

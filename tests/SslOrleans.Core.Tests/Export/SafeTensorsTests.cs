@@ -131,6 +131,24 @@ public sealed class SafeTensorsTests
         Assert.Throws<NotSupportedException>(() => SafeTensors.Write(stream, [new("h", half)]));
     }
 
+    [Fact]
+    public void ReadMetadataReturnsTheMapOrNothingAndLeavesTheStreamAfterTheHeader()
+    {
+        using var x = ones(3);
+        using var with = new MemoryStream();
+        SafeTensors.Write(with, new Dictionary<string, Tensor> { ["x"] = x }, new Dictionary<string, string> { ["format"] = "pt", ["width"] = "16" });
+        using var without = new MemoryStream();
+        SafeTensors.Write(without, new Dictionary<string, Tensor> { ["x"] = x });
+
+        var bytes = with.ToArray();
+        Assert.Equal(new Dictionary<string, string> { ["format"] = "pt", ["width"] = "16" }, SafeTensors.ReadMetadata(bytes));
+        Assert.Empty(SafeTensors.ReadMetadata(without.ToArray()));
+        using var stream = new MemoryStream(bytes);
+        SafeTensors.ReadMetadata(stream);
+        Assert.Equal(bytes.Length - 3 * sizeof(float), stream.Position);
+        Assert.Throws<InvalidDataException>(() => SafeTensors.ReadMetadata(bytes.AsSpan(0, 20).ToArray()));
+    }
+
     private static Dictionary<string, Tensor> RoundTrip(Dictionary<string, Tensor> tensors)
     {
         using var stream = new MemoryStream();
