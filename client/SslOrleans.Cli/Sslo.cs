@@ -10,15 +10,19 @@ public static class Sslo
     public const string Usage = """
         usage: sslo <command> [flags]
           pretrain [--config FILE] [--method byol|simclr|barlow|rotnet|mae|beit] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
-                   [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR]
-                   [--resume] [--stop-after N] [--checkpoint-every N] [--no-eval] [--lr X] [--tokenizer DIR (beit)] …
+                   [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR|az://CONTAINER/PREFIX]
+                   [--resume] [--stop-after N] [--checkpoint-every N] [--checkpoint-minutes 10] [--keep-last 3] [--no-eval] [--lr X] [--tokenizer DIR (beit)] …
                    [--cluster CONN]
                    runs on an embedded single-process cluster, or with --cluster on an existing one (deploy/local/cluster.sh up N
                    prints CONN): redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string
                    [;ClusterId=ID;ServiceId=ID]; without an id, the one cluster with active silos there is used;
                    progress on stderr, a JSON result (with silos and workers) as the last stdout line; Ctrl+C stops with a checkpoint
-          checkpoint verify PATH
-                   recomputes the sha256 of every file of a checkpoint
+          checkpoint list LOCATION | verify LOCATION [--step N] | download LOCATION [--step N] --to DIR [--format safetensors|pytorch]
+                   a run's checkpoints (steps, time, metrics, which one 'latest' names); the sha256 of every file of one;
+                   its files into DIR (pytorch: also backbone.pt and model.json, see docs/checkpoints.md).
+                   LOCATION: a run folder or az://CONTAINER/PREFIX (account from SSLO_STORAGE), a step folder or a manifest.json
+          data upload [--dataset fashion-mnist] [--data DIR] --to az://CONTAINER/PREFIX
+                   puts the dataset's files into blob storage for pretrain --data az://CONTAINER/PREFIX
           eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
                    kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
                    PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split
@@ -53,6 +57,7 @@ public static class Sslo
                 "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
+                "data" when args.Length > 1 && args[1] == "upload" => await DataCommand.UploadAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "exchange" => await BenchExchangeCommand.RunAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "numerics" => BenchNumericsCommand.Run(args[2..], stdout, stderr),
@@ -65,6 +70,12 @@ public static class Sslo
         {
             stderr.WriteLine($"sslo: {e.Message}");
             return 2;
+        }
+        catch (Azure.RequestFailedException e)
+        {
+            // The storage account refused or failed (after the retries): not the user's flags, but say which request.
+            stderr.WriteLine($"sslo: blob storage: {e.Status} {e.ErrorCode}: {e.Message.Split('\n')[0]}");
+            return 1;
         }
         catch (Core.Numerics.NumericsCheckException e)
         {

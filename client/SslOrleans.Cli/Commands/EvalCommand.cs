@@ -27,6 +27,10 @@ public static class EvalCommand
         var checkpoint = CheckpointReader.Open(flags.Checkpoint);
         var spec = Grains.Runs.RunPlan.WithMethodDefaults(checkpoint.Manifest.Spec);
         var data = flags.Data ?? spec.Data;
+        // A run's dataset in blob storage is read into the local blob cache (docs/checkpoints.md).
+        if (Storage.StorageLocation.IsBlobText(data))
+            data = new Storage.Data.BlobFolderCache(new Storage.Blobs.BlobAccount(new Storage.StorageOptions().WithEnvironment()))
+                .LocalFolderAsync(data!, "data").GetAwaiter().GetResult();
         var train = DatasetCatalog.Train(spec.Dataset, data);
         var test = DatasetCatalog.Test(spec.Dataset, data);
         int trainSamples = Limit(flags.TrainSamples, train.Count, "--train-samples", train.Name);

@@ -29,10 +29,11 @@ public static class PretrainCommand
         if (!spec.Resume)
         {
             spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
-            Grains.RunSpecOptions.CheckRequirements(spec);
+            // A tokenizer in blob storage is checked by the run grain, which reads it.
+            if (!Storage.StorageLocation.IsBlobText(spec.Tokenizer)) Grains.RunSpecOptions.CheckRequirements(spec);
         }
 
-        if (connection is null)
+        if (connection is null && !Storage.StorageLocation.IsBlobText(spec.Data))
         {
             // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
             // On a cluster the silos read the data, from the same absolute path (SpecLoader resolves --data and --out).
@@ -71,6 +72,7 @@ public static class PretrainCommand
                 stderr.WriteLine($"sslo: run {spec.RunId} failed: {final?.Error ?? "no result"}");
                 return 1;
             }
+            foreach (var warning in final.Result.Warnings ?? []) stderr.WriteLine($"sslo: warning: {warning}");
             stdout.WriteLine(JsonSerializer.Serialize(final.Result, Json));
             return 0;
         }

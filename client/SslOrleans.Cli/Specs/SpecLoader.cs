@@ -25,16 +25,24 @@ public static class SpecLoader
         }
         if (!outGiven && spec.Out == new RunSpec().Out) spec = spec with { Out = Path.Combine("runs", $"{spec.Method}-{spec.Dataset}-seed{spec.Seed}") };
         // Paths are resolved here, where the user's working directory is known, not in a silo that may run elsewhere.
+        // az://CONTAINER/PREFIX locations are checked here too, so a malformed one is bad input.
         spec = spec with
         {
-            Out = Path.GetFullPath(spec.Out),
-            Data = spec.Data is { Length: > 0 } d ? Path.GetFullPath(d) : spec.Data,
-            Tokenizer = spec.Tokenizer is { Length: > 0 } t ? Path.GetFullPath(t) : spec.Tokenizer,
+            Out = Location(spec.Out, "--out")!,
+            Data = Location(spec.Data, "--data"),
+            Tokenizer = Location(spec.Tokenizer, "--tokenizer"),
         };
         if (!runIdGiven && spec.RunId == new RunSpec().RunId) spec = spec with { RunId = Path.GetFileName(spec.Out.TrimEnd('/')) };
         var errors = RunSpecValidator.Errors(spec, Grains.Runs.SiloCatalog.Current);
         if (errors.Count > 0) throw new SpecException(string.Join(Environment.NewLine, errors));
         return spec;
+    }
+
+    private static string? Location(string? text, string flag)
+    {
+        if (text is not { Length: > 0 }) return text;
+        try { return Storage.StorageLocation.Parse(text, flag).Text; }
+        catch (ArgumentException e) { throw new SpecException(e.Message); }
     }
 
     public static RunSpec FromYaml(RunSpec spec, string path)
