@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SslOrleans.Core.Tests.Export;
+namespace SslOrleans.Tests.Shared;
 
 /// <summary>Runs Debian's Python (where python3-torch lives; a python3 earlier on PATH may be another one) for interop checks.</summary>
 internal static class Python

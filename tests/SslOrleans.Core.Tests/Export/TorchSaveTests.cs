@@ -2,6 +2,8 @@ using System.Globalization;
 using SslOrleans.Core.Export;
 using static TorchSharp.torch;
 
+using SslOrleans.Tests.Shared;
+
 namespace SslOrleans.Core.Tests.Export;
 
 /// <summary>

@@ -6,6 +6,7 @@ using SslOrleans.Core.Methods;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Data;
+using SslOrleans.Grains.Checkpoints;
 using SslOrleans.Storage.Checkpoints;
 using TorchSharp;
 
@@ -38,7 +39,7 @@ public sealed class EvalCliTests
     /// </summary>
     private static async Task<BackboneEvaluationResult> CoreEvaluationAsync(string run, bool init, int trainSamples, int testSamples)
     {
-        var manifest = (await new LocalFolderCheckpointStore(run).ReadLatestAsync())!;
+        var manifest = (await new LocalFolderCheckpointStore(run).ReadLatestManifestAsync())!;
         var folder = Path.Combine(run, CheckpointNames.Folder(manifest.Step));
         using var compute = new ComputeThread("test-eval");
         return await compute.RunAsync(() =>

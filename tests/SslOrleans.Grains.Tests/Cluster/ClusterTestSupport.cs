@@ -57,6 +57,15 @@ internal static class ClusterTestSupport
         return (p.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Sends a POSIX signal (15 SIGTERM, 9 SIGKILL) to a process.</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (Kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     public static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
 
     private static bool IsZombie(int pid)
@@ -83,9 +92,18 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => process.Id;
 
+    public bool HasExited => process.HasExited;
+
+    public int ExitCode => process.ExitCode;
+
+    public Task WaitForExitAsync(CancellationToken cancellation) => process.WaitForExitAsync(cancellation);
+
     public string Output { get { lock (output) return output.ToString(); } }
 
-    public static ServerProcess Start(string file, params string[] args)
+    public static ServerProcess Start(string file, params string[] args) => Start(file, null, args);
+
+    /// <summary>Starts <paramref name="file"/> with <paramref name="env"/> added to this process's environment.</summary>
+    public static ServerProcess Start(string file, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -95,6 +113,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return new ServerProcess(Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}"));
     }
 
@@ -103,6 +122,19 @@ internal sealed class ServerProcess : IAsyncDisposable
         Hosting.Loopback.WaitUntilListeningAsync(port, DateTime.UtcNow + timeout,
             () => { if (process.HasExited) throw new InvalidOperationException($"{process.StartInfo.FileName} exited with {process.ExitCode}: {Output}"); },
             () => $"{process.StartInfo.FileName}: {Output}");
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>: a server that saves its state on a clean stop.</summary>
+    public async Task TerminateAsync(TimeSpan grace)
+    {
+        if (!process.HasExited)
+        {
+            ClusterTestSupport.Signal(process.Id, 15);
+            using var limit = new CancellationTokenSource(grace);
+            try { await process.WaitForExitAsync(limit.Token); }
+            catch (OperationCanceledException) { process.Kill(entireProcessTree: true); await process.WaitForExitAsync(); }
+        }
+        process.Dispose();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,6 @@
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Core.Export;
+using SslOrleans.Grains.Checkpoints;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Grains.Tests.Runs;
@@ -32,10 +33,10 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         Assert.All(progress, p => Assert.True(double.IsFinite(p.Loss) && p.Loss >= 0 && p.Loss <= 8));
         Assert.All(progress, p => Assert.InRange(p.ProbeTrainTop1, 0, 100));
 
-        var (manifestPath, problems) = await CheckpointVerifier.VerifyAsync(spec.Out);
+        var (manifestPath, problems) = await RunHarness.VerifyLatestAsync(spec.Out);
         Assert.Empty(problems);
         Assert.Equal(status.Result!.Checkpoint, manifestPath);
-        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestManifestAsync();
         Assert.Equal(5, manifest!.Step);
         Assert.Equal(5 * 32, manifest.DataCursor);
         Assert.Equal(["backbone.safetensors", "online_probe.safetensors", "shard-0.bin", "shard-1.bin"], manifest.Files.Select(f => f.Name).Order());
@@ -60,7 +61,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         var bytes = await File.ReadAllBytesAsync(shard);
         bytes[^1] ^= 0xFF;
         await File.WriteAllBytesAsync(shard, bytes);
-        var (_, after) = await CheckpointVerifier.VerifyAsync(spec.Out);
+        var (_, after) = await RunHarness.VerifyLatestAsync(spec.Out);
         Assert.Contains(after, p => p.Contains("shard-1.bin") && p.Contains("sha256"));
     }
 
@@ -116,7 +117,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         var spec = RunHarness.Tiny(backbone, steps: 2) with { Backbone = backbone, Stem = stem, PatchSize = patch, Method = method, CheckReplicas = true };
         var status = await RunHarness.RunToEndAsync(Grains, spec);
         Assert.True(status.State == RunState.Completed, status.Error);
-        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestManifestAsync();
         await using var stream = File.OpenRead(Path.Combine(spec.Out, CheckpointNames.Folder(2), CheckpointNames.Backbone));
         var keys = SafeTensors.Read(stream).Keys.ToList();
         Assert.Contains(backbone == "vit-tiny" ? "blocks.11.attn.qkv.weight" : "layer4.2.conv3.weight", keys);
@@ -163,10 +164,10 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         // the equalities above also tell the backbones apart.
         Assert.True(Math.Abs(trained - initial) >= 1, $"trained {trained} % and initial {initial} %: too close to tell the backbones apart");
         Assert.InRange(initial, 40, 100); // ten classes: even random features beat chance (10 %) clearly
-        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestManifestAsync();
         Assert.Equal(r.KnnTop1.Value, manifest!.Metrics["knn_top1"]);
         Assert.Equal(r.KnnTop1Init.Value, manifest.Metrics["knn_top1_init"]);
-        Assert.Empty((await CheckpointVerifier.VerifyAsync(spec.Out)).Problems);
+        Assert.Empty((await RunHarness.VerifyLatestAsync(spec.Out)).Problems);
     }
 
     [Fact]
@@ -218,7 +219,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         // The score is that of the exported (pooled) backbone, recomputed here through Core.
         double knn = await RunHarness.KnnTop1Async(spec, Path.Combine(spec.Out, CheckpointNames.Folder(6)));
         Assert.Equal(knn, status.Result.KnnTop1!.Value);
-        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestAsync();
+        var manifest = await new LocalFolderCheckpointStore(spec.Out).ReadLatestManifestAsync();
         Assert.Equal("vit-tiny", manifest!.Spec.Backbone); // the method's default backbone
         var file = Path.Combine(spec.Out, CheckpointNames.Folder(6), CheckpointNames.Backbone);
         await using var stream = File.OpenRead(file);

@@ -8,6 +8,7 @@ using SslOrleans.Core.Tokenizers;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Data;
 using SslOrleans.Grains.Shards;
+using SslOrleans.Grains.Checkpoints;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Grains.Tests.Runs;
@@ -66,18 +67,27 @@ public static class RunHarness
     }
 
     /// <summary>The flat online parameters of a run's latest checkpoint, shard after shard.</summary>
-    public static async Task<float[]> LatestParametersAsync(string runFolder)
+    public static async Task<float[]> LatestParametersAsync(string runFolder, SslOrleans.Storage.StorageOptions? storage = null)
     {
-        var store = new LocalFolderCheckpointStore(runFolder);
-        var manifest = await store.ReadLatestAsync() ?? throw new InvalidOperationException($"no checkpoint in {runFolder}");
-        var folder = CheckpointNames.Folder(manifest.Step);
+        var store = new CheckpointStoreFactory(storage ?? new SslOrleans.Storage.StorageOptions()).Open(runFolder);
+        var manifest = await store.ReadLatestManifestAsync() ?? throw new InvalidOperationException($"no checkpoint in {runFolder}");
         var parts = new List<float>();
         for (int k = 0; k < manifest.Shards.Length; k++)
         {
-            var bytes = await store.ReadFileAsync(folder, CheckpointNames.Shard(k));
-            parts.AddRange(ShardFile.Parse(bytes, folder).Parameters);
+            await using var stream = await store.OpenReadAsync(manifest.Step, CheckpointNames.Shard(k));
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer);
+            parts.AddRange(ShardFile.Parse(buffer.ToArray(), $"{runFolder} step {manifest.Step} shard {k}").Parameters);
         }
         return parts.ToArray();
+    }
+
+    /// <summary>The manifest name of the latest checkpoint of a run and every problem its files have (empty: it verifies).</summary>
+    public static async Task<(string Manifest, IReadOnlyList<string> Problems)> VerifyLatestAsync(string location, SslOrleans.Storage.StorageOptions? storage = null)
+    {
+        var source = SslOrleans.Checkpoints.CheckpointSource.Open(location, storage ?? new SslOrleans.Storage.StorageOptions());
+        var checkpoint = await source.OpenAsync();
+        return (checkpoint.Name, await source.Catalog.VerifyAsync(checkpoint.Summary));
     }
 
     /// <summary>
