@@ -44,8 +44,7 @@ public sealed record ModelCard(
     };
 
     // Metadata keys are the JSON names, so model.json and the safetensors header read alike.
-    private static readonly string[] OptionKeys = ["backbone", "width", "stem", "input_channels", "image_size", "patch_size", "pool"];
-    private static readonly string[] CardKeys = [.. OptionKeys, "input_mean", "input_std"];
+    private static readonly string[] CardKeys = ["backbone", "width", "stem", "input_channels", "image_size", "patch_size", "pool", "input_mean", "input_std"];
 
     /// <summary>The card of a backbone built from <paramref name="options"/> and trained on data normalised per channel.</summary>
     public static ModelCard From(BackboneOptions options, IReadOnlyList<float> mean, IReadOnlyList<float> std, string? method = null)

@@ -230,6 +230,11 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         var bytes = await File.ReadAllBytesAsync(file);
         using var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)BitConverter.ToInt64(bytes, 0)));
         Assert.Contains("pool=mean", header.RootElement.GetProperty("__metadata__").GetProperty("architecture").GetString());
+        // ... and the model card's fields, from which `sslo checkpoint download --format pytorch` writes model.json.
+        var card = ModelCard.FromMetadata(SafeTensors.ReadMetadata(bytes), file)!;
+        Assert.Equal(("vit-tiny", "mean", method, 1), (card.Backbone, card.Pool, card.Method, card.InputMean.Length));
+        var train = SslOrleans.Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
+        Assert.Equal((train.Mean, train.Std), (card.InputMean[0], card.InputStd[0]));
     }
 
     [Fact]
