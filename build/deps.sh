@@ -10,7 +10,7 @@ fi
 # dataset-fashion-mnist: the real Fashion-MNIST (60k + 10k idx files) in /usr/share/datasets.
 # python3-torch, python3-torchvision: PyTorch for the test that loads exported backbones into torchvision.
 # redis-server: the multi-silo cluster test (deploy/local/cluster.sh) and the connection tests.
-# nodejs, npm: Azurite (the Azure Storage emulator) for the Azure Table clustering test, installed below into .tools/.
+# nodejs, npm: Azurite (the Azure Storage emulator) for the Azure Table clustering test and the blob storage tests, installed below into .tools/.
 apt_packages=(dataset-fashion-mnist)
 [ "${1:-}" = "--test" ] && apt_packages+=(python3-torch python3-torchvision redis-server)
 if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then apt_packages+=(nodejs npm); fi
@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Azurite 3.37 in a project-local folder (.tools/azurite, ignored by git); the Azure Table test starts its table service.
+# Azurite 3.37 in a project-local folder (.tools/azurite, ignored by git); the tests start its table and blob services on free ports.
 if [ "${1:-}" = "--test" ]; then
   root="$(cd "$(dirname "$0")/.." && pwd)"
   if [ ! -x "$root/.tools/azurite/node_modules/.bin/azurite-table" ]; then

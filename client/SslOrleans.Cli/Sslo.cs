@@ -34,6 +34,9 @@ public static class Sslo
                    beside a memcpy and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line
           bench numerics [--backbone resnet18] [--width 16] [--micro-batch 32] [--threads 1] [--image-size 28] [--channels 1] [--rounds 3]
                    what a worker's numerics self-check (every conv and linear layer against float64) costs; JSON as the last stdout line
+          bench checkpoint --to az://CONTAINER/PREFIX|DIR [--backbone resnet50] [--width 64] [--run-width 16] [--run-steps 24] [--run-every 4]
+                   one checkpoint of the model's whole state to --to and to a local folder with fsync (bytes, seconds, MB/s), and
+                   a short run with a checkpoint every few steps against one without (step time, time the loop waited per checkpoint)
           tokenizer train [--dataset fashion-mnist] [--data DIR] [--out runs/tokenizer-fashion-mnist] [--codebook 512] [--patch-size 4]
                    [--code-dim 32] [--hidden-dim 64] [--steps N | --minutes 2] [--batch 256] [--lr 1e-3] [--seed 0] [--force]
                    trains the VQ-VAE patch tokenizer of BEiT-style pretraining; writes tokenizer.safetensors + tokenizer.json to --out
@@ -61,6 +64,7 @@ public static class Sslo
                 "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "exchange" => await BenchExchangeCommand.RunAsync(args[2..], stdout, stderr),
                 "bench" when args.Length > 1 && args[1] == "numerics" => BenchNumericsCommand.Run(args[2..], stdout, stderr),
+                "bench" when args.Length > 1 && args[1] == "checkpoint" => await BenchCheckpointCommand.RunAsync(args[2..], stdout, stderr),
                 "tokenizer" when args.Length > 1 && args[1] == "train" => TokenizerCommand.Train(args[2..], stdout, stderr),
                 _ => Unknown(args[0], stderr),
             };

@@ -30,4 +30,9 @@ public sealed record RunResult(
     [property: Id(18)] string[]? Numerics = null,
     /// <summary>What went wrong without failing the run: checkpoints skipped or failed in the background, checkpoints
     /// skipped on resume because they did not verify (naming the file and the reason).</summary>
-    [property: Id(19)] string[]? Warnings = null);
+    [property: Id(19)] string[]? Warnings = null,
+    /// <summary>Checkpoints this invocation committed.</summary>
+    [property: Id(20)] int Checkpoints = 0,
+    /// <summary>Seconds the step loop waited while checkpoints were taken (the shards' copies and the backbone export),
+    /// over every checkpoint taken during training; the uploads themselves run beside training.</summary>
+    [property: Id(21)] double CheckpointBlockedSeconds = 0);

@@ -29,8 +29,19 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
 
     public ICheckpointStore Store => store;
 
+    /// <summary>Checkpoints committed by this run.</summary>
+    public int Committed { get; private set; }
+
+    /// <summary>Seconds the step loop waited for the copies of the checkpoints taken during training.</summary>
+    public double BlockedSeconds { get; private set; }
+
     /// <summary>What went wrong without failing the run (skipped or failed checkpoints, checkpoints skipped on resume).</summary>
     public IReadOnlyList<string> Warnings => warnings;
+
+    /// <summary>The checkpoint a resumed run starts from: a run that trains no further step ends with it, not with a
+    /// second commit of the same step.</summary>
+    public void StartFrom(CheckpointManifest manifest) =>
+        Last = (CheckpointManifests.ManifestName(store, manifest.Step), manifest, manifest.Metrics.GetValueOrDefault("param_l2", double.NaN));
 
     public void Warn(string message)
     {
@@ -55,6 +66,7 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         }
         var blocked = Stopwatch.StartNew();
         var taken = await snapshot();
+        BlockedSeconds += blocked.Elapsed.TotalSeconds;
         TrainingMetrics.CheckpointBlocked.Record(blocked.Elapsed.TotalSeconds, TrainingMetrics.Run(spec.RunId, spec.Method));
         sinceLast.Restart();
         inFlightStep = step;
@@ -116,6 +128,7 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         var manifest = taken.Manifest with { Files = files.ToArray(), CreatedUtc = DateTimeOffset.UtcNow };
         var path = await Task.Run(() => store.CommitAsync(manifest));
         Last = (path, manifest, taken.Export.ParamL2);
+        Committed++;
         var tags = TrainingMetrics.Run(spec.RunId, spec.Method);
         TrainingMetrics.Checkpoints.Add(1, tags);
         TrainingMetrics.CheckpointDuration.Record(clock.Elapsed.TotalSeconds, tags);

@@ -115,11 +115,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             {
                 phase = "finding the newest checkpoint that verifies";
                 var point = await Task.Run(() => new CheckpointCatalog(store).FindResumableAsync())
-                    ?? throw new InvalidOperationException($"resume: {store.Location} holds no complete checkpoint that verifies");
+                    ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint to resume from (none is complete and verifies)");
                 foreach (var note in point.Notes) checkpoints.Warn($"resume: {note}");
                 resumeFrom = ManifestJson.Deserialize(point.Manifest, CheckpointManifests.ManifestName(store, point.Summary.Step));
                 s = spec = RunPlan.WithMethodDefaults(RunPlan.Resumed(resumeFrom.Spec, s));
                 checkpoints = new RunCheckpoints(logger, store, s, checkpoints.Warnings);
+                checkpoints.StartFrom(resumeFrom);
             }
 
             phase = "initialising workers";
@@ -209,7 +210,7 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
                 placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray(),
-                ready.Select(r => r.Numerics).ToArray(), checkpoints.Warnings.ToArray());
+                ready.Select(r => r.Numerics).ToArray(), checkpoints.Warnings.ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds);
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }

@@ -30,7 +30,15 @@ public sealed class BlobAccount
         lock (ensured) known = ensured.Contains(container.Name);
         if (!known)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken: cancellation);
+            try
+            {
+                await container.CreateIfNotExistsAsync(cancellationToken: cancellation);
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 403)
+            {
+                // An identity allowed to read and write blobs but not to create containers: the container must exist
+                // already, and the first real request says so if it does not.
+            }
             lock (ensured) ensured.Add(container.Name);
         }
         return container;

@@ -18,7 +18,7 @@ public sealed record CheckpointAddress(string Location, long? Step)
             if (File.Exists(trimmed) && Path.GetFileName(trimmed) != CheckpointNames.Manifest)
                 throw new ArgumentException($"{what}: {text} is a file but not a {CheckpointNames.Manifest}; give a run folder, a step folder or a manifest");
             if (!File.Exists(trimmed) && !Directory.Exists(trimmed))
-                throw new DirectoryNotFoundException($"{what}: {text} does not exist");
+                throw new FileNotFoundException($"{what}: {text} does not exist", text);
         }
         var parts = trimmed.Split('/');
         if (parts[^1] == CheckpointNames.Manifest) parts = parts[..^1];

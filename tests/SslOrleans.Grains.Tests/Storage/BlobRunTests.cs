@@ -18,10 +18,10 @@ public sealed class BlobRunTests(AzuriteBlobFixture azurite)
     private static readonly SemaphoreSlim ReferenceLock = new(1, 1);
     private static JsonElement? reference;
 
-    /// <summary>BYOL at width 8, 30 steps of batch 128, a checkpoint every 10 steps: the run every test here compares with.</summary>
+    /// <summary>BYOL at width 8, 30 steps of batch 64, a checkpoint every 10 steps: the run every test here compares with.</summary>
     internal static string[] RunArgs(string outLocation, params string[] extra) =>
     [
-        "pretrain", "--method", "byol", "--width", "8", "--hidden-dim", "64", "--projection-dim", "32", "--batch", "128", "--micro-batch", "64",
+        "pretrain", "--method", "byol", "--width", "8", "--hidden-dim", "64", "--projection-dim", "32", "--batch", "64", "--micro-batch", "32",
         "--steps", "30", "--checkpoint-every", "10", "--seed", "3", "--workers", "2", "--no-eval", "--out", outLocation, .. extra,
     ];
 
