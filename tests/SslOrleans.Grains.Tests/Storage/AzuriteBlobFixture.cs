@@ -57,6 +57,9 @@ public sealed class AzuriteBlobFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (server is not null) await server.DisposeAsync();
+        // Its blobs (a 300 MB one among them) and the caches go with it.
+        try { Directory.Delete(folder, recursive: true); }
+        catch (IOException) { }
     }
 }
 
