@@ -127,8 +127,8 @@ public static class SslSiloExtensions
     /// <summary>
     /// A silo from configuration: section "Silo" (cluster ids, endpoints, clustering) and section "SslTraining"
     /// (devices, message limit, timeouts) onto <see cref="SslTrainingSiloExtensions.AddSslTraining"/>. Once the silo is
-    /// active it logs one line starting "sslo silo ready:" with the cluster id, clustering, ports, devices and the oneDNN
-    /// ISA decision.
+    /// active it logs one line starting "sslo silo ready:" with the cluster id, clustering, ports, devices, the oneDNN
+    /// ISA decision and the blob storage account (keys redacted).
     /// </summary>
     public static ISiloBuilder UseSslSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -169,7 +169,8 @@ public static class SslSiloExtensions
 }
 
 /// <summary>Logs the silo's one start line once it is active in the cluster (deploy/local/cluster.sh waits for it).</summary>
-internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration c, LocalDeviceSlots slots, ILocalSiloDetails local)
+internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration c, LocalDeviceSlots slots, ILocalSiloDetails local,
+    Storage.Checkpoints.ICheckpointStoreFactory stores)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     public const string Marker = "sslo silo ready:";
@@ -178,9 +179,10 @@ internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration 
         lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active, _ =>
         {
             log.LogInformation("{Marker} cluster {ClusterId} (service {ServiceId}), clustering {Clustering} ({Membership}), silo {Silo}, " +
-                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}, {OneDnn}",
+                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}, {OneDnn}, blob storage: {Storage}",
                 Marker, c.ClusterId, c.ServiceId, c.Clustering, c.MembershipDisplay, local.SiloAddress, c.SiloPort, c.GatewayPort,
-                DeviceSlots.Format(slots.Slots), Environment.ProcessId, Core.Numerics.OneDnnIsaGuard.Decision);
+                DeviceSlots.Format(slots.Slots), Environment.ProcessId, Core.Numerics.OneDnnIsaGuard.Decision,
+                stores is Storage.Checkpoints.CheckpointStoreFactory f ? f.Options.Describe() : "not configured");
             return Task.CompletedTask;
         });
 }

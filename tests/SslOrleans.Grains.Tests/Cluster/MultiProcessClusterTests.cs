@@ -22,7 +22,12 @@ public sealed class MultiProcessClusterTests
         {
             // Publishing the silo (when build/test.sh has not) takes a minute or two on 2 cores.
             // The silos apply the oneDNN guard themselves (forced on here, so that it shows on any processor).
-            var up = await ClusterTestSupport.RunAsync(Script, ["up", "2"], new Dictionary<string, string>(env) { [OneDnnIsaGuard.ModeVariable] = "on" },
+            // They also name their blob storage account, without its key.
+            var up = await ClusterTestSupport.RunAsync(Script, ["up", "2"], new Dictionary<string, string>(env)
+                {
+                    [OneDnnIsaGuard.ModeVariable] = "on",
+                    [SslOrleans.Storage.StorageOptions.EnvironmentVariable] = "AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleQ==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
+                },
                 TimeSpan.FromMinutes(6), unset: [OneDnnIsaGuard.IsaVariable]);
             recorded.AddRange(Directory.Exists(state)
                 ? Directory.GetFiles(state, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim()))
@@ -35,6 +40,8 @@ public sealed class MultiProcessClusterTests
             var readyLines = Directory.GetFiles(state, "silo-*.log").SelectMany(File.ReadLines).Where(l => l.Contains("sslo silo ready:")).ToList();
             Assert.Equal(2, readyLines.Count);
             Assert.All(readyLines, l => Assert.Contains("oneDNN ISA capped at AVX2 (SSLO_ONEDNN_GUARD=on)", l));
+            Assert.All(readyLines, l => Assert.Contains("blob storage: connection string AccountName=devstoreaccount1;AccountKey=***;", l));
+            Assert.All(readyLines, l => Assert.DoesNotContain("c2VjcmV0LWtleQ", l));
 
             var status = await ClusterTestSupport.RunAsync(Script, ["status"], env, TimeSpan.FromSeconds(30));
             Assert.True(status.Code == 0, status.Out + status.Err);

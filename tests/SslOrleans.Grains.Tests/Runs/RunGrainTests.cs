@@ -147,6 +147,33 @@ public sealed class RunGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Resume_in_a_folder_skips_a_torn_checkpoint_and_removes_an_unfinished_one()
+    {
+        var straight = RunHarness.Tiny("torn-ref", steps: 6);
+        Assert.Equal(RunState.Completed, (await RunHarness.RunToEndAsync(Grains, straight)).State);
+        var torn = straight with { RunId = $"torn-{Guid.NewGuid():N}"[..30], Out = straight.Out + "-torn", CheckpointEvery = 2, StopAfter = 4 };
+        Assert.Equal(RunState.Stopped, (await RunHarness.RunToEndAsync(Grains, torn)).State);
+
+        // Step 4 (latest) loses the end of a shard file, as a crash without fsync would leave it; step 6 is the
+        // folder of a checkpoint that died before its manifest.
+        var shard = Path.Combine(torn.Out, CheckpointNames.Folder(4), CheckpointNames.Shard(1));
+        var bytes = await File.ReadAllBytesAsync(shard);
+        await File.WriteAllBytesAsync(shard, bytes[..(bytes.Length / 2)]);
+        Directory.CreateDirectory(Path.Combine(torn.Out, CheckpointNames.Folder(6)));
+        await File.WriteAllBytesAsync(Path.Combine(torn.Out, CheckpointNames.Folder(6), CheckpointNames.Shard(0)), [1, 2, 3]);
+
+        var resumed = await RunHarness.RunToEndAsync(Grains, torn with { StopAfter = null, Resume = true });
+        Assert.True(resumed.State == RunState.Completed, resumed.Error);
+        var warnings = resumed.Result!.Warnings!;
+        Assert.Contains(warnings, w => w.Contains($"{CheckpointNames.Folder(4)} does not verify") && w.Contains($"{CheckpointNames.Shard(1)}: {bytes.Length / 2} bytes"));
+        Assert.Contains(warnings, w => w.Contains($"{CheckpointNames.Folder(6)}: unfinished"));
+        // Resumed from step 2: steps 3 to 6 trained again, to the uninterrupted run's model.
+        Assert.Equal([3L, 4, 5, 6], (await Grains.GetGrain<IRunGrain>(torn.RunId).GetProgressAsync(0)).Select(p => p.Step));
+        Assert.Equal(await RunHarness.LatestParametersAsync(straight.Out), await RunHarness.LatestParametersAsync(torn.Out));
+        Assert.Empty((await RunHarness.VerifyLatestAsync(torn.Out)).Problems);
+    }
+
+    [Fact]
     public async Task Evaluation_scores_both_backbones_and_records_them_in_the_manifest()
     {
         var spec = RunHarness.Tiny("eval", steps: 2) with { Evaluate = true, KnnK = 20 };
