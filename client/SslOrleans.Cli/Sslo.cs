@@ -21,8 +21,8 @@ public static class Sslo
                    a run's checkpoints (steps, time, metrics, which one 'latest' names); the sha256 of every file of one;
                    its files into DIR (pytorch: also backbone.pt and model.json, see docs/checkpoints.md).
                    LOCATION: a run folder or az://CONTAINER/PREFIX (account from SSLO_STORAGE), a step folder or a manifest.json
-          data upload [--dataset fashion-mnist] [--data DIR] --to az://CONTAINER/PREFIX
-                   puts the dataset's files into blob storage for pretrain --data az://CONTAINER/PREFIX
+          data upload [--dataset fashion-mnist] [--data DIR] | --from DIR  --to az://CONTAINER/PREFIX
+                   puts the dataset's files (or a folder's, e.g. a tokenizer) into blob storage for --data / --tokenizer az://…
           eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
                    kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
                    PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split

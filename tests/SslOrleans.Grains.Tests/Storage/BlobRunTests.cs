@@ -156,4 +156,25 @@ public sealed class BlobRunTests(AzuriteBlobFixture azurite)
         Assert.Equal(20, resumed.GetProperty("steps").GetInt64());
         Assert.Empty((await Runs.RunHarness.VerifyLatestAsync(location, azurite.Options)).Problems);
     }
+
+    [Fact]
+    public async Task Beit_reads_its_tokenizer_from_blob_storage()
+    {
+        var tokenizer = $"az://tokenizers/tiny-{Guid.NewGuid():N}"[..36];
+        var (code, stdout, stderr) = await SsloAsync("data", "upload", "--from", Runs.RunHarness.TinyTokenizer.Value, "--to", tokenizer);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["tokenizer.json", "tokenizer.safetensors"], LastJson(stdout).GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()));
+
+        var location = Unique("beit");
+        (code, stdout, stderr) = await SsloAsync("pretrain", "--method", "beit", "--tokenizer", tokenizer, "--patch-size", "7", "--width", "4",
+            "--batch", "32", "--micro-batch", "16", "--steps", "2", "--workers", "2", "--no-eval", "--out", location);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(2, LastJson(stdout).GetProperty("steps").GetInt64());
+
+        // A tokenizer location that holds nothing is named before anything trains.
+        (code, _, stderr) = await SsloAsync("pretrain", "--method", "beit", "--tokenizer", "az://tokenizers/none", "--patch-size", "7", "--width", "4",
+            "--batch", "32", "--micro-batch", "16", "--steps", "2", "--workers", "2", "--no-eval", "--out", Unique("beit-none"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("tokenizer: az://tokenizers/none holds no blobs", stderr);
+    }
 }
