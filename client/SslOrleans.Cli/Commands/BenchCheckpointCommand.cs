@@ -45,7 +45,7 @@ public static class BenchCheckpointCommand
         stderr.WriteLine($"sslo bench checkpoint: {files.Count} files, {bytes / 1e6:F1} MB; writing to {target.Location} and {disk.Location}");
         var upload = await WriteAsync(target, files);
         var fsync = await WriteAsync(disk, files);
-        await new CheckpointCatalog(disk).Store.DeleteStepAsync(1);
+        await disk.DeleteStepAsync(1);
         await target.DeleteStepAsync(1);
 
         int runWidth = flags.PositiveInteger("run-width") ?? 16, steps = flags.PositiveInteger("run-steps") ?? 24, every = flags.PositiveInteger("run-every") ?? 4;

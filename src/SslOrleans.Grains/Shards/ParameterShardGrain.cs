@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Training;
@@ -166,16 +165,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         var cfg = Config();
         var store = stores.Open(cfg.Spec.Out);
         var source = $"{store.Location}/{CheckpointNames.Folder(step)}/{file.Name}";
-        var shard = await Task.Run(async () =>
-        {
-            await using var stream = await store.OpenReadAsync(step, file.Name);
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer);
-            var bytes = buffer.ToArray();
-            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            if (sha != file.Sha256) throw new InvalidDataException($"{source}: sha256 {sha}, the manifest says {file.Sha256}");
-            return ShardFile.Parse(bytes, source);
-        });
+        var shard = await Task.Run(async () => ShardFile.Parse(
+            await CheckpointFiles.ReadVerifiedAsync(store, step, new StoredFile(file.Name, file.Sha256, file.Bytes), source), source));
         var r = cfg.Range;
         if (shard.Index != r.Index || shard.Parameters.Length != r.ParamLength || shard.Target.Length != r.TargetLength || shard.Buffers.Length != r.BufferLength)
             throw new InvalidDataException($"{source}: holds shard {shard.Index} with {shard.Parameters.Length} parameters, expected shard {r.Index} with {r.ParamLength}");

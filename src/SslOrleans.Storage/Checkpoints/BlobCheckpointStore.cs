@@ -32,7 +32,7 @@ public sealed class BlobCheckpointStore : ICheckpointStore
     public async Task<StoredFile> WriteFileAsync(long step, string name, ReadOnlyMemory<byte> data, CancellationToken cancellation = default)
     {
         var blob = await BlobAsync(FileName(step, name), cancellation);
-        var sha = await UploadAsync(blob, data, conditions: null, cancellation);
+        var (sha, _) = await UploadWithETagAsync(blob, data, conditions: null, cancellation);
         return new StoredFile(name, sha, data.Length);
     }
 
@@ -85,7 +85,7 @@ public sealed class BlobCheckpointStore : ICheckpointStore
 
     public async Task<long?> ReadLatestAsync(CancellationToken cancellation = default) =>
         await ReadAsync(Location.BlobName(CheckpointNames.Latest), cancellation) is { } latest
-            ? LocalFolderCheckpointStore.ParseLatest(Encoding.UTF8.GetString(latest.Content), $"{Location}/{CheckpointNames.Latest}")
+            ? CheckpointNames.ParseLatest(Encoding.UTF8.GetString(latest.Content), $"{Location}/{CheckpointNames.Latest}")
             : null;
 
     public async Task<long> MoveLatestAsync(long step, bool rewind = false, CancellationToken cancellation = default)
@@ -96,7 +96,7 @@ public sealed class BlobCheckpointStore : ICheckpointStore
         for (int attempt = 0; ; attempt++)
         {
             var current = await ReadAsync(name, cancellation);
-            long? now = current is null ? null : LocalFolderCheckpointStore.ParseLatest(Encoding.UTF8.GetString(current.Value.Content), $"{Location}/{CheckpointNames.Latest}");
+            long? now = current is null ? null : CheckpointNames.ParseLatest(Encoding.UTF8.GetString(current.Value.Content), $"{Location}/{CheckpointNames.Latest}");
             if (now is { } n && n >= step && !rewind) return n;
             // Absent: create only if still absent. Present: replace only the version just read.
             var conditions = current is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = current.Value.ETag };
@@ -147,9 +147,6 @@ public sealed class BlobCheckpointStore : ICheckpointStore
 
     /// <summary>Uploads with the store's transfer options: one request up to SingleShotBytes, staged blocks above it.
     /// Conditions apply to the request that creates the blob (Put Blob, or Put Block List after the blocks).</summary>
-    internal async Task<string> UploadAsync(BlobClient blob, ReadOnlyMemory<byte> data, BlobRequestConditions? conditions, CancellationToken cancellation) =>
-        (await UploadWithETagAsync(blob, data, conditions, cancellation)).Sha256;
-
     private async Task<(string Sha256, ETag ETag)> UploadWithETagAsync(BlobClient blob, ReadOnlyMemory<byte> data, BlobRequestConditions? conditions, CancellationToken cancellation)
     {
         var o = account.Options;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace SslOrleans.Storage.Checkpoints;
 
 /// <summary>One step folder of a run: complete (its manifest parsed) or not (<see cref="Problem"/> says why).</summary>
@@ -57,7 +55,7 @@ public sealed class CheckpointCatalog(ICheckpointStore store)
             try
             {
                 await using var stream = await store.OpenReadAsync(summary.Step, f.Name, cancellation);
-                var (sha, bytes) = await HashAsync(stream, null, cancellation);
+                var (sha, bytes) = await CheckpointFiles.HashAsync(stream, null, cancellation);
                 if (bytes != f.Bytes) problems.Add($"{Name(summary.Step, f.Name)}: {bytes} bytes, the manifest says {f.Bytes}");
                 if (sha != f.Sha256) problems.Add($"{Name(summary.Step, f.Name)}: sha256 {sha}, the manifest says {f.Sha256}");
             }
@@ -146,7 +144,7 @@ public sealed class CheckpointCatalog(ICheckpointStore store)
             await using (var source = await store.OpenReadAsync(summary.Step, f.Name, cancellation))
             await using (var target = File.Create(tmp))
             {
-                var (sha, bytes) = await HashAsync(source, target, cancellation);
+                var (sha, bytes) = await CheckpointFiles.HashAsync(source, target, cancellation);
                 if (sha != f.Sha256 || bytes != f.Bytes)
                 {
                     target.Close();
@@ -164,12 +162,7 @@ public sealed class CheckpointCatalog(ICheckpointStore store)
     {
         var entry = summary.Files.FirstOrDefault(f => f.Name == name)
             ?? throw new FileNotFoundException($"{Name(summary.Step, name)}: the manifest lists no such file", name);
-        await using var source = await store.OpenReadAsync(summary.Step, name, cancellation);
-        using var buffer = new MemoryStream();
-        var (sha, bytes) = await HashAsync(source, buffer, cancellation);
-        if (sha != entry.Sha256 || bytes != entry.Bytes)
-            throw new InvalidDataException($"{Name(summary.Step, name)}: {bytes} bytes with sha256 {sha}, the manifest says {entry.Bytes} bytes with sha256 {entry.Sha256}");
-        return buffer.ToArray();
+        return await CheckpointFiles.ReadVerifiedAsync(store, summary.Step, entry, Name(summary.Step, name), cancellation);
     }
 
     public string Name(long step, string file) => $"{store.Location}/{CheckpointNames.Folder(step)}{(file.Length > 0 ? "/" + file : "")}";
@@ -180,20 +173,5 @@ public sealed class CheckpointCatalog(ICheckpointStore store)
         if (bytes is null) return (null, $"unfinished: no {CheckpointNames.Manifest}");
         try { return (CheckpointSummary.Parse(bytes, Name(step, CheckpointNames.Manifest)), null); }
         catch (InvalidDataException e) { return (null, e.Message); }
-    }
-
-    private static async Task<(string Sha256, long Bytes)> HashAsync(Stream source, Stream? copy, CancellationToken cancellation)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        long total = 0;
-        int n;
-        while ((n = await source.ReadAsync(buffer, cancellation)) > 0)
-        {
-            hash.AppendData(buffer, 0, n);
-            if (copy is not null) await copy.WriteAsync(buffer.AsMemory(0, n), cancellation);
-            total += n;
-        }
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), total);
     }
 }

@@ -18,6 +18,10 @@ public static partial class CheckpointNames
     public static long? StepOf(string folder) =>
         StepFolder().Match(folder.Trim().TrimEnd('/')) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
 
+    /// <summary>The step a <c>latest</c> file's text names; an error naming <paramref name="source"/> when it names none.</summary>
+    public static long ParseLatest(string text, string source) =>
+        StepOf(text) ?? throw new InvalidDataException($"{source}: '{text.Trim()}' is not a checkpoint folder name (step-NNNNNNNN)");
+
     /// <summary>A file name a checkpoint may hold: one path segment, no '..'.</summary>
     public static void CheckFileName(string name)
     {

@@ -62,7 +62,7 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     {
         var path = Location.LocalPath(CheckpointNames.Latest);
         if (!File.Exists(path)) return null;
-        return ParseLatest(await File.ReadAllTextAsync(path, cancellation), path);
+        return CheckpointNames.ParseLatest(await File.ReadAllTextAsync(path, cancellation), path);
     }
 
     public async Task<long> MoveLatestAsync(long step, bool rewind = false, CancellationToken cancellation = default)
@@ -128,7 +128,4 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
         CheckpointNames.CheckFileName(name);
         return Location.LocalPath(Path.Combine(CheckpointNames.Folder(step), name));
     }
-
-    internal static long ParseLatest(string text, string source) =>
-        CheckpointNames.StepOf(text) ?? throw new InvalidDataException($"{source}: '{text.Trim()}' is not a checkpoint folder name (step-NNNNNNNN)");
 }

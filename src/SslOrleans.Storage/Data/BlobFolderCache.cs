@@ -65,16 +65,8 @@ public sealed class BlobFolderCache(BlobAccount account)
                 {
                     var download = await container.GetBlobClient(item.Name).DownloadStreamingAsync(cancellationToken: cancellation);
                     await using var source = download.Value.Content;
-                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    var buffer = new byte[1 << 20];
-                    int n;
-                    while ((n = await source.ReadAsync(buffer, cancellation)) > 0)
-                    {
-                        hash.AppendData(buffer, 0, n);
-                        await target.WriteAsync(buffer.AsMemory(0, n), cancellation);
-                    }
+                    (actual, _) = await Checkpoints.CheckpointFiles.HashAsync(source, target, cancellation);
                     target.Flush(flushToDisk: true);
-                    actual = Convert.ToHexStringLower(hash.GetHashAndReset());
                 }
                 Interlocked.Increment(ref downloads);
                 if (sha is not null && sha != actual)

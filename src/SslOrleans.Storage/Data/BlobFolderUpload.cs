@@ -17,6 +17,7 @@ public static class BlobFolderUpload
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
+            // The sha256 goes into the blob's metadata, which travels with the upload's first request: hash first.
             string sha;
             await using (var read = File.OpenRead(file)) sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancellation));
             await using var content = File.OpenRead(file);
