@@ -87,13 +87,12 @@ public static class BenchExchangeCommand
         var apply = new List<double>();
         var pull = new List<double>();
         long pushBytes = 0, pullBytes = 0;
-        var slots = Enumerable.Range(0, workers).ToArray();
         for (int round = 0; round <= rounds; round++)
         {
             var clock = Stopwatch.StartNew();
             pushBytes = (await Task.WhenAll(bench.Select(b => b.PushAsync(round)))).Sum();
             double t1 = clock.Elapsed.TotalMilliseconds;
-            await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(new ApplyRequest(round, slots, workers, 0.1, 0.99, 0.01))));
+            await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(new ApplyRequest(round, workers, 0.1, 0.99, 0.01))));
             double t2 = clock.Elapsed.TotalMilliseconds;
             pullBytes = (await Task.WhenAll(bench.Select(b => b.PullAsync(round + 1)))).Sum();
             double t3 = clock.Elapsed.TotalMilliseconds;

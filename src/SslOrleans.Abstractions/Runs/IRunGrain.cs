@@ -15,4 +15,7 @@ public interface IRunGrain : IGrainWithStringKey
     [Alias("GetProgress")] Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep);
     /// <summary>Stops after the current step, writing a checkpoint the run can resume from.</summary>
     [Alias("Stop")] Task StopAsync();
+    /// <summary>Sets the number of workers a running run aims for from its next step boundary: it takes free device
+    /// slots up to it, or lets its newest workers go above it. The global batch and micro-batch stay as they are.</summary>
+    [Alias("Scale"), AlwaysInterleave] Task<RunStatus> ScaleAsync(int workers);
 }

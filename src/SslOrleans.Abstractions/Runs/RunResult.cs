@@ -35,4 +35,17 @@ public sealed record RunResult(
     [property: Id(20)] int Checkpoints = 0,
     /// <summary>Seconds the step loop waited while checkpoints were taken (the shards' copies and the backbone export),
     /// over every checkpoint taken during training; the uploads themselves run beside training.</summary>
-    [property: Id(21)] double CheckpointBlockedSeconds = 0);
+    [property: Id(21)] double CheckpointBlockedSeconds = 0,
+    /// <summary>Micro-batches summed into applied steps (steps × batch / micro_batch when nothing was lost).</summary>
+    [property: Id(22)] long MicrobatchesCommitted = 0,
+    /// <summary>Micro-batches computed again because their first worker was lost or its push did not arrive.</summary>
+    [property: Id(23)] long MicrobatchesRedone = 0,
+    /// <summary>Samples of the stream up to the last applied step that no applied step used (0 unless the ledger is broken).</summary>
+    [property: Id(24)] long SamplesLost = 0,
+    /// <summary>Samples that applied steps used more than once (0 unless the ledger is broken).</summary>
+    [property: Id(25)] long SamplesDoubled = 0,
+    /// <summary>The most workers the run had at once.</summary>
+    [property: Id(26)] int WorkersMax = 0,
+    /// <summary>Steps computed again after the run went back to a checkpoint (a lost coordinator or shard whose state
+    /// no survivor held).</summary>
+    [property: Id(27)] long StepsRedone = 0);

@@ -86,4 +86,16 @@ public sealed record RunSpec
     [Id(49)] public double CheckpointMinutes { get; init; } = 10;
     /// <summary>Complete checkpoints kept; older ones are deleted (never the one 'latest' names).</summary>
     [Id(50)] public int KeepLast { get; init; } = 3;
+    /// <summary>Elastic runs: the fewest workers a step may run with (unset: 1). With fewer, the run waits at the step
+    /// boundary for silos with free device slots.</summary>
+    [Id(51)] public int? MinWorkers { get; init; }
+    /// <summary>Elastic runs: the most workers (unset: workers). Silos with free device slots that join the cluster
+    /// are taken at the next step boundary up to this many; workers starts the run.</summary>
+    [Id(52)] public int? MaxWorkers { get; init; }
+    /// <summary>Seconds a worker's share of a step may take before the worker counts as lost and its micro-batches
+    /// are redone by the others (0: ten times the slowest recent step, at least 60 s).</summary>
+    [Id(53)] public double StepDeadlineSeconds { get; init; }
+
+    public int MinWorkersOrDefault => MinWorkers ?? 1;
+    public int MaxWorkersOrDefault => MaxWorkers ?? Workers;
 }

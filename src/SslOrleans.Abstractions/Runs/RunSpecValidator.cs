@@ -30,6 +30,11 @@ public static class RunSpecValidator
         Require(s.MicroBatch >= 2, "micro_batch", s.MicroBatch, "at least 2 (batch norm needs two samples)");
         Require(s.Batch >= 2 && s.MicroBatch > 0 && s.Batch % s.MicroBatch == 0, "batch", s.Batch, $"a multiple of micro_batch ({s.MicroBatch})");
         Require(s.MicroBatch <= 0 || s.Batch / Math.Max(1, s.MicroBatch) >= s.Workers, "workers", s.Workers, $"at most batch / micro_batch = {s.Batch / Math.Max(1, s.MicroBatch)} so that every worker gets a micro-batch");
+        Require(s.MinWorkers is null || (s.MinWorkers >= 1 && s.MinWorkers <= s.Workers), "min_workers", s.MinWorkers, $"between 1 and workers ({s.Workers})");
+        Require(s.MaxWorkers is null || (s.MaxWorkers >= s.Workers && s.MaxWorkers <= 1024), "max_workers", s.MaxWorkers, $"between workers ({s.Workers}) and 1024");
+        Require(s.MicroBatch <= 0 || s.Batch / Math.Max(1, s.MicroBatch) >= s.MaxWorkersOrDefault, "max_workers", s.MaxWorkersOrDefault,
+            $"at most batch / micro_batch = {s.Batch / Math.Max(1, s.MicroBatch)} so that every worker gets a micro-batch");
+        Require(s.StepDeadlineSeconds >= 0 && double.IsFinite(s.StepDeadlineSeconds), "step_deadline_seconds", s.StepDeadlineSeconds, "at least 0 (0: from the measured steps)");
         int budgets = (s.Steps is null ? 0 : 1) + (s.Epochs is null ? 0 : 1) + (s.Minutes is null ? 0 : 1);
         Require(budgets <= 1, "steps", s.Steps, "give only one of steps, epochs, minutes");
         Require(s.Steps is null or >= 1, "steps", s.Steps, "at least 1");

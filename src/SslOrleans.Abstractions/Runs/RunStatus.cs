@@ -9,7 +9,11 @@ public sealed record RunStatus(
     [property: Id(4)] string Phase,
     [property: Id(5)] StepProgress? Last,
     [property: Id(6)] string? Error,
-    [property: Id(7)] RunResult? Result)
+    [property: Id(7)] RunResult? Result,
+    /// <summary>The sample ledger's totals so far.</summary>
+    [property: Id(8)] SampleLedgerTotals? Ledger = null,
+    /// <summary>Workers the run has now.</summary>
+    [property: Id(9)] int Workers = 0)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Stopped;
 }

@@ -15,4 +15,8 @@ public sealed record StepProgress(
     [property: Id(8)] double ComputeSeconds,
     [property: Id(9)] double StepSeconds,
     /// <summary>Top-1 (percent) of the online linear probe on this step's training views (before its update).</summary>
-    [property: Id(10)] double ProbeTrainTop1 = double.NaN);
+    [property: Id(10)] double ProbeTrainTop1 = double.NaN,
+    /// <summary>Workers that computed the step.</summary>
+    [property: Id(11)] int Workers = 0,
+    /// <summary>Micro-batches of the step computed again (their first worker was lost).</summary>
+    [property: Id(12)] int MicrobatchesRedone = 0);

@@ -11,9 +11,18 @@ public interface IParameterShardGrain : IGrainWithStringKey
 {
     [Alias("Configure")] Task ConfigureAsync(ShardConfig config);
     [Alias("Initialize")] Task InitializeAsync(ShardChunk chunk);
+    /// <summary>Accepts one chunk of a contribution of the current version; a chunk held already is dropped, one of a
+    /// version applied already is ignored.</summary>
     [Alias("Push")] Task PushAsync(ShardChunk chunk);
-    /// <summary>Averages the step's contributions (in slot order), applies the optimizer and the EMA; returns the new version.</summary>
-    [Alias("Apply")] Task<long> ApplyAsync(ApplyRequest request);
+    /// <summary>The micro-batch ranges of <paramref name="step"/> of which every value has arrived (empty when the shard is past the step).</summary>
+    [Alias("Received")] Task<MicroBatchRange[]> GetReceivedAsync(long step);
+    /// <summary>Checks that the step's contributions cover its micro-batches exactly (throws naming the ranges missing
+    /// or held in part) and averages them (in micro-batch order); the result names why the step must be refused when
+    /// the mean holds a NaN or an infinity. Changes nothing that a pull serves; a step applied already answers as such.</summary>
+    [Alias("Prepare")] Task<ApplyResult> PrepareAsync(ApplyRequest request);
+    /// <summary>Applies the prepared mean (preparing it first if needed): the optimizer, the buffers and the EMA; the
+    /// version becomes Step + 1. A step applied already is a no-op; a refused one throws and changes nothing.</summary>
+    [Alias("Apply")] Task<ApplyResult> ApplyAsync(ApplyRequest request);
     /// <summary>Floats [offset, offset + count) of [parameters | buffers | target] at the current version.</summary>
     [Alias("Pull")] Task<ShardChunk> PullAsync(long offset, int count);
     /// <summary>Copies the shard's state at the current version and starts writing it as shard-k.bin of the checkpoint

@@ -35,25 +35,47 @@ public sealed record ShardConfig(
 
 /// <summary>
 /// A piece of a flat payload, as bytes. A push carries float64 [gradient slice | buffer sums] summed over the
-/// worker's micro-batches; a pull and the initial state carry float32 [parameters | buffers | EMA target].
+/// step's micro-batches [First, First + Count) (one contribution: what one worker computed in one call); a pull and
+/// the initial state carry float32 [parameters | buffers | EMA target], with First = -1 and Count = 0.
 /// Offset and Total count values.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("sslo.ShardChunk")]
 public sealed record ShardChunk(
     [property: Id(0)] long Version,
-    [property: Id(1)] int Slot,
+    [property: Id(1)] int First,
     [property: Id(2)] long Offset,
     [property: Id(3)] long Total,
-    [property: Id(4)] byte[] Data);
+    [property: Id(4)] byte[] Data,
+    [property: Id(5)] int Count = 0);
 
+/// <summary>Micro-batches [First, First + Count) of a step.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.MicroBatchRange")]
+public sealed record MicroBatchRange(
+    [property: Id(0)] int First,
+    [property: Id(1)] int Count)
+{
+    public int End => First + Count;
+    public override string ToString() => $"[{First}, {End})";
+}
+
+/// <summary>Apply step <c>Step</c>, whose micro-batches are [0, MicroBatches): the shard refuses unless the
+/// contributions it holds cover exactly that range, each micro-batch once.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.ApplyRequest")]
 public sealed record ApplyRequest(
     [property: Id(0)] long Step,
-    [property: Id(1)] int[] Slots,
-    [property: Id(2)] int MicroBatches,
-    [property: Id(3)] double Lr,
-    [property: Id(4)] double Tau,
-    [property: Id(5)] double ProbeLr);
+    [property: Id(1)] int MicroBatches,
+    [property: Id(2)] double Lr,
+    [property: Id(3)] double Tau,
+    [property: Id(4)] double ProbeLr);
+
+/// <summary>What a shard did with an apply: its version afterwards and the contributions it summed (empty when
+/// the step had been applied before: a retried apply changes nothing). <c>Refused</c> names why the shard applied
+/// nothing (a gradient or buffer value that is NaN or infinite); the shard then stays at the step's version.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.ApplyResult")]
+public sealed record ApplyResult(
+    [property: Id(0)] long Version,
+    [property: Id(1)] MicroBatchRange[] Summed,
+    [property: Id(2)] string? Refused = null);
 
 /// <summary>A file written into a checkpoint.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.FileDigest")]

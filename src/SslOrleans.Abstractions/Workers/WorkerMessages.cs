@@ -19,6 +19,9 @@ public sealed record MicroBatchWork(
     [property: Id(1)] int[] Samples,
     [property: Id(2)] ulong Seed);
 
+/// <summary>Micro-batches of one step for one worker: a contiguous range of the step's micro-batches, computed as
+/// one contribution and pushed to every shard, or only to <c>OnlyShards</c> when the work is redone for shards that
+/// lack it.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.StepWork")]
 public sealed record StepWork(
     [property: Id(0)] long Step,
@@ -27,7 +30,21 @@ public sealed record StepWork(
     /// <summary>For a global-batch loss: the embeddings of every micro-batch of the step, float32
     /// [micro-batch, view, sample, dim] as bytes, in micro-batch order. Null for per-sample losses.</summary>
     [property: Id(3)] byte[]? Embeddings = null,
-    [property: Id(4)] int StepMicroBatches = 0);
+    [property: Id(4)] int StepMicroBatches = 0,
+    [property: Id(5)] int[]? OnlyShards = null)
+{
+    /// <summary>The contribution's micro-batches; they must be consecutive.</summary>
+    public MicroBatchRange Range
+    {
+        get
+        {
+            for (int i = 1; i < MicroBatches.Length; i++)
+                if (MicroBatches[i].Index != MicroBatches[0].Index + i)
+                    throw new ArgumentException($"step {Step}: a worker's micro-batches must be consecutive, got {string.Join(", ", MicroBatches.Select(m => m.Index))}");
+            return MicroBatches.Length == 0 ? throw new ArgumentException($"step {Step}: work without micro-batches") : new MicroBatchRange(MicroBatches[0].Index, MicroBatches.Length);
+        }
+    }
+}
 
 [GenerateSerializer, Immutable, Alias("sslo.StepReport")]
 public sealed record StepReport(

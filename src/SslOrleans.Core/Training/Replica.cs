@@ -146,6 +146,8 @@ public sealed class Replica : IDisposable
             Gather(buffers, scratch);
             for (int i = 0; i < scratch.Length; i++) bufferSums[i] += scratch[i];
         }
+        // The step's start values back: the same work redone in this step (for a lost worker) gives the same sums.
+        using (no_grad()) Scatter(buffers, start);
         return new GradientResult(grads, bufferSums, lossSum, batches.Count, probeLossSum, probeCorrect);
     }
 

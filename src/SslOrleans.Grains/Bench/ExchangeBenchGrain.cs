@@ -1,4 +1,5 @@
 using SslOrleans.Abstractions.Bench;
+using SslOrleans.Abstractions.Shards;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Placement;
@@ -40,7 +41,7 @@ public sealed class ExchangeBenchGrain(ILocalSiloDetails silo, TensorDataPlane d
     {
         var s = Setup();
         // Encoding is part of a worker's exchange: it runs off the grain scheduler, as on a worker's compute thread.
-        var chunks = await Task.Run(() => ShardExchange.GradientChunks(s.Map, step, s.Slot, gradients, [], s.GradientDtype, pushBuffers));
+        var chunks = await Task.Run(() => ShardExchange.GradientChunks(s.Map, step, new MicroBatchRange(s.Slot, 1), gradients, [], s.GradientDtype, pushBuffers));
         await ShardExchange.PushAsync(GrainFactory, dataPlane, s.Map, chunks);
         return ShardExchange.Bytes(chunks);
     }

@@ -33,10 +33,12 @@ public static class ShardExchange
     public static List<ShardChunk>[] InitialChunks(ShardMap map, FlatState state) =>
         map.Shards.Select(s => Regions.Split(StateOf(s, state), map.ChunkBytes).Select(c => new ShardChunk(0, -1, c.Offset, c.Total, c.Data)).ToList()).ToArray();
 
-    /// <summary>Per shard, the chunks of a step's gradient sums in the run's gradient dtype, in <paramref name="reuse"/>'s arrays.</summary>
-    public static List<ShardChunk>[] GradientChunks(ShardMap map, long step, int slot, double[] gradients, double[] bufferSums, string dtype, ChunkBuffers? reuse = null) =>
-        map.Shards.Select(s => GradientWire.Chunks(GradientOf(s, gradients, bufferSums), map.ChunkBytes, dtype, reuse, s.Index)
-            .Select(c => new ShardChunk(step, slot, c.Offset, c.Total, c.Data)).ToList()).ToArray();
+    /// <summary>Per shard, the chunks of a step's gradient sums over micro-batches <paramref name="range"/> in the run's
+    /// gradient dtype, in <paramref name="reuse"/>'s arrays; shards outside <paramref name="only"/> (when given) get none.</summary>
+    public static List<ShardChunk>[] GradientChunks(ShardMap map, long step, MicroBatchRange range, double[] gradients, double[] bufferSums, string dtype,
+        ChunkBuffers? reuse = null, IReadOnlyCollection<int>? only = null) =>
+        map.Shards.Select(s => only is not null && !only.Contains(s.Index) ? [] : GradientWire.Chunks(GradientOf(s, gradients, bufferSums), map.ChunkBytes, dtype, reuse, s.Index)
+            .Select(c => new ShardChunk(step, range.First, c.Offset, c.Total, c.Data, range.Count)).ToList()).ToArray();
 
     public static Task InitializeAsync(IGrainFactory grains, ShardMap map, List<ShardChunk>[] chunks) =>
         SendAsync(map, chunks, (shard, chunk) => Shard(grains, map, shard).InitializeAsync(chunk));

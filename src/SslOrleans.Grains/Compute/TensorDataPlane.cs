@@ -20,7 +20,7 @@ namespace SslOrleans.Grains.Compute;
 public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo, ILogger<TensorDataPlane> logger, TensorDataPlaneOptions options) : IDisposable
 {
     private const byte Push = 1, Pull = 2, Ok = 0, Error = 1;
-    private const int HeaderBytes = 1 + 8 + 4 + 8 + 8 + 4; // kind, version, slot, offset, total, length; then the key
+    private const int HeaderBytes = 1 + 8 + 4 + 8 + 8 + 4 + 4; // kind, version, first, offset, total, length, count; then the key
     private const int MaxPayloadBytes = 1 << 30; // a chunk is chunk_bytes at most; anything larger is not a frame of ours
 
     private readonly object gate = new();
@@ -60,7 +60,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         var c = await RentAsync(to);
         try
         {
-            await c.WriteAsync(Push, shardKey, chunk.Version, chunk.Slot, chunk.Offset, chunk.Total, chunk.Data.Length, chunk.Data);
+            await c.WriteAsync(Push, shardKey, chunk.Version, chunk.First, chunk.Offset, chunk.Total, chunk.Data.Length, chunk.Data, chunk.Count);
             Interlocked.Add(ref bytesSent, chunk.Data.Length);
             await c.ReadResponseAsync(to, expectPayload: false);
             Return(to, c);
@@ -74,7 +74,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         var c = await RentAsync(from);
         try
         {
-            await c.WriteAsync(Pull, shardKey, 0, 0, offset, 0, count, []);
+            await c.WriteAsync(Pull, shardKey, 0, -1, offset, 0, count, [], 0);
             var (version, total, data) = await c.ReadResponseAsync(from, expectPayload: true);
             Interlocked.Add(ref bytesReceived, data.Length);
             Return(from, c);
@@ -110,10 +110,11 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                 catch (EndOfStreamException) { return; } // the peer closed between frames
                 byte kind = header[0];
                 long version = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(1));
-                int slot = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(9));
+                int first = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(9));
                 long offset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(13));
                 long total = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(21));
                 int length = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(29));
+                int microBatches = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(33));
                 int keyLength = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(HeaderBytes));
                 if (length < 0 || (kind == Push && length > MaxPayloadBytes))
                 {
@@ -134,7 +135,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                     switch (kind)
                     {
                         case Push:
-                            await shard.PushAsync(new ShardChunk(version, slot, offset, total, payload));
+                            await shard.PushAsync(new ShardChunk(version, first, offset, total, payload, microBatches));
                             await Respond(stream, Ok, 0, 0, []);
                             break;
                         case Pull:
@@ -207,16 +208,17 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         private readonly NetworkStream stream = client.GetStream();
         private readonly byte[] head = new byte[1 + 8 + 8 + 4];
 
-        public async Task WriteAsync(byte kind, string key, long version, int slot, long offset, long total, int length, byte[] payload)
+        public async Task WriteAsync(byte kind, string key, long version, int first, long offset, long total, int length, byte[] payload, int count)
         {
             var keyBytes = Encoding.UTF8.GetBytes(key);
             var header = new byte[HeaderBytes + 2 + keyBytes.Length];
             header[0] = kind;
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(1), version);
-            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(9), slot);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(9), first);
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(13), offset);
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(21), total);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(29), length);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(33), count);
             BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(HeaderBytes), checked((ushort)keyBytes.Length));
             keyBytes.CopyTo(header, HeaderBytes + 2);
             await stream.WriteAsync(header);

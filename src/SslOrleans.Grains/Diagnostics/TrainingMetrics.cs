@@ -14,6 +14,7 @@ public static class TrainingMetrics
     public static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>("sslo.step.duration", "s", "wall time of one synchronous step");
     public static readonly Histogram<double> Loss = Meter.CreateHistogram<double>("sslo.loss", description: "mean micro-batch loss of a step");
     public static readonly Counter<long> BytesPushed = Meter.CreateCounter<long>("sslo.exchange.bytes", "By", "gradient bytes pushed to parameter shards");
+    public static readonly Counter<long> MicroBatchesRedone = Meter.CreateCounter<long>("sslo.microbatches.redone", "{micro-batch}", "micro-batches computed again because their first worker was lost");
     public static readonly Histogram<double> ApplyDuration = Meter.CreateHistogram<double>("sslo.apply.duration", "s", "aggregation + optimizer + EMA on a shard");
     public static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("sslo.checkpoints", description: "checkpoints committed");
     public static readonly Counter<long> CheckpointFailures = Meter.CreateCounter<long>("sslo.checkpoint.failures", description: "background checkpoints that failed or were skipped");

@@ -19,9 +19,7 @@ public static class SlotAssignment
         if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "a run needs at least one worker");
         held ??= new Dictionary<string, string>();
         var ordered = silos.OrderBy(s => s.Silo.ToString(), StringComparer.Ordinal).ToList();
-        var order = new List<(SiloSlots Silo, int Index)>();
-        for (int round = 0; order.Count < workers && ordered.Any(s => s.Slots.Count > round); round++)
-            order.AddRange(ordered.Where(s => s.Slots.Count > round && !held.ContainsKey(Name(s.Silo, round))).Select(s => (s, round)));
+        var order = Free(silos, held).Take(workers).ToList();
         if (order.Count < workers)
         {
             int total = ordered.Sum(s => s.Slots.Count);
@@ -31,7 +29,18 @@ public static class SlotAssignment
             throw new ArgumentException($"workers: {workers}, but the cluster offers {total} device slot{(total == 1 ? "" : "s")}{runs} " +
                 $"({Describe(ordered)}); start more silos, give them more devices (SslTraining:Devices), wait for the other runs or lower workers");
         }
-        return order.Take(workers).Select((o, w) => new WorkerSlot(w, o.Silo.Silo, o.Index, o.Silo.Slots[o.Index])).ToArray();
+        return order.Select((o, w) => o with { Worker = w }).ToArray();
+    }
+
+    /// <summary>The slots not in <paramref name="held"/>, in the order workers take them: the silos' first slots (in
+    /// address order), then their second slots, …; numbered from 0 in that order.</summary>
+    public static IEnumerable<WorkerSlot> Free(IReadOnlyList<SiloSlots> silos, IReadOnlyDictionary<string, string> held)
+    {
+        var ordered = silos.OrderBy(s => s.Silo.ToString(), StringComparer.Ordinal).ToList();
+        int n = 0;
+        for (int round = 0; ordered.Any(s => s.Slots.Count > round); round++)
+            foreach (var s in ordered.Where(s => s.Slots.Count > round && !held.ContainsKey(Name(s.Silo, round))))
+                yield return new WorkerSlot(n++, s.Silo, round, s.Slots[round]);
     }
 
     /// <summary>The first <paramref name="count"/> silos of the cycle over all active silos in address order (silo k mod S).</summary>

@@ -18,7 +18,7 @@ namespace SslOrleans.Grains.Runs;
 /// micro-batches to the workers, apply on the parameter shards, pull on the workers; then checkpoints
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
-public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders) : Grain, IRunGrain
+public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders) : Grain, IRunGrain
 {
     /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
     public const int MessageEnvelopeBytes = 64 << 10;
@@ -36,6 +36,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     private readonly List<StepProgress> progress = [];
     private Core.Diagnostics.TensorBoardLog? curves;
     private RunCheckpoints? checkpoints;
+    private RunWorkers? crew;
+    private SampleLedger? ledger;
+    private int? scaleTarget;
+    private readonly Queue<double> recentStepSeconds = new();
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
@@ -62,13 +66,34 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         error = null;
         result = null;
         stopRequested = false;
+        scaleTarget = null;
+        crew = null;
+        ledger = null;
+        recentStepSeconds.Clear();
         progress.Clear();
         _ = RunLoopAsync(); // continues on this grain's scheduler between other calls
         return await GetStatusAsync();
     }
 
     public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(
-        this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result));
+        this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result,
+        ledger?.Totals, crew?.Members.Count ?? 0));
+
+    public Task<RunStatus> ScaleAsync(int workers)
+    {
+        var s = spec ?? throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' has not started");
+        if (state is not (RunState.Running or RunState.Pending))
+            throw new InvalidOperationException($"run '{s.RunId}' is {state.ToString().ToLowerInvariant()}: only a running run scales");
+        int most = s.Batch / s.MicroBatch;
+        if (workers < 1 || workers > most)
+            throw new ArgumentException($"workers: {workers}: must be between 1 and batch / micro_batch = {most}, so that every worker gets a micro-batch");
+        scaleTarget = workers;
+        logger.LogInformation("Run {Run}: scaled to {Workers} workers from the next step boundary", s.RunId, workers);
+        return GetStatusAsync();
+    }
+
+    /// <summary>The workers the run aims for: the last scale request, else max_workers (workers unless elastic).</summary>
+    private int TargetWorkers(RunSpec s) => scaleTarget ?? s.MaxWorkersOrDefault;
 
     public Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep) =>
         Task.FromResult<IReadOnlyList<StepProgress>>(progress.Where(p => p.Step > afterStep).Take(1000).ToList());
@@ -100,7 +125,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
     {
         var s = spec!;
         var placed = layout!;
-        var workers = Enumerable.Range(0, s.Workers).Select(i => GrainFactory.GetGrain<IWorkerGrain>($"{s.RunId}/{i}")).ToArray();
+        crew = new RunWorkers(GrainFactory, cluster, logger, s.RunId);
+        ledger = new SampleLedger(s.Batch, s.MicroBatch);
         ShardMap? map = null;
         try
         {
@@ -124,15 +150,9 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             }
 
             phase = "initialising workers";
-            var ready = await Task.WhenAll(workers.Select((w, i) =>
-            {
-                var slot = placed.Workers[i];
-                return PlacementHint.On(slot.Silo, () => w.InitializeAsync(new WorkerInit(s, i, slot.Slot.Threads, slot.Slot.Device)));
-            }));
-            for (int i = 0; i < ready.Length; i++)
-                if (ready[i].Silo != placed.Workers[i].Silo.ToString())
-                    throw new InvalidOperationException($"worker {i} is active on silo {ready[i].Silo}, but its device slot is on {placed.Workers[i].Silo}");
-            var model = ready[0].Layout;
+            await crew.StartAsync(s, placed.Workers);
+            var first = crew.Members[0].Ready;
+            var model = first.Layout;
             map = RunPlan.Shards(s, model);
             var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
             await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
@@ -140,8 +160,8 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             // Where each shard landed: chunks to shards on other silos take the tensor data plane.
             var endpoints = await Task.WhenAll(shards.Select(g => g.GetDataEndpointAsync()));
             if (endpoints.Any(e => e is not null)) map = map with { DataEndpoints = endpoints };
-            trainCount = ready[0].TrainCount;
-            var data = new SampleFeed(GrainFactory, s, trainCount, placed.SiloFor);
+            trainCount = first.TrainCount;
+            var data = new SampleFeed(GrainFactory, s, trainCount, k => placed.SiloFor(k));
 
             if (resumeFrom is not null)
             {
@@ -152,10 +172,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             }
             else
             {
-                await workers[0].PushInitialStateAsync(map);
-                plannedSteps = await PlanStepsAsync(s, workers, data);
+                await crew.Members[0].Grain.PushInitialStateAsync(map);
+                plannedSteps = await PlanStepsAsync(s, Workers(), data);
             }
-            await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step)));
+            await Task.WhenAll(crew.Members.Select(m => m.Grain.SyncAsync(map, step)));
 
             var clock = Stopwatch.StartNew();
             double? budget = s.Minutes * 60;
@@ -165,7 +185,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             phase = "training";
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
-                await TrainStepAsync(s, workers, shards, map, data, clock, ready[0].GlobalBatchLoss);
+                // The step boundary: silos that left are dropped, free slots taken up to the target, joined workers admitted.
+                var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, map, TimeSpan.FromMinutes(10));
+                placed = placed with { Silos = SlotAssignment.Spread(silos.Count, silos) };
+                await TrainStepAsync(s, shards, map, data, clock, first.GlobalBatchLoss);
                 stepsThisRun++;
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
                 if (stepsThisRun == replanAt)
@@ -177,12 +200,12 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
                 }
                 if (s.StopAfter is { } n && stepsThisRun >= n) stopRequested = true;
                 if (step < plannedSteps && !stopRequested && checkpoints.Due(step))
-                    await checkpoints.BeginAsync(step, () => SnapshotAsync(s, workers, shards, map));
+                    await checkpoints.BeginAsync(step, () => SnapshotAsync(s, shards, map));
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             phase = "checkpointing";
-            var (manifestPath, manifest, paramL2) = await checkpoints.WriteFinalAsync(step, () => SnapshotAsync(s, workers, shards, map));
+            var (manifestPath, manifest, paramL2) = await checkpoints.WriteFinalAsync(step, () => SnapshotAsync(s, shards, map));
             var finished = !stopRequested || step >= plannedSteps;
 
             double? knn = null, knnInit = null, probeTop1 = null;
@@ -191,11 +214,11 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             {
                 state = RunState.Evaluating;
                 phase = "kNN of the pretrained backbone";
-                knn = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: false);
+                knn = await KnnEvaluation.Top1Async(s, Workers(), first, initial: false);
                 phase = "kNN of the initial backbone";
-                knnInit = await KnnEvaluation.Top1Async(s, workers, ready[0], initial: true);
+                knnInit = await KnnEvaluation.Top1Async(s, Workers(), first, initial: true);
                 phase = "online probe on the test split";
-                probeTop1 = await ProbeTop1Async(workers, ready[0].TestCount);
+                probeTop1 = await ProbeTop1Async(Workers(), first.TestCount);
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
                 await checkpoints.AddMetricsAsync(new Dictionary<string, double>
                 {
@@ -205,19 +228,21 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
             state = finished ? RunState.Completed : RunState.Stopped;
+            var totals = ledger.Totals;
             result = new RunResult(s.Method, step, (double)step * s.Batch / trainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
-                knn, knnInit, paramL2, manifestPath, s.Workers, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
+                knn, knnInit, paramL2, manifestPath, crew.Members.Count, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
-                placed.Workers.Select(w => w.Silo).Distinct().Count(), placed.Workers.Select(w => $"{w.Silo} {w.Slot}").ToArray(),
-                ready.Select(r => r.Numerics).ToArray(), checkpoints.Warnings.ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds);
+                crew.SilosUsed, crew.Members.Select(m => m.Placement).ToArray(),
+                crew.Members.Select(m => m.Ready.Numerics).ToArray(), checkpoints.Warnings.Concat(crew.Events).ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds,
+                totals.MicrobatchesCommitted, totals.MicrobatchesRedone, totals.SamplesLost, totals.SamplesDoubled, totals.WorkersMax, totals.StepsRedone);
             phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
         catch (Exception e)
         {
             state = RunState.Failed;
-            error = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
+            error = RunWorkers.Message(e);
             phase = "failed";
             logger.LogError(e, "Run {Run} failed at step {Step}", s.RunId, step);
         }
@@ -225,62 +250,11 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         {
             // A checkpoint still uploading when the run fails may yet commit: let it, before the shards go.
             if (checkpoints is not null) await checkpoints.DrainAsync();
-            await ReleaseAsync(workers, map);
+            await ReleaseAsync(map);
         }
     }
 
-    private async Task TrainStepAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map, SampleFeed data, Stopwatch clock, bool globalBatchLoss)
-    {
-        var stepClock = Stopwatch.StartNew();
-        var samples = await data.TakeAsync((long)step * s.Batch, s.Batch);
-        var microBatches = RunPlan.MicroBatches(s, step, samples);
-        var assigned = RunPlan.Assign(microBatches, workers.Length);
-        byte[]? embeddings = null;
-        if (globalBatchLoss)
-        {
-            // Workers hold contiguous blocks of micro-batches in order, so their embeddings concatenate in step order.
-            var parts = await Task.WhenAll(workers.Select((w, i) => w.EmbedAsync(assigned[i])));
-            embeddings = new byte[parts.Sum(p => p.Length)];
-            int at = 0;
-            foreach (var part in parts)
-            {
-                part.CopyTo(embeddings, at);
-                at += part.Length;
-            }
-        }
-        var reports = await Task.WhenAll(workers.Select((w, i) => w.RunStepAsync(new StepWork(step, assigned[i], map, embeddings, microBatches.Length))));
-        double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
-        var apply = new ApplyRequest(step, reports.Select(r => r.Slot).ToArray(), microBatches.Length, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
-        await Task.WhenAll(shards.Select(g => g.ApplyAsync(apply)));
-        await Task.WhenAll(workers.Select(w => w.SyncAsync(map, step + 1)));
-        if (s.CheckReplicas)
-        {
-            var digests = await Task.WhenAll(workers.Select(w => w.GetStateDigestAsync()));
-            if (digests.Distinct().Count() != 1)
-                throw new InvalidOperationException($"replicas diverged after step {step}: digests {string.Join(", ", digests)}");
-        }
-        step++;
-        double seconds = stepClock.Elapsed.TotalSeconds;
-        double loss = reports.Sum(r => r.LossSum) / microBatches.Length;
-        if (!double.IsFinite(loss)) throw new InvalidOperationException($"loss became {loss} at step {step - 1}; lower the learning rate (lr)");
-        double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
-        progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
-            clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reports.Max(r => r.ComputeSeconds), seconds,
-            100.0 * reports.Sum(r => r.ProbeCorrect) / s.Batch));
-        var tags = TrainingMetrics.Run(s.RunId, s.Method);
-        TrainingMetrics.Steps.Add(1, tags);
-        TrainingMetrics.Images.Add(s.Batch, tags);
-        TrainingMetrics.StepDuration.Record(seconds, tags);
-        TrainingMetrics.Loss.Record(loss, tags);
-        TrainingMetrics.BytesPushed.Add(reports.Sum(r => r.BytesPushed), tags);
-        var p = progress[^1];
-        await LogCurvesAsync(step, new()
-        {
-            ["train/loss"] = loss, ["train/lr"] = lr, ["train/tau"] = tau,
-            ["train/images_per_sec"] = p.ImagesPerSec, ["train/compute_fraction"] = p.ComputeSeconds / p.StepSeconds,
-            ["train/online_probe_top1"] = p.ProbeTrainTop1,
-        });
-    }
+    private IWorkerGrain[] Workers() => crew!.Members.Select(m => m.Grain).ToArray();
 
     /// <summary>Test-split top-1 of the online probe, the split cut into one contiguous block per worker.</summary>
     private static async Task<double> ProbeTop1Async(IWorkerGrain[] workers, int testCount)
@@ -313,10 +287,10 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
 
     /// <summary>Takes a checkpoint's state after the current step: every shard copies its own (and starts uploading
     /// it), worker 0 exports the backbone; the manifest is filled in except for its files.</summary>
-    private async Task<RunCheckpoints.Snapshot> SnapshotAsync(RunSpec s, IWorkerGrain[] workers, IParameterShardGrain[] shards, ShardMap map)
+    private async Task<RunCheckpoints.Snapshot> SnapshotAsync(RunSpec s, IParameterShardGrain[] shards, ShardMap map)
     {
         await Task.WhenAll(shards.Select(g => g.BeginSaveAsync(step)));
-        var export = await workers[0].ExportBackboneAsync();
+        var export = await crew!.Members[0].Grain.ExportBackboneAsync();
         var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
         if (progress.Count > 0)
         {
@@ -330,13 +304,13 @@ public sealed class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory s
         return new RunCheckpoints.Snapshot(shards, export, manifest);
     }
 
-    private async Task ReleaseAsync(IWorkerGrain[] workers, ShardMap? map)
+    private async Task ReleaseAsync(ShardMap? map)
     {
         try
         {
             // The register would also see that this run ended; releasing frees the slots at once.
             await GrainFactory.GetGrain<IDeviceSlotLeaseGrain>(0).ReleaseAsync(this.GetPrimaryKeyString());
-            await Task.WhenAll(workers.Select(w => w.ReleaseAsync()));
+            if (crew is not null) await crew.ReleaseAllAsync();
             if (map is not null)
                 await Task.WhenAll(map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index)).ReleaseAsync()));
         }

@@ -44,11 +44,18 @@ public static class RunPlan
     }
 
     /// <summary>Worker w of W gets the contiguous block [w·n/W, (w+1)·n/W) of the n micro-batches.</summary>
-    public static MicroBatchWork[][] Assign(MicroBatchWork[] microBatches, int workers)
+    public static MicroBatchWork[][] Assign(MicroBatchWork[] microBatches, int workers) =>
+        Ranges(microBatches.Length, workers).Select(r => Slice(microBatches, r)).ToArray();
+
+    /// <summary>The contiguous ranges [w·n/W, (w+1)·n/W) of n micro-batches over W workers (W ≤ n: none is empty).</summary>
+    public static MicroBatchRange[] Ranges(int microBatches, int workers)
     {
-        int n = microBatches.Length;
-        return Enumerable.Range(0, workers).Select(w => microBatches[(w * n / workers)..((w + 1) * n / workers)]).ToArray();
+        if (workers < 1 || workers > microBatches)
+            throw new ArgumentOutOfRangeException(nameof(workers), workers, $"between 1 and the step's {microBatches} micro-batches");
+        return Enumerable.Range(0, workers).Select(w => new MicroBatchRange(w * microBatches / workers, (w + 1) * microBatches / workers - w * microBatches / workers)).ToArray();
     }
+
+    public static MicroBatchWork[] Slice(MicroBatchWork[] microBatches, MicroBatchRange range) => microBatches[range.First..range.End];
 
     public static long WarmupSteps(RunSpec spec, long plannedSteps) => (long)Math.Ceiling(spec.WarmupFraction * plannedSteps);
 
@@ -102,6 +109,9 @@ public static class RunPlan
         CheckpointEvery = now.CheckpointEvery,
         CheckpointMinutes = now.CheckpointMinutes,
         KeepLast = now.KeepLast,
+        MinWorkers = now.MinWorkers,
+        MaxWorkers = now.MaxWorkers,
+        StepDeadlineSeconds = now.StepDeadlineSeconds,
         ChunkBytes = now.ChunkBytes,
         Resume = true,
     };

@@ -8,8 +8,8 @@ using SslOrleans.Storage.Checkpoints;
 namespace SslOrleans.Grains.Shards;
 
 /// <summary>
-/// One contiguous run of whole tensors (key: "run-id/k"). Collects each worker's [gradient | buffer sums]
-/// for the current version, then averages them in slot order (deterministic), applies the optimizer and the
+/// One contiguous run of whole tensors (key: "run-id/k"). Collects the [gradient | buffer sums] of the current
+/// version's micro-batch ranges, then averages them in micro-batch order (deterministic), applies the optimizer and the
 /// EMA target update on a pool thread, and serves [parameters | buffers | target] of the new version.
 /// </summary>
 public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDataPlane dataPlane) : Grain, IParameterShardGrain
@@ -30,16 +30,11 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     // Pulls of the current version by (offset, count): every worker asks for the same chunks, so each is built once.
     private readonly Dictionary<(long Offset, int Count), byte[]> pulled = [];
     private long initialised;
-    private readonly SortedDictionary<int, Contribution> contributions = new();
+    private StepContributions contributions = new(0);
+    // The checked mean of the current step (in `mean`), until it is applied or a new contribution arrives.
+    private (long Step, int MicroBatches, ApplyResult Result)? prepared;
     // Checkpoint writes in flight, by step: started by BeginSave, awaited by EndSave.
     private readonly Dictionary<long, Task<FileDigest>> saves = [];
-
-    /// <summary>A worker's pushed chunks for the current step, kept as received: summed once, off the scheduler, at apply.</summary>
-    private sealed class Contribution
-    {
-        public List<ShardChunk> Chunks { get; } = [];
-        public long Received { get; set; }
-    }
 
     public Task ConfigureAsync(ShardConfig shardConfig)
     {
@@ -56,7 +51,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         buffers = new float[r.BufferLength];
         version = -1;
         initialised = 0;
-        contributions.Clear();
+        prepared = null;
+        contributions = new StepContributions(r.ParamLength + r.BufferLength);
         pulled.Clear();
         return Task.CompletedTask;
     }
@@ -76,44 +72,74 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     public Task PushAsync(ShardChunk chunk)
     {
         var r = Config().Range;
+        // A late copy of a step applied already (a redone call's first attempt arriving after all): nothing to add.
+        if (chunk.Version < version) return Task.CompletedTask;
         if (chunk.Version != version)
-            throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} from slot {chunk.Slot}, but the shard is at version {version}");
+            throw new InvalidOperationException($"shard {r.Index}: push for step {chunk.Version} (micro-batches [{chunk.First}, {chunk.First + chunk.Count})), but the shard is at version {version}");
         int size = GradientWire.ElementBytes(Config().Spec.GradientDtype);
         CheckPayload(chunk, r.ParamLength + r.BufferLength, size);
-        if (!contributions.TryGetValue(chunk.Slot, out var c)) contributions[chunk.Slot] = c = new Contribution();
-        c.Chunks.Add(chunk);
-        c.Received += chunk.Data.Length / size;
+        if (contributions.Add(chunk, chunk.Data.Length / size)) prepared = null;
         return Task.CompletedTask;
     }
 
-    public async Task<long> ApplyAsync(ApplyRequest request)
+    public Task<MicroBatchRange[]> GetReceivedAsync(long step) =>
+        Task.FromResult(step == version ? contributions.Complete.ToArray() : []);
+
+    public async Task<ApplyResult> PrepareAsync(ApplyRequest request)
     {
-        var cfg = Config();
-        var r = cfg.Range;
+        var r = Config().Range;
+        // A retried call (its answer was lost, or another shard's failure made the run ask again): applied already.
+        if (request.Step < version) return new ApplyResult(version, []);
         if (request.Step != version)
             throw new InvalidOperationException($"shard {r.Index}: apply for step {request.Step}, but the shard is at version {version}");
-        var parts = new List<List<ShardChunk>>();
-        foreach (var slot in request.Slots.Order())
-        {
-            if (!contributions.TryGetValue(slot, out var c) || c.Received != r.ParamLength + r.BufferLength)
-                throw new InvalidOperationException($"shard {r.Index}: step {request.Step} lacks the full contribution of worker slot {slot}");
-            parts.Add(c.Chunks);
-        }
-        var settings = Runs.RunPlan.Optimizer(cfg.Spec);
-        var dtype = cfg.Spec.GradientDtype;
+        if (prepared is { } done && done.Step == request.Step && done.MicroBatches == request.MicroBatches) return done.Result;
+        var gaps = contributions.Gaps(request.MicroBatches);
+        var beyond = contributions.Complete.Where(c => c.End > request.MicroBatches).ToList();
+        if (gaps.Count > 0 || beyond.Count > 0 || contributions.Incomplete.Count > 0)
+            throw new InvalidOperationException($"shard {r.Index}: step {request.Step} of {request.MicroBatches} micro-batches" +
+                (gaps.Count > 0 ? $" lacks micro-batches {string.Join(", ", gaps)}" : "") +
+                (contributions.Incomplete.Count > 0 ? $"; holds part of {string.Join(", ", contributions.Incomplete)}" : "") +
+                (beyond.Count > 0 ? $"; holds {string.Join(", ", beyond)} beyond the step" : ""));
+        var summed = contributions.Complete.ToArray();
+        var parts = contributions.InOrder();
+        var dtype = Config().Spec.GradientDtype;
         int elementBytes = GradientWire.ElementBytes(dtype);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        await Task.Run(() =>
+        var refused = await Task.Run(() =>
         {
             int p = (int)r.ParamLength;
             if (sum.Length != p + r.BufferLength) (sum, mean) = (new double[p + r.BufferLength], new float[p + r.BufferLength]);
             else Array.Clear(sum);
-            // Slot by slot in slot order; a slot's chunks cover disjoint ranges, so every element adds its terms in slot order.
+            // Contribution by contribution in micro-batch order; a contribution's chunks cover disjoint ranges, so every
+            // element adds its terms in that order, whichever worker computed them.
             foreach (var part in parts)
                 foreach (var chunk in part)
                     GradientWire.AddTo(sum.AsSpan((int)chunk.Offset, chunk.Data.Length / elementBytes), chunk.Data, dtype);
             // The mean over the step's micro-batches, rounded to float32 once.
             FlatOptimizer.MeanToSingle(sum, request.MicroBatches, mean);
+            // A NaN or infinity would poison the parameters, the moments and (through the EMA) the target for good:
+            // refuse the step before anything changes.
+            if (NonFinite.First(mean) is not { } bad) return null;
+            return bad < p
+                ? $"shard {r.Index}: the mean gradient of step {request.Step} is {mean[bad]} in {TensorAt(bad)}; nothing was applied"
+                : $"shard {r.Index}: the mean batch-norm buffers of step {request.Step} hold {mean[bad]}; nothing was applied";
+        });
+        var result = new ApplyResult(version, summed, refused);
+        prepared = (request.Step, request.MicroBatches, result);
+        return result;
+    }
+
+    public async Task<ApplyResult> ApplyAsync(ApplyRequest request)
+    {
+        var cfg = Config();
+        var r = cfg.Range;
+        var check = await PrepareAsync(request);
+        if (request.Step < version) return check;
+        if (check.Refused is { } why) throw new InvalidOperationException(why);
+        var settings = Runs.RunPlan.Optimizer(cfg.Spec);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Run(() =>
+        {
+            int p = (int)r.ParamLength;
             FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, variance, tensors, settings, request.Lr, request.Step);
             FlatOptimizer.Step(parameters, mean.AsSpan(0, p), momentum, [], probeTensors, Runs.RunPlan.ProbeOptimizer, request.ProbeLr, request.Step);
             mean.AsSpan(p).CopyTo(buffers);
@@ -122,8 +148,9 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method));
         contributions.Clear();
         pulled.Clear();
+        prepared = null;
         version = request.Step + 1;
-        return version;
+        return check with { Version = version };
     }
 
     public Task<ShardChunk> PullAsync(long offset, int count)
@@ -175,6 +202,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         (parameters, momentum, variance, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Variance, shard.Target, shard.Buffers, shard.Version);
         contributions.Clear();
         pulled.Clear();
+        prepared = null;
         return version;
     }
 
@@ -194,6 +222,14 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         long count = chunk.Data.Length / elementBytes;
         if (chunk.Total != expectedTotal || chunk.Offset < 0 || chunk.Offset + count > expectedTotal)
             throw new ArgumentException($"chunk [{chunk.Offset}, +{count}) of {chunk.Total} values does not fit this shard's {expectedTotal}");
+    }
+
+    /// <summary>The name of the tensor that holds parameter value <paramref name="index"/> of this shard.</summary>
+    private string TensorAt(int index)
+    {
+        var cfg = Config();
+        var t = cfg.Tensors.FirstOrDefault(t => t.Offset - cfg.Range.ParamOffset <= index && index < t.Offset - cfg.Range.ParamOffset + t.Length);
+        return t is null ? "parameters" : $"tensor {t.Name}";
     }
 
     private ShardConfig Config() => config ?? throw new InvalidOperationException($"parameter shard {this.GetPrimaryKeyString()} is not configured");

@@ -30,6 +30,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     // Owned by the compute thread: the push arrays and the pulled state, reused every step.
     private ChunkBuffers pushBuffers = new();
     private FlatState? pulledState;
+    private long pushedStep = -1;
 
     public async Task<WorkerReady> InitializeAsync(WorkerInit request)
     {
@@ -82,12 +83,17 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     {
         var (r, c) = Ready();
         var slot = init!.Slot;
+        var range = work.Range;
+        // A second contribution in one step (work redone for a lost worker) must not overwrite the arrays of the first,
+        // which a shard on this silo holds by reference until it applies the step.
+        var buffers = pushedStep == work.Step ? null : pushBuffers;
+        pushedStep = work.Step;
         var clock = Stopwatch.StartNew();
         var (chunks, g) = await c.RunAsync(() =>
         {
             var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
             var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
-            return (ShardExchange.GradientChunks(work.Shards, work.Step, slot, g.Gradients, g.BufferSums, init.Spec.GradientDtype, pushBuffers), g);
+            return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g);
         });
         var computeSeconds = clock.Elapsed.TotalSeconds;
         await ShardExchange.PushAsync(GrainFactory, dataPlane, work.Shards, chunks);
