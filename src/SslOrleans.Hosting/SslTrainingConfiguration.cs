@@ -5,7 +5,7 @@ namespace SslOrleans.Hosting;
 
 /// <summary>
 /// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
-/// ResponseTimeout and IdleCollectionAge (hh:mm:ss), ConnectionsPerSilo. Silos and cluster clients read the same section, so that
+/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo. Silos and cluster clients read the same section, so that
 /// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
 /// </summary>
 public static class SslTrainingConfiguration
@@ -14,7 +14,7 @@ public static class SslTrainingConfiguration
 
     private static readonly string[] Keys =
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
-         nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort)];
+         nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort)];
 
     /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
     public static void Bind(IConfiguration configuration, SslTrainingOptions options)
@@ -32,6 +32,8 @@ public static class SslTrainingConfiguration
             options.ResponseTimeout = timeout;
         if (s.Duration(nameof(SslTrainingOptions.IdleCollectionAge), TimeSpan.FromMinutes(1)) is { } age)
             options.IdleCollectionAge = age;
+        if (s.Duration(nameof(SslTrainingOptions.ProbeTimeout), TimeSpan.FromMilliseconds(200)) is { } probe)
+            options.ProbeTimeout = probe;
         if (s.Int(nameof(SslTrainingOptions.ConnectionsPerSilo), 1, 64, "must be a whole number from 1 to 64") is { } connections)
             options.ConnectionsPerSilo = connections;
         if (s.Text(nameof(SslTrainingOptions.DataPlane)) is { } plane)

@@ -8,6 +8,9 @@ public sealed class SslTrainingOptions
     public int MaxMessageBodySize { get; set; } = 100 * 1024 * 1024;
     /// <summary>Idle activations older than this are collected; a run's grains are called every step.</summary>
     public TimeSpan IdleCollectionAge { get; set; } = TimeSpan.FromHours(2);
+    /// <summary>Membership probes: a silo that misses three in a row is declared dead (about 3 × this), and the work
+    /// of its workers is redone by the others. Lower detects losses sooner; too low declares busy silos dead.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>The device slots this silo offers, one worker each (see <see cref="Grains.Placement.DeviceSlots"/>):
     /// "cpu" (one slot, every core), "cpu*2", "cuda:0@4,cuda:1@4", or "none" for a silo that hosts no worker.</summary>
     public string Devices { get; set; } = "cpu";
@@ -24,6 +27,7 @@ public sealed class SslTrainingOptions
     {
         if (ResponseTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResponseTimeout), ResponseTimeout, "must be positive");
         if (MaxMessageBodySize < 1 << 20) throw new ArgumentOutOfRangeException(nameof(MaxMessageBodySize), MaxMessageBodySize, "must be at least 1 MiB");
+        if (ProbeTimeout < TimeSpan.FromMilliseconds(200)) throw new ArgumentOutOfRangeException(nameof(ProbeTimeout), ProbeTimeout, "must be at least 200 ms");
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
         if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");

@@ -46,6 +46,14 @@ public static class SslTrainingSiloExtensions
             o.MaxMessageBodySize = options.MaxMessageBodySize;
         });
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = options.IdleCollectionAge);
+        // A lost silo must be declared dead within seconds: its workers' micro-batches are redone only once calls to it
+        // fail. Probes every 2 s, dead after 3 missed (about 6 s), instead of Orleans' 5 s × 3 plus votes. A probe is
+        // answered by Orleans' own scheduler, not the compute threads, so a busy silo still answers in time.
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = options.ProbeTimeout;
+            o.NumMissedProbesLimit = 3;
+        });
         // Tensor chunks are large messages: several connections per peer silo serialise and carry them in parallel.
         silo.Configure<ConnectionOptions>(o => o.ConnectionsPerEndpoint = options.ConnectionsPerSilo);
         return silo;

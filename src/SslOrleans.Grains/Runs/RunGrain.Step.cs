@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
@@ -18,7 +19,7 @@ public sealed partial class RunGrain
     {
         var stepClock = Stopwatch.StartNew();
         var deadline = StepDeadline(s);
-        var samples = await data.TakeAsync((long)step * s.Batch, s.Batch);
+        var samples = await TakeSamplesAsync(data, s);
         var microBatches = RunPlan.MicroBatches(s, step, samples);
         int n = microBatches.Length;
         var members = crew!.Members.ToList();
@@ -120,6 +121,26 @@ public sealed partial class RunGrain
             ["train/images_per_sec"] = p.ImagesPerSec, ["train/compute_fraction"] = p.ComputeSeconds / p.StepSeconds,
             ["train/online_probe_top1"] = p.ProbeTrainTop1, ["train/workers"] = members.Count,
         });
+    }
+
+    /// <summary>The step's samples; a data shard lost with its silo is activated again elsewhere once membership
+    /// has declared the silo dead, so an unreachable one is asked again (for up to a minute).</summary>
+    private async Task<int[]> TakeSamplesAsync(SampleFeed data, RunSpec s)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await data.TakeAsync(step * s.Batch, s.Batch).WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e) when ((IsUnreachable(e) || e is TimeoutException) && attempt < 30)
+            {
+                logger.LogWarning("Run {Run}: step {Step}: a data shard is unreachable ({Message}); asking again", s.RunId, step, RunWorkers.Message(e));
+                await Task.Delay(2000);
+                var silos = await cluster.ReadAsync(TimeSpan.FromSeconds(30));
+                layout = layout! with { Silos = Placement.SlotAssignment.Spread(silos.Count, silos) };
+            }
+        }
     }
 
     /// <summary>How long one worker's share of a step may take: the spec's, else ten times the slowest recent step

@@ -161,7 +161,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             var endpoints = await Task.WhenAll(shards.Select(g => g.GetDataEndpointAsync()));
             if (endpoints.Any(e => e is not null)) map = map with { DataEndpoints = endpoints };
             trainCount = first.TrainCount;
-            var data = new SampleFeed(GrainFactory, s, trainCount, k => placed.SiloFor(k));
+            // Data shards are stateless: one lost with its silo is activated again on a silo of the current layout.
+            var data = new SampleFeed(GrainFactory, s, trainCount, k => layout!.SiloFor(k));
 
             if (resumeFrom is not null)
             {
@@ -187,7 +188,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             {
                 // The step boundary: silos that left are dropped, free slots taken up to the target, joined workers admitted.
                 var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, map, TimeSpan.FromMinutes(10));
-                placed = placed with { Silos = SlotAssignment.Spread(silos.Count, silos) };
+                layout = layout! with { Silos = SlotAssignment.Spread(silos.Count, silos) };
                 await TrainStepAsync(s, shards, map, data, clock, first.GlobalBatchLoss);
                 stepsThisRun++;
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;

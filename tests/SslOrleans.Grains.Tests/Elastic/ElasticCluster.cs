@@ -1,0 +1,85 @@
+using Orleans.TestingHost;
+using SslOrleans.Abstractions.Runs;
+using SslOrleans.Hosting;
+
+namespace SslOrleans.Grains.Tests.Elastic;
+
+/// <summary>
+/// A cluster of real in-process silos that a test kills, stops and adds to while a run trains: the primary silo
+/// (which holds the test cluster's membership table) offers no device slot and is never touched; every other silo
+/// offers one CPU slot, so each worker has a silo of its own.
+/// </summary>
+public sealed class ElasticCluster : IAsyncDisposable
+{
+    public TestCluster Cluster { get; }
+    public IClusterClient Client => Cluster.Client;
+
+    private ElasticCluster(TestCluster cluster) => Cluster = cluster;
+
+    public static async Task<ElasticCluster> StartAsync(int slotSilos)
+    {
+        var builder = new TestClusterBuilder((short)(1 + slotSilos));
+        builder.Options.ClusterId = "elastic-" + Guid.NewGuid().ToString("N")[..8];
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new ElasticCluster(cluster);
+    }
+
+    /// <summary>Where a grain is active now (null when nowhere).</summary>
+    public async Task<SiloAddress?> HostOfAsync(IAddressable grain) =>
+        await Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+
+    public SiloHandle Silo(SiloAddress address) => Cluster.Silos.Single(s => s.SiloAddress.Equals(address));
+
+    /// <summary>A silo that hosts one of the run's workers but neither its run grain nor a parameter shard.</summary>
+    public async Task<SiloHandle> WorkerOnlySiloAsync(RunSpec spec, int workerNumbers)
+    {
+        var avoid = new HashSet<SiloAddress?> { Cluster.Primary!.SiloAddress, await HostOfAsync(Client.GetGrain<IRunGrain>(spec.RunId)) };
+        for (int k = 0; k < spec.ParameterShards; k++)
+            avoid.Add(await HostOfAsync(Client.GetGrain<Abstractions.Shards.IParameterShardGrain>($"{spec.RunId}/{k}")));
+        for (int w = 0; w < workerNumbers; w++)
+            if (await HostOfAsync(Client.GetGrain<Abstractions.Workers.IWorkerGrain>($"{spec.RunId}/{w}")) is { } host && !avoid.Contains(host))
+                return Silo(host);
+        throw new InvalidOperationException($"no silo hosts only a worker of run {spec.RunId}: give the test more workers than shards + 1");
+    }
+
+    /// <summary>Waits until the run has finished at least <paramref name="steps"/> steps.</summary>
+    public async Task<RunStatus> WaitForStepAsync(string runId, long steps, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var status = await Client.GetGrain<IRunGrain>(runId).GetStatusAsync();
+            if (status.Step >= steps) return status;
+            if (status.IsFinished) throw new InvalidOperationException($"run {runId} ended ({status.State}: {status.Error}) at step {status.Step}, before step {steps}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase}) after {timeout}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var name = silo.Configuration["Orleans:Name"] ?? silo.Configuration["SiloName"];
+            silo.AddSslTraining(o =>
+            {
+                o.Devices = name == "Primary" ? "none" : "cpu@1";
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+            });
+        }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client) => client.AddSslTrainingClient();
+    }
+}
