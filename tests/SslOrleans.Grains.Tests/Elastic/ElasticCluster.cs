@@ -16,6 +16,9 @@ public sealed class ElasticCluster : IAsyncDisposable
 
     private ElasticCluster(TestCluster cluster) => Cluster = cluster;
 
+    /// <summary>Holds a chosen worker's next step on every silo (one gate per test process: tests of this class run one at a time).</summary>
+    public static StepGate Gate { get; } = new();
+
     public static async Task<ElasticCluster> StartAsync(int slotSilos)
     {
         var builder = new TestClusterBuilder((short)(1 + slotSilos));
@@ -33,15 +36,15 @@ public sealed class ElasticCluster : IAsyncDisposable
 
     public SiloHandle Silo(SiloAddress address) => Cluster.Silos.Single(s => s.SiloAddress.Equals(address));
 
-    /// <summary>A silo that hosts one of the run's workers but neither its run grain nor a parameter shard.</summary>
-    public async Task<SiloHandle> WorkerOnlySiloAsync(RunSpec spec, int workerNumbers)
+    /// <summary>A silo that hosts one of the run's workers but neither its run grain nor a parameter shard, and the worker's number.</summary>
+    public async Task<(SiloHandle Silo, int Worker)> WorkerOnlySiloAsync(RunSpec spec, int workerNumbers)
     {
         var avoid = new HashSet<SiloAddress?> { Cluster.Primary!.SiloAddress, await HostOfAsync(Client.GetGrain<IRunGrain>(spec.RunId)) };
         for (int k = 0; k < spec.ParameterShards; k++)
             avoid.Add(await HostOfAsync(Client.GetGrain<Abstractions.Shards.IParameterShardGrain>($"{spec.RunId}/{k}")));
         for (int w = 0; w < workerNumbers; w++)
             if (await HostOfAsync(Client.GetGrain<Abstractions.Workers.IWorkerGrain>($"{spec.RunId}/{w}")) is { } host && !avoid.Contains(host))
-                return Silo(host);
+                return (Silo(host), w);
         throw new InvalidOperationException($"no silo hosts only a worker of run {spec.RunId}: give the test more workers than shards + 1");
     }
 
@@ -70,6 +73,7 @@ public sealed class ElasticCluster : IAsyncDisposable
         public void Configure(ISiloBuilder silo)
         {
             var name = silo.Configuration["Orleans:Name"] ?? silo.Configuration["SiloName"];
+            silo.AddIncomingGrainCallFilter(Gate.OnIncomingAsync);
             silo.AddSslTraining(o =>
             {
                 o.Devices = name == "Primary" ? "none" : "cpu@1";

@@ -52,7 +52,9 @@ public sealed class ElasticRunTests
         var spec = Spec("killed-worker", workers: 3, steps: 24);
         await new Client.TrainingClient(cluster.Client).SubmitAsync(spec);
         await cluster.WaitForStepAsync(spec.RunId, 4, TimeSpan.FromMinutes(2));
-        var victim = await cluster.WorkerOnlySiloAsync(spec, 3);
+        var (victim, worker) = await cluster.WorkerOnlySiloAsync(spec, 3);
+        // The worker's next step is held on its silo, which is then killed: the step is in flight for certain.
+        long heldStep = await ElasticCluster.Gate.Arm($"{spec.RunId}/{worker}").WaitAsync(TimeSpan.FromMinutes(1));
         await cluster.Cluster.KillSiloAsync(victim);
 
         var end = await EndAsync(cluster.Client, spec.RunId, TimeSpan.FromMinutes(4));
@@ -63,7 +65,7 @@ public sealed class ElasticRunTests
         Assert.Equal(2, r.Workers);
         Assert.Equal(3, r.WorkersMax);
         Assert.Contains(r.Warnings!, w => w.Contains("lost"));
-        Assert.True(r.MicrobatchesRedone > 0, "the kill fell between steps: no micro-batch was redone");
+        Assert.True(r.MicrobatchesRedone > 0, $"the worker was lost in step {heldStep}, but no micro-batch was redone");
         Assert.Equal((24L * 4, 0L, 0L, 0L), (r.MicrobatchesCommitted, r.SamplesLost, r.SamplesDoubled, r.StepsRedone));
         AssertSameModel(reference, end, await RunHarness.LatestParametersAsync(spec.Out));
     }
@@ -89,7 +91,7 @@ public sealed class ElasticRunTests
             await Task.Delay(100);
         }
         long joinedAt = status.Step;
-        var leaving = await cluster.WorkerOnlySiloAsync(spec, 3);
+        var (leaving, _) = await cluster.WorkerOnlySiloAsync(spec, 3);
         await cluster.Cluster.StopSiloAsync(leaving); // graceful: the silo leaves the membership
         var end = await EndAsync(cluster.Client, spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
