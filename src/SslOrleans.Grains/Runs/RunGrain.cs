@@ -184,12 +184,22 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             long replanAt = budget is not null && resumeFrom is null ? Math.Max(5, plannedSteps / 20) : -1;
             double firstStepEnd = 0;
             phase = "training";
+            string? refused = null;
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
                 // The step boundary: silos that left are dropped, free slots taken up to the target, joined workers admitted.
                 var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, map, TimeSpan.FromMinutes(10));
                 layout = layout! with { Silos = SlotAssignment.Spread(silos.Count, silos) };
-                await TrainStepAsync(s, shards, map, data, clock, first.GlobalBatchLoss);
+                try
+                {
+                    await TrainStepAsync(s, shards, map, data, clock, first.GlobalBatchLoss);
+                }
+                catch (NonFiniteStepException e)
+                {
+                    // Nothing of the step was applied: the state is good, and is kept below as the run's last checkpoint.
+                    refused = e.Message;
+                    break;
+                }
                 stepsThisRun++;
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
                 if (stepsThisRun == replanAt)
@@ -207,6 +217,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
 
             phase = "checkpointing";
             var (manifestPath, manifest, paramL2) = await checkpoints.WriteFinalAsync(step, () => SnapshotAsync(s, shards, map));
+            if (refused is not null)
+                throw new NonFiniteStepException($"{refused}; the last good state is checkpointed in {manifestPath} (resume from it with --resume)");
             var finished = !stopRequested || step >= plannedSteps;
 
             double? knn = null, knnInit = null, probeTop1 = null;
