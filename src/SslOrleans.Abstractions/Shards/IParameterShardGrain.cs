@@ -14,8 +14,12 @@ public interface IParameterShardGrain : IGrainWithStringKey
     /// <summary>Accepts one chunk of a contribution of the current version; a chunk held already is dropped, one of a
     /// version applied already is ignored.</summary>
     [Alias("Push")] Task PushAsync(ShardChunk chunk);
-    /// <summary>The micro-batch ranges of <paramref name="step"/> of which every value has arrived (empty when the shard is past the step).</summary>
-    [Alias("Received")] Task<MicroBatchRange[]> GetReceivedAsync(long step);
+    /// <summary>The micro-batch ranges of <paramref name="step"/> of which every value has arrived, with the shard's version (past the step: applied).</summary>
+    [Alias("Received")] Task<ReceivedRanges> GetReceivedAsync(long step);
+    /// <summary>Whether this activation holds the shard's state: false after its silo was lost (a call then activates a fresh one).</summary>
+    [Alias("Health")] Task<ShardHealth> GetHealthAsync();
+    /// <summary>Takes the state of the last complete copy in the shard's mirror (after <see cref="ConfigureAsync"/>); returns its version.</summary>
+    [Alias("RestoreFromMirror")] Task<long> RestoreFromMirrorAsync();
     /// <summary>Checks that the step's contributions cover its micro-batches exactly (throws naming the ranges missing
     /// or held in part) and averages them (in micro-batch order); the result names why the step must be refused when
     /// the mean holds a NaN or an infinity. Changes nothing that a pull serves; a step applied already answers as such.</summary>

@@ -75,7 +75,9 @@ public sealed record ApplyRequest(
 public sealed record ApplyResult(
     [property: Id(0)] long Version,
     [property: Id(1)] MicroBatchRange[] Summed,
-    [property: Id(2)] string? Refused = null);
+    [property: Id(2)] string? Refused = null,
+    /// <summary>The new state was copied to the shard's mirror on another silo (false with one silo, or when the copy failed).</summary>
+    [property: Id(3)] bool Mirrored = false);
 
 /// <summary>A file written into a checkpoint.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.FileDigest")]

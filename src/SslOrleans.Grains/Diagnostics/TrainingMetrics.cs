@@ -16,6 +16,8 @@ public static class TrainingMetrics
     public static readonly Counter<long> BytesPushed = Meter.CreateCounter<long>("sslo.exchange.bytes", "By", "gradient bytes pushed to parameter shards");
     public static readonly Counter<long> MicroBatchesRedone = Meter.CreateCounter<long>("sslo.microbatches.redone", "{micro-batch}", "micro-batches computed again because their first worker was lost");
     public static readonly Histogram<double> ApplyDuration = Meter.CreateHistogram<double>("sslo.apply.duration", "s", "aggregation + optimizer + EMA on a shard");
+    public static readonly Histogram<double> MirrorDuration = Meter.CreateHistogram<double>("sslo.mirror.duration", "s", "copying a shard's state to its mirror on another silo after an apply");
+    public static readonly Counter<long> ShardsRebuilt = Meter.CreateCounter<long>("sslo.shards.rebuilt", "{shard}", "parameter shards rebuilt from their mirror after their silo was lost");
     public static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("sslo.checkpoints", description: "checkpoints committed");
     public static readonly Counter<long> CheckpointFailures = Meter.CreateCounter<long>("sslo.checkpoint.failures", description: "background checkpoints that failed or were skipped");
     public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram<double>("sslo.checkpoint.duration", "s", "from the state's copy to the commit of its manifest");

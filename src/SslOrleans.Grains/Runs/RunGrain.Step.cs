@@ -7,15 +7,16 @@ using SslOrleans.Grains.Diagnostics;
 
 namespace SslOrleans.Grains.Runs;
 
-/// <summary>One step, surviving the loss of workers: the step's micro-batches are cut into one contiguous range per
-/// worker; a range whose worker fails, misses the step's deadline or whose push did not reach every shard is
-/// computed again by the surviving workers, in the same step, until every shard holds every range exactly once.</summary>
+/// <summary>One step, surviving the loss of workers and shards: the step's micro-batches are cut into one contiguous
+/// range per worker; a range whose worker fails, misses the step's deadline or whose push did not reach every shard is
+/// computed again by the surviving workers, in the same step, until every shard holds every range exactly once. A
+/// shard lost with its silo is rebuilt from its mirror first (RunGrain.Recovery.cs).</summary>
 public sealed partial class RunGrain
 {
     /// <summary>Rounds of redone work one step may take before the run gives up.</summary>
     private const int MaxRedoRounds = 8;
 
-    private async Task TrainStepAsync(RunSpec s, IParameterShardGrain[] shards, ShardMap map, SampleFeed data, Stopwatch clock, bool globalBatchLoss)
+    private async Task TrainStepAsync(RunSpec s, SampleFeed data, Stopwatch clock, bool globalBatchLoss)
     {
         var stepClock = Stopwatch.StartNew();
         var deadline = StepDeadline(s);
@@ -38,10 +39,14 @@ public sealed partial class RunGrain
             {
                 var done = await Task.WhenAll(todo.Select(t => CallAsync(t.Member, () => t.Member.Grain.EmbedAsync(RunPlan.Slice(microBatches, ranges[t.Index])), deadline)));
                 for (int i = 0; i < todo.Count; i++)
+                {
                     if (done[i].Ok) parts[todo[i].Index] = done[i].Value!;
+                    else if (done[i].Failure is { } e) Rethrow(e); // embedding touches no shard: the failure is the run's own
+                }
                 var left = todo.Where(t => parts[t.Index] is null).Select(t => t.Index).ToList();
                 if (left.Count == 0) break;
-                var live = await LiveMembersAsync(s, round, map);
+                if (round + 1 >= MaxRedoRounds) throw new InvalidOperationException($"step {step}: embeddings still missing after {MaxRedoRounds} rounds");
+                var live = await LiveMembersAsync(s);
                 redone += left.Sum(i => ranges[i].Count);
                 todo = left.Select((i, j) => (i, live[j % live.Count])).ToList();
             }
@@ -55,49 +60,45 @@ public sealed partial class RunGrain
         }
 
         var reports = new Dictionary<int, StepReport>();
-        var work = ranges.Select((r, i) => (Range: r, Member: members[i], Only: (int[]?)null)).ToList();
-        for (int round = 0; ; round++)
-        {
-            var results = await Task.WhenAll(work.Select(w => CallAsync(w.Member,
-                () => w.Member.Grain.RunStepAsync(new StepWork(step, RunPlan.Slice(microBatches, w.Range), map, embeddings, n, w.Only)), deadline)));
-            for (int i = 0; i < work.Count; i++)
-                if (results[i].Ok) reports.TryAdd(work[i].Range.First, results[i].Value!);
-            // What reached each shard, by range: a worker lost after some of its chunks arrived left a range in part.
-            var received = await Task.WhenAll(shards.Select(g => g.GetReceivedAsync(step)));
-            var missing = ranges.Select(r => (Range: r, Shards: Enumerable.Range(0, shards.Length).Where(k => !received[k].Contains(r)).ToArray()))
-                .Where(m => m.Shards.Length > 0 || !reports.ContainsKey(m.Range.First)).ToList();
-            if (missing.Count == 0) break;
-            if (round + 1 >= MaxRedoRounds)
-                throw new InvalidOperationException($"step {step}: micro-batches {string.Join(", ", missing.Select(m => m.Range))} still missing after {MaxRedoRounds} rounds of redone work");
-            var live = await LiveMembersAsync(s, round, map);
-            redone += missing.Sum(m => m.Range.Count);
-            // Only the shards that lack a range get it again (none when only the report was lost: the loss is still needed).
-            work = missing.Select((m, j) => (m.Range, live[j % live.Count], m.Shards.Length == shards.Length ? null : m.Shards)).ToList();
-        }
-        ledger.Redone(redone);
+        var first = ranges.Select((r, i) => (Range: r, Member: members[i], Only: (int[]?)null)).ToList();
+        redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, first, deadline);
 
         double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
         double loss = reports.Values.Sum(r => r.LossSum) / n;
         if (!double.IsFinite(loss))
             throw new NonFiniteStepException($"step {step}: the loss is {loss}; nothing was applied, the parameters are those after step {step - 1}; lower the learning rate (lr)");
         var apply = new ApplyRequest(step, n, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
-        // Every shard checks its sums before any applies: a refused step leaves every shard as it was.
-        var checks = await Task.WhenAll(shards.Select(g => g.PrepareAsync(apply)));
-        if (checks.FirstOrDefault(c => c.Refused is not null) is { } refused)
-            throw new NonFiniteStepException($"step {step}: {refused.Refused}; lower the learning rate (lr)");
-        foreach (var c in checks)
-            if (c.Version == step && !c.Summed.SequenceEqual(ranges))
-                throw new InvalidOperationException($"step {step}: a shard summed {string.Join(", ", c.Summed)}, the step's ranges are {string.Join(", ", ranges)}");
-        await Task.WhenAll(shards.Select(g => g.ApplyAsync(apply)));
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // Every shard checks its sums before any applies: a refused step leaves every shard as it was.
+                var checks = await Task.WhenAll(shardGrains.Select(g => g.PrepareAsync(apply)));
+                if (checks.FirstOrDefault(c => c.Refused is not null) is { } refused)
+                    throw new NonFiniteStepException($"step {step}: {refused.Refused}; lower the learning rate (lr)");
+                foreach (var c in checks)
+                    if (c.Version == step && !c.Summed.SequenceEqual(ranges))
+                        throw new InvalidOperationException($"step {step}: a shard summed {string.Join(", ", c.Summed)}, the step's ranges are {string.Join(", ", ranges)}");
+                await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(apply)));
+                break;
+            }
+            catch (Exception e) when (e is not NonFiniteStepException && attempt < 4)
+            {
+                // A shard lost while preparing or applying: rebuilt from its mirror, it gets the step's ranges again
+                // (shards that applied already answer as such).
+                if (!await RecoverShardsAsync(s, e)) throw;
+                redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, [], deadline);
+            }
+        }
         ledger.Applied(step, ranges);
-        // A worker lost while pulling is dropped; the step is applied, so nothing is redone.
-        var synced = await Task.WhenAll(crew.Members.ToList().Select(m => CallAsync(m, async () => { await m.Grain.SyncAsync(map, step + 1); return true; }, deadline)));
+        await SyncAllAsync(s, step + 1, deadline);
         if (s.CheckReplicas)
         {
             var digests = await Task.WhenAll(crew.Members.Select(m => m.Grain.GetStateDigestAsync()));
             if (digests.Distinct().Count() != 1)
                 throw new InvalidOperationException($"replicas diverged after step {step}: digests {string.Join(", ", digests)}");
         }
+        ledger.Redone(redone);
         step++;
         double seconds = stepClock.Elapsed.TotalSeconds;
         recentStepSeconds.Enqueue(seconds);
@@ -123,6 +124,78 @@ public sealed partial class RunGrain
         });
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>, then asks every shard which ranges reached it and gives what is missing (and the
+    /// reports of ranges whose answer was lost) to the live workers, round after round, until every shard holds every
+    /// range. Returns the micro-batches computed again.
+    /// </summary>
+    private async Task<int> CollectAsync(RunSpec s, MicroBatchWork[] microBatches, MicroBatchRange[] ranges, byte[]? embeddings,
+        Dictionary<int, StepReport> reports, List<(MicroBatchRange Range, RunWorkers.Member Member, int[]? Only)> work, TimeSpan deadline)
+    {
+        int n = microBatches.Length, redone = 0;
+        for (int round = 0; ; round++)
+        {
+            var results = await Task.WhenAll(work.Select(w => CallAsync(w.Member,
+                () => w.Member.Grain.RunStepAsync(new StepWork(step, RunPlan.Slice(microBatches, w.Range), shardMap!, embeddings, n, w.Only)), deadline)));
+            Exception? failure = null;
+            for (int i = 0; i < work.Count; i++)
+            {
+                if (results[i].Ok) reports.TryAdd(work[i].Range.First, results[i].Value!);
+                failure ??= results[i].Failure;
+            }
+            // A worker that failed while its silo stays up most likely could not reach a shard that was lost.
+            if (failure is not null && !await RecoverShardsAsync(s, failure)) Rethrow(failure);
+            // What reached each shard, by range: a worker lost after some of its chunks arrived left a range in part.
+            var received = await ReceivedAsync(s);
+            var missing = ranges.Select(r => (Range: r, Shards: Enumerable.Range(0, received.Length)
+                    .Where(k => received[k].Version == step && !received[k].Ranges.Contains(r)).ToArray()))
+                .Where(m => m.Shards.Length > 0 || !reports.ContainsKey(m.Range.First)).ToList();
+            if (missing.Count == 0) return redone;
+            if (round + 1 >= MaxRedoRounds)
+                throw new InvalidOperationException($"step {step}: micro-batches {string.Join(", ", missing.Select(m => m.Range))} still missing after {MaxRedoRounds} rounds of redone work");
+            var live = await LiveMembersAsync(s);
+            redone += missing.Sum(m => m.Range.Count);
+            // Only the shards that lack a range get it again (none when only the report was lost: its loss is still needed).
+            work = missing.Select((m, j) => (m.Range, live[j % live.Count], m.Shards.Length == received.Length ? null : m.Shards)).ToList();
+        }
+    }
+
+    /// <summary>Every shard's received ranges; a shard lost meanwhile is rebuilt first.</summary>
+    private async Task<ReceivedRanges[]> ReceivedAsync(RunSpec s)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var received = await Task.WhenAll(shardGrains.Select(g => g.GetReceivedAsync(step)));
+                if (received.All(r => r.Version >= step)) return received;
+                // A fresh activation (version -1) answered: its silo's state is gone.
+                if (!await RecoverShardsAsync(s, new InvalidOperationException("a parameter shard lost its state")) || attempt >= 4)
+                    throw new InvalidOperationException($"step {step}: shard versions {string.Join(", ", received.Select(r => r.Version))} behind the step");
+            }
+            catch (Exception e) when (attempt < 4 && e is not (NonFiniteStepException or RunRewoundException))
+            {
+                if (!await RecoverShardsAsync(s, e)) throw;
+            }
+        }
+    }
+
+    /// <summary>Every worker pulls <paramref name="version"/>. A worker lost meanwhile is dropped (the step is applied:
+    /// nothing is redone); one that could not reach a lost shard pulls again once the shard is rebuilt.</summary>
+    private async Task SyncAllAsync(RunSpec s, long version, TimeSpan deadline)
+    {
+        var pending = crew!.Members.ToList();
+        for (int attempt = 1; pending.Count > 0; attempt++)
+        {
+            var results = await Task.WhenAll(pending.Select(m => CallAsync(m, async () => { await m.Grain.SyncAsync(shardMap!, version); return true; }, deadline)));
+            var failed = pending.Where((_, i) => results[i].Failure is not null).ToList();
+            if (failed.Count == 0) return;
+            var failure = results.First(r => r.Failure is not null).Failure!;
+            if (attempt >= 4 || !await RecoverShardsAsync(s, failure)) Rethrow(failure);
+            pending = failed.Where(m => crew.Members.Contains(m)).ToList();
+        }
+    }
+
     /// <summary>The step's samples; a data shard lost with its silo is activated again elsewhere once membership
     /// has declared the silo dead, so an unreachable one is asked again (for up to a minute).</summary>
     private async Task<int[]> TakeSamplesAsync(SampleFeed data, RunSpec s)
@@ -137,8 +210,7 @@ public sealed partial class RunGrain
             {
                 logger.LogWarning("Run {Run}: step {Step}: a data shard is unreachable ({Message}); asking again", s.RunId, step, RunWorkers.Message(e));
                 await Task.Delay(2000);
-                var silos = await cluster.ReadAsync(TimeSpan.FromSeconds(30));
-                layout = layout! with { Silos = Placement.SlotAssignment.Spread(silos.Count, silos) };
+                await RefreshLayoutAsync();
             }
         }
     }
@@ -149,26 +221,27 @@ public sealed partial class RunGrain
         : recentStepSeconds.Count == 0 ? 600 : Math.Max(60, 10 * recentStepSeconds.Max()));
 
     /// <summary>The workers left to redo work; with none, waits at the boundary for new ones (synced to this step).</summary>
-    private async Task<List<RunWorkers.Member>> LiveMembersAsync(RunSpec s, int round, ShardMap map)
+    private async Task<List<RunWorkers.Member>> LiveMembersAsync(RunSpec s)
     {
         if (crew!.Members.Count == 0)
-            await crew.ReconcileAsync(s, TargetWorkers(s), 1, step, map, TimeSpan.FromMinutes(10));
+            await crew.ReconcileAsync(s, TargetWorkers(s), 1, step, shardMap!, TimeSpan.FromMinutes(10));
         return crew.Members.ToList();
     }
 
     /// <summary>Calls a worker within the step's deadline. A worker whose call times out, whose silo is unreachable or
-    /// has left the cluster is lost (false); any other failure is the run's own and is thrown.</summary>
-    private async Task<(bool Ok, T? Value)> CallAsync<T>(RunWorkers.Member member, Func<Task<T>> call, TimeSpan deadline)
+    /// has left the cluster is lost (not Ok, no failure); any other failure is returned for the caller to judge (a
+    /// shard the worker could not reach, or the run's own error).</summary>
+    private async Task<(bool Ok, T? Value, Exception? Failure)> CallAsync<T>(RunWorkers.Member member, Func<Task<T>> call, TimeSpan deadline)
     {
         Exception failure;
         try
         {
-            return (true, await call().WaitAsync(deadline));
+            return (true, await call().WaitAsync(deadline), null);
         }
         catch (TimeoutException)
         {
             crew!.Lose(member, step, $"missed the step's deadline of {deadline.TotalSeconds:0} s");
-            return (false, default);
+            return (false, default, null);
         }
         catch (Exception e)
         {
@@ -177,11 +250,12 @@ public sealed partial class RunGrain
         if (IsUnreachable(failure) || !await SiloIsActiveAsync(member.Slot.Silo))
         {
             crew!.Lose(member, step, RunWorkers.Message(failure));
-            return (false, default);
+            return (false, default, null);
         }
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        return default;
+        return (false, default, failure);
     }
+
+    private static void Rethrow(Exception e) => System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
 
     /// <summary>Orleans' ways of saying the other side is gone: its silo is dead or the connection to it failed.</summary>
     private static bool IsUnreachable(Exception e) => e is SiloUnavailableException or OrleansMessageRejectionException
@@ -194,3 +268,9 @@ public sealed partial class RunGrain
 
 /// <summary>A step refused because its loss or its mean gradient is NaN or infinite: nothing of it was applied.</summary>
 public sealed class NonFiniteStepException(string message) : Exception(message);
+
+/// <summary>The run went back to a checkpoint (a shard and its mirror were both lost): the step loop goes on from there.</summary>
+public sealed class RunRewoundException(long toStep) : Exception($"the run went back to the checkpoint of step {toStep}")
+{
+    public long ToStep { get; } = toStep;
+}

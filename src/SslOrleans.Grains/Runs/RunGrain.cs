@@ -40,6 +40,9 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     private SampleLedger? ledger;
     private int? scaleTarget;
     private readonly Queue<double> recentStepSeconds = new();
+    private ShardMap? shardMap;
+    private IParameterShardGrain[] shardGrains = [];
+    private ModelLayoutInfo? modelLayout;
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
@@ -127,7 +130,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         var placed = layout!;
         crew = new RunWorkers(GrainFactory, cluster, logger, s.RunId);
         ledger = new SampleLedger(s.Batch, s.MicroBatch);
-        ShardMap? map = null;
+        shardMap = null;
         try
         {
             DelayDeactivation(TimeSpan.FromDays(7));
@@ -153,13 +156,13 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             await crew.StartAsync(s, placed.Workers);
             var first = crew.Members[0].Ready;
             var model = first.Layout;
-            map = RunPlan.Shards(s, model);
-            var shards = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
+            modelLayout = model;
+            var map = shardMap = RunPlan.Shards(s, model);
+            var shards = shardGrains = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
             await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
                 () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
             // Where each shard landed: chunks to shards on other silos take the tensor data plane.
-            var endpoints = await Task.WhenAll(shards.Select(g => g.GetDataEndpointAsync()));
-            if (endpoints.Any(e => e is not null)) map = map with { DataEndpoints = endpoints };
+            await RefreshEndpointsAsync();
             trainCount = first.TrainCount;
             // Data shards are stateless: one lost with its silo is activated again on a silo of the current layout.
             var data = new SampleFeed(GrainFactory, s, trainCount, k => layout!.SiloFor(k));
@@ -173,10 +176,10 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             }
             else
             {
-                await crew.Members[0].Grain.PushInitialStateAsync(map);
+                await crew.Members[0].Grain.PushInitialStateAsync(shardMap);
                 plannedSteps = await PlanStepsAsync(s, Workers(), data);
             }
-            await Task.WhenAll(crew.Members.Select(m => m.Grain.SyncAsync(map, step)));
+            await Task.WhenAll(crew.Members.Select(m => m.Grain.SyncAsync(shardMap, step)));
 
             var clock = Stopwatch.StartNew();
             double? budget = s.Minutes * 60;
@@ -188,17 +191,21 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
                 // The step boundary: silos that left are dropped, free slots taken up to the target, joined workers admitted.
-                var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, map, TimeSpan.FromMinutes(10));
+                var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, shardMap, TimeSpan.FromMinutes(10));
                 layout = layout! with { Silos = SlotAssignment.Spread(silos.Count, silos) };
                 try
                 {
-                    await TrainStepAsync(s, shards, map, data, clock, first.GlobalBatchLoss);
+                    await TrainStepAsync(s, data, clock, first.GlobalBatchLoss);
                 }
                 catch (NonFiniteStepException e)
                 {
                     // Nothing of the step was applied: the state is good, and is kept below as the run's last checkpoint.
                     refused = e.Message;
                     break;
+                }
+                catch (RunRewoundException)
+                {
+                    continue; // from the checkpoint's step
                 }
                 stepsThisRun++;
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
@@ -211,12 +218,24 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 }
                 if (s.StopAfter is { } n && stepsThisRun >= n) stopRequested = true;
                 if (step < plannedSteps && !stopRequested && checkpoints.Due(step))
-                    await checkpoints.BeginAsync(step, () => SnapshotAsync(s, shards, map));
+                {
+                    try
+                    {
+                        await checkpoints.BeginAsync(step, () => SnapshotAsync(s));
+                    }
+                    catch (Exception e) when (e is not RunRewoundException)
+                    {
+                        // A shard or worker lost while the copies were taken: the next checkpoint takes this one's place.
+                        checkpoints.Warn($"checkpoint of step {step} not taken: {RunWorkers.Message(e)}");
+                        try { await RecoverShardsAsync(s, e); }
+                        catch (RunRewoundException) { continue; }
+                    }
+                }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             phase = "checkpointing";
-            var (manifestPath, manifest, paramL2) = await checkpoints.WriteFinalAsync(step, () => SnapshotAsync(s, shards, map));
+            var (manifestPath, manifest, paramL2) = await WriteFinalCheckpointAsync(s);
             if (refused is not null)
                 throw new NonFiniteStepException($"{refused}; the last good state is checkpointed in {manifestPath} (resume from it with --resume)");
             var finished = !stopRequested || step >= plannedSteps;
@@ -263,7 +282,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         {
             // A checkpoint still uploading when the run fails may yet commit: let it, before the shards go.
             if (checkpoints is not null) await checkpoints.DrainAsync();
-            await ReleaseAsync(map);
+            await ReleaseAsync(shardMap);
         }
     }
 
@@ -300,10 +319,20 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
 
     /// <summary>Takes a checkpoint's state after the current step: every shard copies its own (and starts uploading
     /// it), worker 0 exports the backbone; the manifest is filled in except for its files.</summary>
-    private async Task<RunCheckpoints.Snapshot> SnapshotAsync(RunSpec s, IParameterShardGrain[] shards, ShardMap map)
+    private async Task<RunCheckpoints.Snapshot> SnapshotAsync(RunSpec s)
     {
+        var shards = shardGrains;
+        var map = shardMap!;
         await Task.WhenAll(shards.Select(g => g.BeginSaveAsync(step)));
-        var export = await crew!.Members[0].Grain.ExportBackboneAsync();
+        // Any worker holds the state: one lost meanwhile is dropped and the next exports.
+        BackboneExport? export = null;
+        while (export is null)
+        {
+            var member = crew!.Members.FirstOrDefault() ?? throw new InvalidOperationException($"step {step}: no worker is left to export the backbone");
+            var (ok, value, failure) = await CallAsync(member, member.Grain.ExportBackboneAsync, TimeSpan.FromMinutes(10));
+            if (failure is not null) Rethrow(failure);
+            if (ok) export = value;
+        }
         var metrics = new Dictionary<string, double> { ["param_l2"] = export.ParamL2 };
         if (progress.Count > 0)
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
 using SslOrleans.Core.Training;
@@ -12,7 +13,8 @@ namespace SslOrleans.Grains.Shards;
 /// version's micro-batch ranges, then averages them in micro-batch order (deterministic), applies the optimizer and the
 /// EMA target update on a pool thread, and serves [parameters | buffers | target] of the new version.
 /// </summary>
-public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDataPlane dataPlane) : Grain, IParameterShardGrain
+public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDataPlane dataPlane, Placement.IDeviceSlotDirectory cluster,
+    ILocalSiloDetails silo, Microsoft.Extensions.Logging.ILogger<ParameterShardGrain> logger) : Grain, IParameterShardGrain
 {
     private ShardConfig? config;
     private SliceTensor[] tensors = [];
@@ -82,8 +84,58 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         return Task.CompletedTask;
     }
 
-    public Task<MicroBatchRange[]> GetReceivedAsync(long step) =>
-        Task.FromResult(step == version ? contributions.Complete.ToArray() : []);
+    public Task<ReceivedRanges> GetReceivedAsync(long step) =>
+        Task.FromResult(new ReceivedRanges(version, step == version ? contributions.Complete.ToArray() : []));
+
+    public Task<ShardHealth> GetHealthAsync() => Task.FromResult(new ShardHealth(config is not null && version >= 0, version, silo.SiloAddress.ToString()));
+
+    public async Task<long> RestoreFromMirrorAsync()
+    {
+        var cfg = Config();
+        var r = cfg.Range;
+        var mirror = GrainFactory.GetGrain<IShardMirrorGrain>(this.GetPrimaryKeyString());
+        var info = await mirror.GetInfoAsync() ?? throw new InvalidOperationException($"shard {r.Index}: its mirror holds no copy of its state");
+        int piece = Math.Max(1 << 16, cfg.Spec.ChunkBytes);
+        var parts = await Task.WhenAll(TensorBytes.Chunks(info.Bytes, piece, 1).Select(c => mirror.ReadAsync(info.Version, c.Offset, c.Count)));
+        var source = $"the mirror of shard {r.Index} on {info.Silo}";
+        var shard = await Task.Run(() => ShardFile.Parse(parts.SelectMany(p => p).ToArray(), source));
+        Take(shard, source);
+        logger.LogWarning("Shard {Shard} rebuilt on {Silo} from {Source} at version {Version}", this.GetPrimaryKeyString(), silo.SiloAddress, source, version);
+        return version;
+    }
+
+    /// <summary>Copies the state to the mirror on another silo (the next active one after this silo in address order),
+    /// in pieces of chunk_bytes; with one silo there is nowhere else to put it.</summary>
+    private async Task<bool> MirrorAsync()
+    {
+        var cfg = Config();
+        try
+        {
+            var silos = (await cluster.ReadAsync(TimeSpan.FromSeconds(30))).Select(s => s.Silo).OrderBy(s => s.ToString(), StringComparer.Ordinal).ToList();
+            var others = silos.Where(s => !s.Equals(silo.SiloAddress)).ToList();
+            if (others.Count == 0) return false;
+            var buddy = others.FirstOrDefault(s => string.CompareOrdinal(s.ToString(), silo.SiloAddress.ToString()) > 0) ?? others[0];
+            var bytes = await Task.Run(new ShardFile(version, cfg.Range.Index, parameters, momentum, variance, target, buffers).ToBytes);
+            var mirror = GrainFactory.GetGrain<IShardMirrorGrain>(this.GetPrimaryKeyString());
+            int piece = Math.Max(1 << 16, cfg.Spec.ChunkBytes);
+            Task<string[]> Store() => Task.WhenAll(TensorBytes.Chunks(bytes.Length, piece, 1).Select(c => Placement.PlacementHint.On(buddy,
+                () => mirror.StoreAsync(new MirrorChunk(version, c.Offset, bytes.Length, bytes.AsSpan((int)c.Offset, c.Count).ToArray())))));
+            if ((await Store()).Contains(silo.SiloAddress.ToString()))
+            {
+                // The mirror shares this silo (this shard was rebuilt where its mirror lives): losing the silo would lose
+                // both. Let that activation go; the copy goes again, to a new one on the buddy silo.
+                await mirror.ReleaseAsync();
+                await Store();
+            }
+            return true;
+        }
+        catch (Exception e)
+        {
+            // The mirror's silo may be going away: the next apply copies the whole state again.
+            logger.LogWarning(e, "Shard {Shard}: copying version {Version} to its mirror failed", this.GetPrimaryKeyString(), version);
+            return false;
+        }
+    }
 
     public async Task<ApplyResult> PrepareAsync(ApplyRequest request)
     {
@@ -145,12 +197,18 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
             mean.AsSpan(p).CopyTo(buffers);
             FlatOptimizer.Ema(target, parameters.AsSpan(0, target.Length), request.Tau);
         });
-        Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method));
+        var tags = Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method);
+        Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, tags);
         contributions.Clear();
         pulled.Clear();
         prepared = null;
         version = request.Step + 1;
-        return check with { Version = version };
+        // Before answering: once every shard answered, every mirror holds the new version, and a shard lost after
+        // this point is rebuilt without redoing the step.
+        var mirrorClock = System.Diagnostics.Stopwatch.StartNew();
+        bool mirrored = await MirrorAsync();
+        if (mirrored) Diagnostics.TrainingMetrics.MirrorDuration.Record(mirrorClock.Elapsed.TotalSeconds, tags);
+        return check with { Version = version, Mirrored = mirrored };
     }
 
     public Task<ShardChunk> PullAsync(long offset, int count)
@@ -194,6 +252,14 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         var source = $"{store.Location}/{CheckpointNames.Folder(step)}/{file.Name}";
         var shard = await Task.Run(async () => ShardFile.Parse(
             await CheckpointFiles.ReadVerifiedAsync(store, step, new StoredFile(file.Name, file.Sha256, file.Bytes), source), source));
+        Take(shard, source);
+        return version;
+    }
+
+    /// <summary>Makes a shard file's state this shard's, after checking it is this shard's.</summary>
+    private void Take(ShardFile shard, string source)
+    {
+        var cfg = Config();
         var r = cfg.Range;
         if (shard.Index != r.Index || shard.Parameters.Length != r.ParamLength || shard.Target.Length != r.TargetLength || shard.Buffers.Length != r.BufferLength)
             throw new InvalidDataException($"{source}: holds shard {shard.Index} with {shard.Parameters.Length} parameters, expected shard {r.Index} with {r.ParamLength}");
@@ -203,15 +269,15 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         contributions.Clear();
         pulled.Clear();
         prepared = null;
-        return version;
     }
 
     public Task<string?> GetDataEndpointAsync() => Task.FromResult(dataPlane.Endpoint);
 
-    public Task ReleaseAsync()
+    public async Task ReleaseAsync()
     {
+        try { await GrainFactory.GetGrain<IShardMirrorGrain>(this.GetPrimaryKeyString()).ReleaseAsync(); }
+        catch (Exception e) { logger.LogInformation("Shard {Shard}: releasing its mirror failed: {Message}", this.GetPrimaryKeyString(), e.Message); }
         DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
     // [parameters | buffers | target] as one index space.

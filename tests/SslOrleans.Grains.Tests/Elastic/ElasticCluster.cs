@@ -48,6 +48,25 @@ public sealed class ElasticCluster : IAsyncDisposable
         throw new InvalidOperationException($"no silo hosts only a worker of run {spec.RunId}: give the test more workers than shards + 1");
     }
 
+    /// <summary>What each silo hosts for a run now: "run", "shard k", "mirror k", "worker w".</summary>
+    public async Task<Dictionary<SiloAddress, List<string>>> RolesAsync(RunSpec spec, int workerNumbers)
+    {
+        var roles = new Dictionary<SiloAddress, List<string>>();
+        async Task Add(IAddressable grain, string role)
+        {
+            if (await HostOfAsync(grain) is { } host) (roles.TryGetValue(host, out var list) ? list : roles[host] = []).Add(role);
+        }
+        await Add(Client.GetGrain<IRunGrain>(spec.RunId), "run");
+        for (int k = 0; k < spec.ParameterShards; k++)
+        {
+            await Add(Client.GetGrain<Abstractions.Shards.IParameterShardGrain>($"{spec.RunId}/{k}"), $"shard {k}");
+            await Add(Client.GetGrain<Abstractions.Shards.IShardMirrorGrain>($"{spec.RunId}/{k}"), $"mirror {k}");
+        }
+        for (int w = 0; w < workerNumbers; w++)
+            await Add(Client.GetGrain<Abstractions.Workers.IWorkerGrain>($"{spec.RunId}/{w}"), $"worker {w}");
+        return roles;
+    }
+
     /// <summary>Waits until the run has finished at least <paramref name="steps"/> steps.</summary>
     public async Task<RunStatus> WaitForStepAsync(string runId, long steps, TimeSpan timeout)
     {

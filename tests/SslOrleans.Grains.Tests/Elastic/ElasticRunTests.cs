@@ -102,3 +102,95 @@ public sealed class ElasticRunTests
         AssertSameModel(reference, end, await RunHarness.LatestParametersAsync(spec.Out));
     }
 }
+
+/// <summary>Parameter shards lost with their silo: rebuilt from the mirror another silo holds (nothing redone), or,
+/// with the mirror lost too, the run goes back to its checkpoint; the model is the undisturbed one either way.</summary>
+public sealed class ShardLossTests
+{
+    /// <summary>Three shards over four silos: at least two shards live off the primary silo, so one of them is
+    /// always on a silo that does not host the run grain.</summary>
+    private static RunSpec Spec(string name, long steps) => RunHarness.Tiny(name, 3, steps) with
+    {
+        ParameterShards = 3, DataShards = 2, CheckpointMinutes = 0,
+    };
+
+    private static async Task<RunStatus> EndAsync(IGrainFactory grains, string runId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (true)
+        {
+            var status = await grains.GetGrain<IRunGrain>(runId).GetStatusAsync();
+            if (status.IsFinished) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase})");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Kills <paramref name="victims"/> while a worker on the first of them is held in its step (if one is).</summary>
+    private static async Task KillMidStepAsync(ElasticCluster cluster, RunSpec spec, Dictionary<SiloAddress, List<string>> roles, params SiloAddress[] victims)
+    {
+        var worker = roles[victims[0]].FirstOrDefault(r => r.StartsWith("worker ", StringComparison.Ordinal));
+        if (worker is not null) await ElasticCluster.Gate.Arm($"{spec.RunId}/{worker["worker ".Length..]}").WaitAsync(TimeSpan.FromMinutes(1));
+        await Task.WhenAll(victims.Select(v => cluster.Cluster.KillSiloAsync(cluster.Silo(v))));
+    }
+
+    [Fact]
+    public async Task A_shard_silo_killed_mid_step_is_rebuilt_from_its_mirror_without_redoing_a_step()
+    {
+        await using var cluster = await ElasticCluster.StartAsync(slotSilos: 3);
+        var undisturbed = Spec("undisturbed", 24);
+        var reference = await RunHarness.RunToEndAsync(cluster.Client, undisturbed);
+        Assert.True(reference.State == RunState.Completed, reference.Error);
+
+        var spec = Spec("lost-shard", 24);
+        await new Client.TrainingClient(cluster.Client).SubmitAsync(spec);
+        await cluster.WaitForStepAsync(spec.RunId, 4, TimeSpan.FromMinutes(2));
+        var roles = await cluster.RolesAsync(spec, 3);
+        var victim = roles.Where(r => !r.Key.Equals(cluster.Cluster.Primary!.SiloAddress) && !r.Value.Contains("run") && r.Value.Any(x => x.StartsWith("shard ", StringComparison.Ordinal)))
+            .Select(r => r.Key).First();
+        await KillMidStepAsync(cluster, spec, roles, victim);
+
+        var end = await EndAsync(cluster.Client, spec.RunId);
+        Assert.True(end.State == RunState.Completed, end.Error);
+        var r = end.Result!;
+        Assert.Contains(r.Warnings!, w => w.Contains("rebuilt from its mirror"));
+        Assert.Equal((24L * 4, 0L, 0L, 0L), (r.MicrobatchesCommitted, r.SamplesLost, r.SamplesDoubled, r.StepsRedone));
+        var expected = await RunHarness.LatestParametersAsync(undisturbed.Out);
+        var actual = await RunHarness.LatestParametersAsync(spec.Out);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"relative difference {RunHarness.RelativeDifference(expected, actual)}");
+        Assert.Equal(reference.Result!.ParamL2, r.ParamL2);
+    }
+
+    [Fact]
+    public async Task A_shard_lost_with_its_mirror_sends_the_run_back_to_its_checkpoint_and_the_redone_steps_give_the_same_model()
+    {
+        await using var cluster = await ElasticCluster.StartAsync(slotSilos: 4);
+        var undisturbed = Spec("undisturbed", 24);
+        var reference = await RunHarness.RunToEndAsync(cluster.Client, undisturbed);
+        Assert.True(reference.State == RunState.Completed, reference.Error);
+
+        var spec = Spec("lost-mirror", 24) with { CheckpointEvery = 4 };
+        await new Client.TrainingClient(cluster.Client).SubmitAsync(spec);
+        // Past the checkpoint of step 12 and before the next (16): the loss falls in step 13 or 14, so going back redoes steps.
+        await cluster.WaitForStepAsync(spec.RunId, 13, TimeSpan.FromMinutes(2));
+        var roles = await cluster.RolesAsync(spec, 3);
+        var primary = cluster.Cluster.Primary!.SiloAddress;
+        SiloAddress? Host(string role) => roles.FirstOrDefault(r => r.Value.Contains(role)).Key;
+        var pair = Enumerable.Range(0, spec.ParameterShards).Select(k => (Shard: Host($"shard {k}"), Mirror: Host($"mirror {k}")))
+            .FirstOrDefault(p => p.Shard is not null && p.Mirror is not null && !p.Shard.Equals(p.Mirror)
+                && new[] { p.Shard, p.Mirror }.All(s => !s.Equals(primary) && !roles[s].Contains("run")));
+        Assert.True(pair.Shard is not null, $"no shard and mirror both off the primary and the run grain's silo: {string.Join("; ", roles.Select(r => $"{r.Key}: {string.Join(", ", r.Value)}"))}");
+        await KillMidStepAsync(cluster, spec, roles, pair.Shard!, pair.Mirror!);
+
+        var end = await EndAsync(cluster.Client, spec.RunId);
+        Assert.True(end.State == RunState.Completed, end.Error);
+        var r = end.Result!;
+        Assert.Contains(r.Warnings!, w => w.Contains("went back to the checkpoint"));
+        Assert.True(r.StepsRedone > 0, "no step was redone");
+        Assert.Equal((0L, 0L), (r.SamplesLost, r.SamplesDoubled));
+        var expected = await RunHarness.LatestParametersAsync(undisturbed.Out);
+        var actual = await RunHarness.LatestParametersAsync(spec.Out);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"relative difference {RunHarness.RelativeDifference(expected, actual)}");
+        Assert.Equal(reference.Result!.ParamL2, r.ParamL2);
+    }
+}

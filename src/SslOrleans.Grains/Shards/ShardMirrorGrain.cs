@@ -1,0 +1,56 @@
+using SslOrleans.Abstractions.Shards;
+
+namespace SslOrleans.Grains.Shards;
+
+/// <summary>Holds the last complete copy of one parameter shard's state (see <see cref="IShardMirrorGrain"/>).</summary>
+public sealed class ShardMirrorGrain(ILocalSiloDetails silo) : Grain, IShardMirrorGrain
+{
+    private (long Version, byte[] Bytes)? complete;
+    private (long Version, byte[] Bytes, HashSet<long> Offsets, long Received)? arriving;
+
+    public Task<string> StoreAsync(MirrorChunk chunk)
+    {
+        if (chunk.Total < 0 || chunk.Total > Array.MaxLength || chunk.Offset < 0 || chunk.Offset + chunk.Data.Length > chunk.Total)
+            throw new ArgumentException($"mirror {this.GetPrimaryKeyString()}: bytes [{chunk.Offset}, +{chunk.Data.Length}) do not fit a copy of {chunk.Total}");
+        var here = Task.FromResult(silo.SiloAddress.ToString());
+        if (complete is { } done && chunk.Version <= done.Version) return here; // a late piece of an older copy
+        if (arriving is not { } a || a.Version != chunk.Version || a.Bytes.Length != chunk.Total)
+        {
+            if (arriving is { } newer && newer.Version > chunk.Version) return here;
+            a = (chunk.Version, new byte[chunk.Total], [], 0);
+        }
+        // A piece sent again (a retried store) counts once; pieces of one copy are cut the same way every time.
+        if (a.Offsets.Add(chunk.Offset))
+        {
+            chunk.Data.CopyTo(a.Bytes, chunk.Offset);
+            a.Received += chunk.Data.Length;
+        }
+        if (a.Received >= a.Bytes.Length)
+        {
+            complete = (a.Version, a.Bytes);
+            arriving = null;
+        }
+        else arriving = a;
+        return here;
+    }
+
+    public Task<MirrorInfo?> GetInfoAsync() =>
+        Task.FromResult(complete is { } c ? new MirrorInfo(c.Version, c.Bytes.LongLength, silo.SiloAddress.ToString()) : null);
+
+    public Task<byte[]> ReadAsync(long version, long offset, int count)
+    {
+        if (complete is not { } c || c.Version != version)
+            throw new InvalidOperationException($"mirror {this.GetPrimaryKeyString()}: holds {(complete is { } h ? $"version {h.Version}" : "no copy")}, asked for version {version}");
+        if (offset < 0 || count < 0 || offset + count > c.Bytes.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, +{count}) are outside the copy's {c.Bytes.Length}");
+        return Task.FromResult(c.Bytes.AsSpan((int)offset, count).ToArray());
+    }
+
+    public Task ReleaseAsync()
+    {
+        complete = null;
+        arriving = null;
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+}
