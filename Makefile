@@ -11,7 +11,7 @@ OUT ?= runs/byol-fashion-mnist-$(shell date +%Y%m%d-%H%M%S)
 BUDGET := $(if $(STEPS),--steps $(STEPS),--minutes $(MINUTES))
 SSLO := artifacts/bin/sslo
 
-.PHONY: deps build pretrain bench-learn test clean
+.PHONY: deps build pretrain bench-learn chaos test clean
 
 deps:
 	@build/deps.sh
@@ -32,6 +32,16 @@ METHODS ?= byol,simclr,barlow,rotnet,mae,beit
 LEARN_MINUTES ?= 15
 bench-learn: build
 	$(SSLO) bench learn --minutes $(LEARN_MINUTES) --width $(WIDTH) --workers $(WORKERS) --batch $(BATCH) --seed $(SEED) --methods $(METHODS)
+
+# Chaos on real processes (deploy/local/chaos.sh): BYOL on a local 4-silo cluster with checkpoints in Azurite, once
+# undisturbed and once while KILLS silos are SIGKILLed at random steps, each replaced; fails unless both runs train
+# the same model and no sample is lost or doubled. STEPS per run (default 300), SEED the training seed, KILL_SEED the
+# schedule's (default random, printed). The last stdout line is the JSON verdict.
+KILLS ?= 10
+KILL_SEED ?=
+chaos: build
+	@build/deps.sh --test
+	KILLS=$(KILLS) CHAOS_STEPS=$(STEPS) CHAOS_SEED=$(SEED) CHAOS_KILL_SEED=$(KILL_SEED) deploy/local/chaos.sh
 
 test:
 	@build/deps.sh --test

@@ -3,8 +3,14 @@
 #
 #   deploy/local/cluster.sh up N     start Redis (unless one answers on the port) and N silos; the last stdout line is
 #                                    the connection for  sslo pretrain --cluster CONN
-#   deploy/local/cluster.sh status   the recorded processes and whether they run (exit 1 when no cluster runs)
-#   deploy/local/cluster.sh down     stop exactly the recorded processes (TERM, KILL after 15 s), then remove the state
+#   deploy/local/cluster.sh status   the recorded processes, silos by number ("silo 3 pid 1234: running"), and whether
+#                                    they run (exit 1 when no silo runs)
+#   deploy/local/cluster.sh add      start one more silo (devices cpu@1) into the recorded cluster, wait until it is
+#                                    ready; the last stdout line is its number (numbers are never reused)
+#   deploy/local/cluster.sh kill K   SIGKILL silo K (a crash: it leaves the membership without a goodbye)
+#   deploy/local/cluster.sh stop K   stop silo K gracefully (TERM, KILL after 15 s)
+#   deploy/local/cluster.sh down     stop exactly the recorded processes, added silos included (TERM, KILL after
+#                                    15 s), then remove the state
 #   deploy/local/cluster.sh publish  publish the silo to artifacts/silo if a source is newer (up does this too)
 #
 # Environment: SSLO_CLUSTER_DIR (state: pids, logs; default runs/cluster in the repository),
@@ -23,7 +29,7 @@ say() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -81,16 +87,36 @@ publish_silo() {
   touch "$silo_dll"
 }
 
+# pid alive (a zombie waiting for its parent counts as gone)?
+alive() {
+  local pid=$1 stat
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+  [[ "${stat##*) }" != Z* ]]
+}
+
 # pid alive and still the program we started (not a recycled pid)?
 ours() {
   local pid=$1 what=$2
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$what"
 }
 
+# The recorded silos' numbers, ascending (silo-10 after silo-9).
+silo_numbers() {
+  local f k
+  for f in "$state"/silo-*.pid; do
+    [ -f "$f" ] || continue
+    k=${f##*/silo-}; k=${k%.pid}
+    [[ "$k" =~ ^[1-9][0-9]*$ ]] && echo "$k"
+  done | sort -n
+}
+
+silo_pid() { cat "$state/silo-$1.pid" 2>/dev/null || true; }
+
 recorded_pids() {
-  local f
-  for f in "$state"/silo-*.pid; do [ -f "$f" ] && echo "$(cat "$f") SslOrleans.Silo.dll"; done
+  local k
+  for k in $(silo_numbers); do echo "$(silo_pid "$k") SslOrleans.Silo.dll"; done
   [ -f "$state/redis.pid" ] && echo "$(cat "$state/redis.pid") redis-server"
   return 0
 }
@@ -103,21 +129,30 @@ running() {
 
 # TERM to each recorded process of one kind that is still ours, KILL to those still there after 15 s.
 stop_kind() {
-  local kind=$1 pid what alive=() still entry i
+  local kind=$1 pid what alive=()
   while read -r pid what; do
     [ "$what" = "$kind" ] || continue
-    if ours "$pid" "$what"; then kill -TERM "$pid" 2>/dev/null || true; alive+=("$pid"); fi
+    ours "$pid" "$what" && alive+=("$pid")
   done < <(recorded_pids)
+  stop_pids "$kind" "${alive[@]+"${alive[@]}"}"
+}
+
+# stop_pids KIND PID...: TERM to each, KILL to those still there after 15 s; waits until they are gone.
+stop_pids() {
+  local kind=$1 pid still i
+  shift
+  local alive=("$@")
+  for pid in "${alive[@]+"${alive[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for (( i = 0; i < 150 && ${#alive[@]} > 0; i++ )); do
     still=()
-    for pid in "${alive[@]}"; do kill -0 "$pid" 2>/dev/null && still+=("$pid"); done
+    for pid in "${alive[@]}"; do alive "$pid" && still+=("$pid"); done
     alive=("${still[@]+"${still[@]}"}")
     [ ${#alive[@]} -gt 0 ] && sleep 0.1
   done
   for pid in "${alive[@]+"${alive[@]}"}"; do
     say "pid $pid ($kind) did not stop within 15 s: KILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for (( i = 0; i < 50; i++ )); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for (( i = 0; i < 50; i++ )); do alive "$pid" || break; sleep 0.1; done
   done
   return 0
 }
@@ -135,17 +170,75 @@ cmd_down() {
   say "stopped; removed $state"
 }
 
-cmd_status() {
-  if [ ! -f "$state/cluster.env" ]; then echo "no cluster recorded in $state"; return 1; fi
+# The recorded cluster's settings (CLUSTER_ID, SERVICE_ID, REDIS_PORT, REDIS_STARTED, CONNECTION, SILOS) or an error.
+load_cluster() {
+  [ -f "$state/cluster.env" ] || die "no cluster recorded in $state: start one with deploy/local/cluster.sh up N (or set SSLO_CLUSTER_DIR)"
   # shellcheck disable=SC1091
   source "$state/cluster.env"
+}
+
+cmd_status() {
+  if [ ! -f "$state/cluster.env" ]; then echo "no cluster recorded in $state"; return 1; fi
+  load_cluster
   echo "cluster $CLUSTER_ID (service $SERVICE_ID), connection $CONNECTION"
-  local pid what up=0
-  while read -r pid what; do
-    if ours "$pid" "$what"; then echo "  $what pid $pid: running"; up=1; else echo "  $what pid $pid: not running"; fi
-  done < <(recorded_pids)
-  [ "$REDIS_STARTED" = 1 ] || echo "  redis on port $REDIS_PORT: not ours (left running by down)"
+  local k pid up=0
+  for k in $(silo_numbers); do
+    pid=$(silo_pid "$k")
+    if ours "$pid" SslOrleans.Silo.dll; then echo "  silo $k pid $pid: running"; up=1
+    else echo "  silo $k pid ${pid:-?}: not running"; fi
+  done
+  if [ "$REDIS_STARTED" = 1 ]; then
+    pid=$(cat "$state/redis.pid" 2>/dev/null || true)
+    if ours "$pid" redis-server; then echo "  redis-server pid $pid (port $REDIS_PORT): running"
+    else echo "  redis-server pid ${pid:-?} (port $REDIS_PORT): not running"; fi
+  else
+    echo "  redis on port $REDIS_PORT: not ours (left running by down)"
+  fi
   [ $up -eq 1 ]
+}
+
+# start_silo K THREADS: starts silo K of the recorded cluster in the background with devices cpu@THREADS, free
+# ports and its log in silo-K.log, and records its pid in silo-K.pid.
+start_silo() {
+  local k=$1 threads=$2 silo_port gateway_port
+  silo_port=$(free_port); gateway_port=$(free_port)
+  (
+    cd "$repo"
+    export Silo__ClusterId="$CLUSTER_ID" Silo__ServiceId="$SERVICE_ID" Silo__Clustering=Redis \
+      Silo__ConnectionString="127.0.0.1:$REDIS_PORT" Silo__AdvertisedIP=127.0.0.1 \
+      Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" SslTraining__Devices="cpu@$threads" \
+      Logging__LogLevel__SslOrleans=Information
+    exec nohup dotnet "$silo_dll" </dev/null >"$state/silo-$k.log" 2>&1
+  ) &
+  echo $! > "$state/silo-$k.pid"
+  say "silo $k: pid $(silo_pid "$k"), silo port $silo_port, gateway port $gateway_port, devices cpu@$threads"
+}
+
+# wait_ready K...: until every one of these silos logged the ready marker; false (with the end of the logs) when
+# one exits or SSLO_SILO_READY_SECONDS pass.
+wait_ready() {
+  local deadline=$(( SECONDS + ready_seconds )) pending k
+  while :; do
+    pending=0
+    for k in "$@"; do
+      if ! alive "$(silo_pid "$k")"; then
+        say "silo $k (pid $(silo_pid "$k")) exited before it was ready; the end of $state/silo-$k.log:"
+        tail -n 30 "$state/silo-$k.log" >&2 || true
+        return 1
+      fi
+      grep -q "$ready_marker" "$state/silo-$k.log" 2>/dev/null || pending=$(( pending + 1 ))
+    done
+    [ $pending -eq 0 ] && return 0
+    if (( SECONDS >= deadline )); then
+      for k in "$@"; do
+        grep -q "$ready_marker" "$state/silo-$k.log" 2>/dev/null && continue
+        say "silo $k is not ready after $ready_seconds s; the end of $state/silo-$k.log:"
+        tail -n 30 "$state/silo-$k.log" >&2 || true
+      done
+      return 1
+    fi
+    sleep 0.5
+  done
 }
 
 cmd_up() {
@@ -179,63 +272,83 @@ cmd_up() {
 
   publish_silo
 
-  local cluster_id service_id threads connection
-  cluster_id="sslo-$(date +%s)-$RANDOM"
-  service_id=sslo
+  local threads connection
+  CLUSTER_ID="sslo-$(date +%s)-$RANDOM"
+  SERVICE_ID=sslo
+  REDIS_PORT=$redis_port
   threads=$(( $(nproc) / n )); (( threads >= 1 )) || threads=1
   if [ $redis_started = 1 ]; then connection="redis://127.0.0.1:$redis_port"
-  else connection="redis://127.0.0.1:$redis_port?cluster=$cluster_id&service=$service_id"; fi   # a shared Redis may hold other clusters
+  else connection="redis://127.0.0.1:$redis_port?cluster=$CLUSTER_ID&service=$SERVICE_ID"; fi   # a shared Redis may hold other clusters
   {
-    echo "CLUSTER_ID=$cluster_id"; echo "SERVICE_ID=$service_id"; echo "REDIS_PORT=$redis_port"
+    echo "CLUSTER_ID=$CLUSTER_ID"; echo "SERVICE_ID=$SERVICE_ID"; echo "REDIS_PORT=$redis_port"
     echo "REDIS_STARTED=$redis_started"; echo "CONNECTION='$connection'"; echo "SILOS=$n"
   } > "$state/cluster.env"
 
-  local k silo_port gateway_port
-  for (( k = 1; k <= n; k++ )); do
-    silo_port=$(free_port); gateway_port=$(free_port)
-    (
-      cd "$repo"
-      export Silo__ClusterId="$cluster_id" Silo__ServiceId="$service_id" Silo__Clustering=Redis \
-        Silo__ConnectionString="127.0.0.1:$redis_port" Silo__AdvertisedIP=127.0.0.1 \
-        Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" SslTraining__Devices="cpu@$threads" \
-        Logging__LogLevel__SslOrleans=Information
-      exec nohup dotnet "$silo_dll" </dev/null >"$state/silo-$k.log" 2>&1
-    ) &
-    echo $! > "$state/silo-$k.pid"
-    say "silo $k: pid $(cat "$state/silo-$k.pid"), silo port $silo_port, gateway port $gateway_port, devices cpu@$threads"
-  done
-
-  local deadline=$(( SECONDS + ready_seconds )) pending
-  while :; do
-    pending=0
-    for (( k = 1; k <= n; k++ )); do
-      if ! kill -0 "$(cat "$state/silo-$k.pid")" 2>/dev/null; then
-        say "silo $k (pid $(cat "$state/silo-$k.pid")) exited before it was ready; the end of $state/silo-$k.log:"
-        tail -n 30 "$state/silo-$k.log" >&2 || true
-        false
-      fi
-      grep -q "$ready_marker" "$state/silo-$k.log" 2>/dev/null || pending=$(( pending + 1 ))
-    done
-    [ $pending -eq 0 ] && break
-    if (( SECONDS >= deadline )); then
-      for (( k = 1; k <= n; k++ )); do
-        grep -q "$ready_marker" "$state/silo-$k.log" 2>/dev/null && continue
-        say "silo $k is not ready after $ready_seconds s; the end of $state/silo-$k.log:"
-        tail -n 30 "$state/silo-$k.log" >&2 || true
-      done
-      false
-    fi
-    sleep 0.5
-  done
+  local k
+  for (( k = 1; k <= n; k++ )); do start_silo "$k" "$threads"; done
+  wait_ready $(seq 1 "$n") || false
   trap - EXIT INT TERM
-  say "cluster $cluster_id: $n silo(s) ready; state in $state; stop with deploy/local/cluster.sh down"
+  say "cluster $CLUSTER_ID: $n silo(s) ready; state in $state; stop with deploy/local/cluster.sh down"
   echo "$connection"
+}
+
+# One more silo, cpu@1, numbered after every silo ever recorded (claimed atomically: concurrent adds get distinct numbers).
+cmd_add() {
+  [ $# -eq 0 ] || die "add takes no arguments (it starts one silo with devices cpu@1)"
+  load_cluster
+  redis_answers "$REDIS_PORT" || die "no Redis answers on 127.0.0.1:$REDIS_PORT: the recorded cluster $CLUSTER_ID is gone (deploy/local/cluster.sh down, then up N)"
+  [ -f "$silo_dll" ] || die "$silo_dll is missing: run deploy/local/cluster.sh publish"
+  local k last
+  last=$(silo_numbers | tail -n 1)
+  k=$(( ${last:-0} + 1 ))
+  until ( set -o noclobber; : > "$state/silo-$k.pid" ) 2>/dev/null; do k=$(( k + 1 )); done
+  # An add that fails or is interrupted stops its silo; the number stays taken (status shows it not running).
+  trap 'echo "cluster: add failed; stopping silo '"$k"'" >&2; p=$(silo_pid '"$k"'); alive "$p" && stop_pids SslOrleans.Silo.dll "$p"' EXIT
+  trap 'exit 130' INT TERM
+  start_silo "$k" 1
+  wait_ready "$k" || false
+  trap - EXIT INT TERM
+  say "silo $k (pid $(silo_pid "$k")) joined cluster $CLUSTER_ID"
+  echo "$k"
+}
+
+# The pid of running silo K, or an error naming what is wrong with K.
+running_silo_pid() {
+  local verb=$1 k=${2:-} pid numbers
+  [[ "$k" =~ ^[1-9][0-9]*$ ]] || die "$verb needs a silo number as status lists them, e.g. $verb 2"
+  load_cluster
+  numbers=$(silo_numbers | tr '\n' ' ')
+  [ -f "$state/silo-$k.pid" ] || die "$verb $k: there is no silo $k in $state (silos: ${numbers% })"
+  pid=$(silo_pid "$k")
+  ours "$pid" SslOrleans.Silo.dll || die "$verb $k: silo $k (pid ${pid:-?}) is not running"
+  echo "$pid"
+}
+
+cmd_kill() {
+  [ $# -le 1 ] || die "kill takes one silo number"
+  local pid i
+  pid=$(running_silo_pid kill "${1:-}")
+  kill -KILL "$pid" 2>/dev/null || true
+  for (( i = 0; i < 100; i++ )); do alive "$pid" || break; sleep 0.05; done
+  alive "$pid" && die "silo $1 (pid $pid) still runs 5 s after SIGKILL"
+  say "silo $1 (pid $pid): killed"
+}
+
+cmd_stop() {
+  [ $# -le 1 ] || die "stop takes one silo number"
+  local pid
+  pid=$(running_silo_pid stop "${1:-}")
+  stop_pids SslOrleans.Silo.dll "$pid"
+  say "silo $1 (pid $pid): stopped"
 }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  add) shift; cmd_add "$@" ;;
+  kill) shift; cmd_kill "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
   publish) publish_silo ;;
   *) usage ;;
 esac

@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# Chaos on real processes: a BYOL run on a local 4-silo cluster (deploy/local/cluster.sh) with checkpoints in blob
+# storage (Azurite), once undisturbed and once while silos are SIGKILLed at random steps, each kill followed by a
+# replacement silo (cluster.sh add). The last stdout line is one JSON object:
+#
+#   {"kills":…,"steps_redone":…,"microbatches_redone":…,"samples_lost":…,"samples_doubled":…,
+#    "param_l2":…,"param_l2_undisturbed":…,"identical":…, "kills_planned":…,"kill_steps":[…],"steps":…,
+#    "kill_seed":…,"failure":…}
+#
+# steps_redone, microbatches_redone, samples_lost and samples_doubled come from the disturbed run's own JSON line
+# (null where it has no such field); identical: both runs printed the same param_l2, to the last digit. The exit
+# status is 0 only when both runs completed, every planned kill happened, identical is true and samples_lost and
+# samples_doubled are 0 (a field the pretrain does not print yet is reported null and not checked, with a warning).
+# Progress lines ("chaos: kill 3/10: silo 2 (pid …) at step 57") go to stderr. Whatever it started (the pretrain,
+# the cluster, Azurite, its temporary folder) is stopped and removed on any exit, Ctrl+C included.
+#
+# The undisturbed run goes first, on the fresh cluster: it is the reference and checks the setup (when it fails,
+# the error is about the setup, not about chaos), and the disturbed run then uses the same four silos; run second,
+# the reference would train on survivors and replacements, with dead silos in the membership table.
+#
+# Environment (make chaos passes KILLS, STEPS, SEED, KILL_SEED):
+#   KILLS                   silos to kill during the disturbed run (default 10; 0: two undisturbed runs)
+#   CHAOS_STEPS             steps of each run (default 300)
+#   CHAOS_SEED              the runs' training seed (default 0)
+#   CHAOS_KILL_SEED         seed of the kill schedule and of the silos picked (default: random, printed)
+#   CHAOS_GAP               fewest steps between two kills (default 5)
+#   CHAOS_SILOS             silos of the cluster (default 4)
+#   CHAOS_TIMEOUT           wall-clock limit of each pretrain in seconds (default 120 + STEPS + 120 × KILLS)
+#   CHAOS_STALL_SECONDS     a pretrain that finishes no step for this long is stopped as stuck (default 120)
+#   CHAOS_PRETRAIN_ARGS     more flags for both pretrains, e.g. "--checkpoint-every 50"
+#   CHAOS_STORAGE           an Azure Storage connection string to use instead of starting Azurite
+#   CHAOS_KEEP=1            keep the temporary folder (cluster and Azurite logs, the pretrains' output)
+# Needs artifacts/bin/sslo and artifacts/silo (make build), .tools/azurite (build/deps.sh --test) unless
+# CHAOS_STORAGE is set, and jq or python3.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cluster="$repo/deploy/local/cluster.sh"
+sslo="$repo/artifacts/bin/sslo"
+azurite_bin="$repo/.tools/azurite/node_modules/.bin/azurite-blob"
+
+say() { echo "chaos: $*" >&2; }
+die() { echo "chaos: $*" >&2; exit 2; }
+
+kills_planned=${KILLS:-10}
+steps=${CHAOS_STEPS:-300}
+seed=${CHAOS_SEED:-0}
+gap=${CHAOS_GAP:-5}
+silos=${CHAOS_SILOS:-4}
+stall=${CHAOS_STALL_SECONDS:-120}
+kill_seed=${CHAOS_KILL_SEED:-}
+[ -n "$kill_seed" ] || kill_seed=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 32768 ))
+whole() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1='$2' is not a whole number"; }
+whole KILLS "$kills_planned"; whole CHAOS_STEPS "$steps"; whole CHAOS_GAP "$gap"; whole CHAOS_SILOS "$silos"
+whole CHAOS_STALL_SECONDS "$stall"; whole CHAOS_KILL_SEED "$kill_seed"; whole CHAOS_SEED "$seed"
+(( steps >= 1 && silos >= 2 && gap >= 1 && stall >= 1 )) || die "CHAOS_STEPS, CHAOS_GAP and CHAOS_STALL_SECONDS must be at least 1, CHAOS_SILOS at least 2"
+timeout_s=${CHAOS_TIMEOUT:-$(( 120 + steps + 120 * kills_planned ))}
+[[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "CHAOS_TIMEOUT='$timeout_s' is not a number of seconds"
+read -r -a extra_args <<< "${CHAOS_PRETRAIN_ARGS:-}"
+
+[ -x "$sslo" ] || die "$sslo is missing: run make build"
+[ -f "$repo/artifacts/silo/SslOrleans.Silo.dll" ] || die "artifacts/silo is missing: run make build (or deploy/local/cluster.sh publish)"
+[ -n "${CHAOS_STORAGE:-}" ] || [ -x "$azurite_bin" ] || die "$azurite_bin is missing: run build/deps.sh --test, or set CHAOS_STORAGE"
+# python3 keeps param_l2 as the CLI printed it; jq 1.6 reprints numbers (CHAOS_JSON=jq|python picks one).
+json=${CHAOS_JSON:-}
+if [ -z "$json" ]; then
+  if command -v python3 >/dev/null 2>&1; then json=python; elif command -v jq >/dev/null 2>&1; then json=jq
+  else die "neither python3 nor jq is installed: the harness needs one of them to read the pretrain's JSON"; fi
+fi
+[[ "$json" == jq || "$json" == python ]] || die "CHAOS_JSON='$json': jq or python"
+
+# The kill schedule: kill i in the i-th of KILLS equal parts of steps [10 %, 90 %), at least CHAOS_GAP apart.
+RANDOM=$kill_seed
+targets=()
+if (( kills_planned > 0 )); then
+  lo=$(( steps / 10 > 1 ? steps / 10 : 1 )); hi=$(( steps * 9 / 10 ))
+  part=$(( (hi - lo) / kills_planned ))
+  (( part >= gap )) || die "CHAOS_STEPS=$steps leaves too few steps for $kills_planned kills at least $gap steps apart: raise CHAOS_STEPS (at least $(( (gap * kills_planned + 1) * 10 / 8 )))"
+  for (( i = 0; i < kills_planned; i++ )); do
+    targets+=( $(( lo + i * part + RANDOM % (part - gap + 1) )) )
+  done
+fi
+
+# --- what this script starts, stopped on every exit ------------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/sslo-chaos.XXXXXX")
+azurite_pid=""; pretrain_pid=""; cluster_started=0
+
+alive() {
+  local pid=$1 stat
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+  [[ "${stat##*) }" != Z* ]]
+}
+
+# stop_pid PID GRACE: TERM, KILL after GRACE seconds.
+stop_pid() {
+  local pid=$1 grace=$2 i
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for (( i = 0; i < grace * 10; i++ )); do alive "$pid" || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for (( i = 0; i < 50; i++ )); do alive "$pid" || return 0; sleep 0.1; done
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  [ -n "$pretrain_pid" ] && stop_pid "$(cat "$work/pretrain.pid" 2>/dev/null || true)" 10
+  [ -n "$pretrain_pid" ] && stop_pid "$pretrain_pid" 5
+  [ "$cluster_started" = 1 ] && { "$cluster" down >/dev/null 2>&1 || say "cluster.sh down failed (state in $SSLO_CLUSTER_DIR)"; }
+  [ -n "$azurite_pid" ] && stop_pid "$azurite_pid" 20
+  if [ "${CHAOS_KEEP:-0}" = 1 ]; then say "kept $work (CHAOS_KEEP=1)"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT
+trap 'say "terminated"; exit 143' TERM
+
+port_in_use() { { exec 4<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null && { exec 4<&- 4>&-; return 0; }; return 1; }
+taken_ports=" "
+free_port() {
+  local p tries=0
+  while (( tries++ < 200 )); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    [[ "$taken_ports" == *" $p "* ]] && continue
+    port_in_use "$p" && continue
+    taken_ports+="$p "
+    echo "$p"
+    return 0
+  done
+  die "no free port found"
+}
+
+# --- blob storage and the cluster --------------------------------------------------------------------------------
+if [ -n "${CHAOS_STORAGE:-}" ]; then
+  export SSLO_STORAGE="$CHAOS_STORAGE"
+  say "blob storage from CHAOS_STORAGE"
+else
+  port=$(free_port)
+  "$azurite_bin" --blobHost 127.0.0.1 --blobPort "$port" --location "$work/azurite" \
+    --skipApiVersionCheck --disableTelemetry --silent </dev/null >"$work/azurite.log" 2>&1 &
+  azurite_pid=$!
+  for (( i = 0; i < 300; i++ )); do port_in_use "$port" && break; alive "$azurite_pid" || break; sleep 0.1; done
+  port_in_use "$port" || { tail -n 20 "$work/azurite.log" >&2 || true; say "Azurite did not start on port $port"; exit 2; }
+  export SSLO_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;"
+  say "Azurite blob service on 127.0.0.1:$port (pid $azurite_pid), data in $work/azurite"
+fi
+export SSLO_CLUSTER_DIR="$work/cluster" SSLO_REDIS_PORT XDG_CACHE_HOME="$work/cache"
+SSLO_REDIS_PORT=$(free_port)
+cluster_started=1
+connection=$("$cluster" up "$silos" | tail -n 1) || { say "cluster.sh up $silos failed"; exit 2; }
+say "cluster of $silos silos at $connection (state in $SSLO_CLUSTER_DIR); kill seed $kill_seed (CHAOS_KILL_SEED=$kill_seed repeats the schedule)"
+
+run_id="chaos-$(date +%Y%m%d-%H%M%S)-$$"
+container=${CHAOS_CONTAINER:-chaos}
+
+# The pretrain's last finished step, from its progress on stderr (0 before the first).
+current_step() {
+  local s
+  s=$(tr '\r' '\n' < "$1" 2>/dev/null | grep -oE 'step [0-9]+/' | tail -n 1 | tr -dc '0-9')
+  echo "${s:-0}"
+}
+
+# A pretrain's stderr as lines: progress rewritten with \r split up, an exception that follows it on a line of its own.
+err_lines() {
+  tr '\r' '\n' < "$1" 2>/dev/null | sed -E 's/(.)(Unhandled exception\.)/\1\n\2/' \
+    | grep -vE '^[[:space:]]*$|^Script (started|done) on ' || true
+}
+
+# The running silos, as "NUMBER PID" lines, from cluster.sh status.
+running_silos() {
+  "$cluster" status 2>/dev/null | sed -nE 's/^ +silo ([0-9]+) pid ([0-9]+): running$/\1 \2/p' || true
+}
+
+# run_pretrain LABEL KILLS: one pretrain of the spec, killing KILLS silos on the schedule. Sets run_rc (the CLI's exit
+# status), run_failure (empty, or what went wrong), kills_done and kill_steps.
+run_failure=""; run_rc=0; kills_done=0; kill_steps=()
+run_pretrain() {
+  local label=$1 kills=$2 out="$work/$1.out" err="$work/$1.err" cmd step last_step=0 last_change=$SECONDS
+  local started=$SECONDS next=0 min_next=0 victim vpid pick count added said=$SECONDS
+  run_failure=""; run_rc=0; kills_done=0; kill_steps=()
+  local args=(pretrain --method byol --width 8 --batch 64 --micro-batch 16 --steps "$steps" --seed "$seed" --no-eval
+    --workers 2 --threads-per-worker 1 "${extra_args[@]+"${extra_args[@]}"}"
+    --cluster "$connection" --out "az://$container/$run_id-$label")
+  rm -f "$work/pretrain.pid"
+  # On a terminal the CLI shows every step (redirected, one line per 5 s): script(1) gives it a pseudo-terminal for
+  # stderr, while its stdout (the JSON line) goes to a file.
+  cmd="echo \$\$ > $(printf '%q' "$work/pretrain.pid"); exec $(printf '%q ' "$sslo" "${args[@]}") </dev/null >$(printf '%q' "$out")"
+  say "$label run: sslo ${args[*]}"
+  if command -v script >/dev/null 2>&1; then
+    SHELL=/bin/bash script -q -e -f -c "$cmd" "$err" </dev/null >/dev/null 2>&1 &
+  else
+    say "script(1) is missing: the step is known only every 5 s"
+    bash -c "$cmd" 2>"$err" &
+  fi
+  pretrain_pid=$!
+  while alive "$pretrain_pid"; do
+    step=$(current_step "$err")
+    if (( step != last_step )); then last_step=$step; last_change=$SECONDS; fi
+    if (( SECONDS - said >= 15 )); then say "$label run: step $step/$steps"; said=$SECONDS; fi
+    if (( SECONDS - started > timeout_s )); then
+      run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps); stopped it"
+      break
+    fi
+    if (( SECONDS - last_change > stall )); then
+      run_failure="the $label run finished no step for $stall s (stuck at step $step/$steps"
+      if (( kills_done > 0 )); then run_failure+=", $kills_done kill(s) so far, the last at step ${kill_steps[-1]}"; fi
+      run_failure+="); stopped it"
+      break
+    fi
+    if (( next < kills && step >= targets[next] && step >= min_next && step < steps )); then
+      mapfile -t pick < <(running_silos)
+      count=${#pick[@]}
+      if (( count == 0 )); then run_failure="no running silo left to kill (kill $(( next + 1 ))/$kills)"; break; fi
+      read -r victim vpid <<< "${pick[RANDOM % count]}"
+      "$cluster" kill "$victim" 2>/dev/null || { run_failure="cluster.sh kill $victim failed (kill $(( next + 1 ))/$kills)"; break; }
+      next=$(( next + 1 )); kills_done=$next; kill_steps+=("$step"); min_next=$(( step + gap ))
+      say "kill $next/$kills: silo $victim (pid $vpid) at step $step"
+      if added=$("$cluster" add 2>"$work/add-$next.err" | tail -n 1) && [ -n "$added" ]; then
+        say "kill $next/$kills: replacement silo $added ready (the run at step $(current_step "$err"))"
+      else
+        tail -n 15 "$work/add-$next.err" >&2 || true
+        run_failure="the replacement after kill $next/$kills (cluster.sh add) failed"
+        break
+      fi
+      continue
+    fi
+    sleep 0.2
+  done
+  if alive "$pretrain_pid"; then
+    stop_pid "$(cat "$work/pretrain.pid" 2>/dev/null || true)" 10
+    stop_pid "$pretrain_pid" 5
+  fi
+  run_rc=0; wait "$pretrain_pid" || run_rc=$?
+  pretrain_pid=""
+  if [ -z "$run_failure" ] && [ "$run_rc" -ne 0 ]; then
+    run_failure="the $label run failed (sslo exit $run_rc, at step $(current_step "$err")/$steps)"
+    local why
+    # The CLI's own verdict, else the first line of an unhandled exception.
+    why=$(err_lines "$err" | grep -E '^sslo: run .* failed' | tail -n 1 || true)
+    [ -n "$why" ] || why=$(err_lines "$err" | grep -E '^Unhandled exception' | head -n 1 || true)
+    [ -n "$why" ] || why=$(err_lines "$err" | grep -iE 'error|fail' | grep -vE '^[[:space:]]+at ' | tail -n 1 || true)
+    why=${why:0:400}
+    [ -n "$why" ] && run_failure+=": $why"
+  fi
+  if [ -z "$run_failure" ] && ! result_line "$out" >/dev/null; then
+    run_failure="the $label run printed no JSON result line"
+  fi
+  if [ -z "$run_failure" ] && (( kills_done < kills )); then
+    run_failure="only $kills_done of $kills kills happened before the $label run ended (kill steps: ${kill_steps[*]:-none}; planned: ${targets[*]}): raise CHAOS_STEPS"
+  fi
+  if [ -n "$run_failure" ]; then
+    say "$run_failure"
+    say "the end of the $label run's stderr:"
+    err_lines "$err" | grep -vE '^[[:space:]]+at |^--- End of' | tail -n 12 | sed 's/^/  | /' >&2 || true
+    [ "${CHAOS_KEEP:-0}" = 1 ] || say "(CHAOS_KEEP=1 keeps the cluster's and the run's logs)"
+  else
+    say "$label run completed: $(current_step "$err") steps in $(( SECONDS - started )) s"
+  fi
+}
+
+# The last line of a pretrain's stdout when it is a JSON object.
+result_line() {
+  local line
+  line=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1) || return 1
+  [[ "$line" == \{* ]] || return 1
+  if [ "$json" = jq ]; then jq -e 'type == "object"' >/dev/null 2>&1 <<< "$line" || return 1
+  else python3 -c 'import json,sys; assert isinstance(json.loads(sys.stdin.read()), dict)' <<< "$line" 2>/dev/null || return 1; fi
+  echo "$line"
+}
+
+# --- the two runs ------------------------------------------------------------------------------------------------
+failure=""
+undisturbed="null"; disturbed="null"
+run_pretrain undisturbed 0
+if [ -n "$run_failure" ]; then
+  failure=$run_failure
+else
+  undisturbed=$(result_line "$work/undisturbed.out")
+  run_pretrain disturbed "$kills_planned"
+  [ -n "$run_failure" ] && failure=$run_failure
+  disturbed=$(result_line "$work/disturbed.out" || echo null)
+fi
+kills=$kills_done
+kill_steps_json="[$(IFS=,; echo "${kill_steps[*]:-}")]"
+
+# --- the verdict -------------------------------------------------------------------------------------------------
+# Prints the JSON line on stdout, what fails on stderr; false unless the chaos run passed. param_l2 is compared as
+# printed by the CLI (the shortest text that round-trips the double); python3 keeps that text in the output, jq 1.6
+# compares and prints the doubles.
+verdict_python() {
+  python3 - "$disturbed" "$undisturbed" "$kills" "$kills_planned" "$kill_steps_json" "$steps" "$kill_seed" "$failure" <<'PY'
+import json, sys
+
+class Raw(str):
+    """A JSON number kept as the text it was printed with."""
+
+def load(text):
+    return json.loads(text, parse_float=Raw, parse_int=Raw) or {}
+
+d, u = load(sys.argv[1]), load(sys.argv[2])
+failure = sys.argv[8] or None
+out = {"kills": int(sys.argv[3])}
+for key in ("steps_redone", "microbatches_redone", "samples_lost", "samples_doubled", "param_l2"):
+    out[key] = d.get(key)
+out["param_l2_undisturbed"] = u.get("param_l2")
+out["identical"] = isinstance(out["param_l2"], Raw) and out["param_l2"] == out["param_l2_undisturbed"]
+out.update(kills_planned=int(sys.argv[4]), kill_steps=json.loads(sys.argv[5]), steps=int(sys.argv[6]),
+           kill_seed=int(sys.argv[7]), failure=failure)
+raws = []
+def mark(v):
+    if isinstance(v, Raw):
+        raws.append(str(v))
+        return "\0raw%d\0" % (len(raws) - 1)
+    return v
+line = json.dumps({k: mark(v) for k, v in out.items()}, separators=(",", ":"))
+for i, text in enumerate(raws):
+    line = line.replace(json.dumps("\0raw%d\0" % i), text)
+ok = failure is None
+if d:
+    for key in ("samples_lost", "samples_doubled"):
+        if out[key] is None:
+            print(f"chaos: warning: the disturbed run's JSON has no {key}: not checked", file=sys.stderr)
+        elif out[key] != "0":
+            print(f"chaos: {key} is {out[key]}, not 0", file=sys.stderr); ok = False
+    if not out["identical"]:
+        print(f"chaos: param_l2 {out['param_l2']} of the disturbed run differs from {out['param_l2_undisturbed']} of the undisturbed run", file=sys.stderr)
+        ok = False
+print(line)
+sys.exit(0 if ok else 1)
+PY
+}
+
+verdict_jq() {
+  local line ok=1 v f
+  line=$(jq -cn --argjson d "$disturbed" --argjson u "$undisturbed" --argjson kills "$kills" --argjson planned "$kills_planned" \
+    --argjson ks "$kill_steps_json" --argjson steps "$steps" --argjson seed "$kill_seed" --arg failure "$failure" '
+    {kills: $kills, steps_redone: $d.steps_redone, microbatches_redone: $d.microbatches_redone,
+     samples_lost: $d.samples_lost, samples_doubled: $d.samples_doubled,
+     param_l2: $d.param_l2, param_l2_undisturbed: $u.param_l2,
+     identical: (($d.param_l2 | type == "number") and $d.param_l2 == $u.param_l2),
+     kills_planned: $planned, kill_steps: $ks, steps: $steps, kill_seed: $seed,
+     failure: (if $failure == "" then null else $failure end)}')
+  [ -z "$failure" ] || ok=0
+  if [ "$disturbed" != null ]; then
+    for f in samples_lost samples_doubled; do
+      v=$(jq -r --arg k "$f" '.[$k] | tostring' <<< "$line")
+      if [ "$v" = null ]; then say "warning: the disturbed run's JSON has no $f: not checked"
+      elif [ "$v" != 0 ]; then say "$f is $v, not 0"; ok=0; fi
+    done
+    if [ "$(jq -r .identical <<< "$line")" != true ]; then
+      say "param_l2 $(jq -r .param_l2 <<< "$line") of the disturbed run differs from $(jq -r .param_l2_undisturbed <<< "$line") of the undisturbed run"
+      ok=0
+    fi
+  fi
+  echo "$line"
+  [ $ok = 1 ]
+}
+
+ok=1
+line=$(verdict_"$json") || ok=0
+if [ $ok = 1 ]; then say "passed: $kills kill(s), the same model as the undisturbed run"
+else say "FAILED${failure:+: $failure}"; fi
+echo "$line"
+[ $ok = 1 ]
