@@ -16,7 +16,13 @@ public static class Sslo
                    runs on an embedded single-process cluster, or with --cluster on an existing one (deploy/local/cluster.sh up N
                    prints CONN): redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string
                    [;ClusterId=ID;ServiceId=ID]; without an id, the one cluster with active silos there is used;
-                   progress on stderr, a JSON result (with silos and workers) as the last stdout line; Ctrl+C stops with a checkpoint
+                   progress on stderr, a JSON result (with silos and workers) as the last stdout line; Ctrl+C stops with a checkpoint;
+                   elastic: [--min-workers N] [--max-workers N] [--step-deadline-seconds S] (workers start the run)
+          scale RUN --workers N --cluster CONN
+                   sets the workers a running run aims for from its next step boundary (1..batch/micro-batch; the global
+                   batch and micro-batch stay); one JSON line: run id, state, step, target and current workers
+          status RUN --cluster CONN
+                   a run's status on the cluster (state, step, last step, sample ledger totals, workers, result) as one JSON line
           checkpoint list LOCATION | verify LOCATION [--step N] | download LOCATION [--step N] --to DIR [--format safetensors|pytorch]
                    a run's checkpoints (steps, time, metrics, which one 'latest' names); the sha256 of every file of one;
                    its files into DIR (pytorch: also backbone.pt and model.json, see docs/checkpoints.md).
@@ -58,6 +64,8 @@ public static class Sslo
             return args[0] switch
             {
                 "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
+                "scale" => await ScaleCommand.ScaleAsync(args[1..], stdout, stderr),
+                "status" => await ScaleCommand.StatusAsync(args[1..], stdout, stderr),
                 "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
                 "eval" => EvalCommand.Run(args[1..], stdout, stderr),
                 "data" when args.Length > 1 && args[1] == "upload" => await DataCommand.UploadAsync(args[2..], stdout, stderr),

@@ -3,7 +3,7 @@ using SslOrleans.Abstractions.Runs;
 
 namespace SslOrleans.Client;
 
-/// <summary>The SDK for operators and monitors: submit a run, watch its progress, stop it.</summary>
+/// <summary>The SDK for operators and monitors: submit a run, watch its progress, scale it, stop it.</summary>
 public sealed class TrainingClient(IGrainFactory grains)
 {
     public Task<RunStatus> SubmitAsync(RunSpec spec)
@@ -12,11 +12,27 @@ public sealed class TrainingClient(IGrainFactory grains)
         return Run(spec.RunId).StartAsync(spec);
     }
 
-    public Task<RunStatus> GetStatusAsync(string runId) => Run(runId).GetStatusAsync();
+    /// <summary>The run's status; a <see cref="RunNotFoundException"/> when no run with this id was started on the cluster.</summary>
+    public async Task<RunStatus> GetStatusAsync(string runId) => Known(runId, await Run(runId).GetStatusAsync());
 
     public Task StopAsync(string runId) => Run(runId).StopAsync();
 
-    /// <summary>Every finished step, then the final status once the run ends (completed, stopped or failed).</summary>
+    /// <summary>
+    /// Sets the number of workers a running run aims for from its next step boundary (global batch and micro-batch
+    /// stay): it takes free device slots up to it, or lets its newest workers go. Throws <see cref="RunNotFoundException"/>
+    /// for a run never started, <see cref="ArgumentException"/> for a count outside 1..batch / micro_batch and
+    /// <see cref="InvalidOperationException"/> for a run that is no longer running.
+    /// </summary>
+    public async Task<RunStatus> ScaleAsync(string runId, int workers)
+    {
+        var run = Run(runId);
+        Known(runId, await run.GetStatusAsync());
+        return await run.ScaleAsync(workers);
+    }
+
+    /// <summary>Every finished step, then the final status once the run ends (completed, stopped or failed).
+    /// Throws <see cref="RunNotFoundException"/> when the cluster does not know the run (never started, or its
+    /// coordinator was lost) instead of waiting for ever on a run that will not move.</summary>
     public async IAsyncEnumerable<RunUpdate> WatchAsync(string runId, TimeSpan? pollInterval = null,
         [EnumeratorCancellation] CancellationToken cancellation = default)
     {
@@ -25,7 +41,7 @@ public sealed class TrainingClient(IGrainFactory grains)
         var interval = pollInterval ?? TimeSpan.FromMilliseconds(500);
         while (true)
         {
-            var status = await run.GetStatusAsync();
+            var status = Known(runId, await run.GetStatusAsync());
             foreach (var p in await run.GetProgressAsync(seen))
             {
                 seen = p.Step;
@@ -41,8 +57,24 @@ public sealed class TrainingClient(IGrainFactory grains)
         }
     }
 
+    /// <summary>A run grain that was never started answers in its initial shape (pending, phase "pending", step 0,
+    /// nothing else): a started run is running, evaluating or finished from the moment StartAsync returns.</summary>
+    public static bool IsUnknown(RunStatus status) =>
+        status is { State: RunState.Pending, Phase: "pending", Step: 0, Last: null, Result: null, Error: null };
+
+    private static RunStatus Known(string runId, RunStatus status) =>
+        IsUnknown(status) ? throw new RunNotFoundException(runId) : status;
+
     private IRunGrain Run(string runId) => grains.GetGrain<IRunGrain>(runId);
 }
 
 /// <summary>The run's status, with the step that just finished when there is one.</summary>
 public sealed record RunUpdate(RunStatus Status, StepProgress? Step);
+
+/// <summary>No run with this id was started on the cluster (or its coordinator's silo left and it was not resumed).</summary>
+public sealed class RunNotFoundException(string runId)
+    : KeyNotFoundException($"run '{runId}' is unknown to this cluster: no run with this id was started on it " +
+                           "(or the silo of its coordinator left the cluster; resume it from its checkpoints with --resume)")
+{
+    public string RunId { get; } = runId;
+}

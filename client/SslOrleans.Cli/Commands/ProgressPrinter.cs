@@ -3,21 +3,30 @@ using SslOrleans.Client;
 
 namespace SslOrleans.Cli.Commands;
 
-/// <summary>Live progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise.</summary>
-public sealed class ProgressPrinter(TextWriter stderr)
+/// <summary>Live progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise; a change
+/// in the number of workers always gets a line of its own.</summary>
+public sealed class ProgressPrinter(TextWriter stderr, bool? terminal = null)
 {
-    private readonly bool terminal = !Console.IsErrorRedirected;
+    private readonly bool terminal = terminal ?? !Console.IsErrorRedirected;
     private DateTime lastLine = DateTime.MinValue;
     private string lastPhase = "";
+    private int lastWorkers;
 
     public void Show(RunUpdate update)
     {
         var s = update.Status;
         if (update.Step is { } p)
         {
-            var line = $"step {p.Step}/{s.PlannedSteps}  epoch {p.Epoch:F2}  loss {p.Loss:F4}  {p.ImagesPerSec:F1} img/s  lr {p.Lr:G3}  probe {p.ProbeTrainTop1:F0}%  ETA {Eta(p.EtaSeconds)}";
-            if (terminal) stderr.Write("\r" + line.PadRight(100));
-            else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5) || p.Step == s.PlannedSteps || p.Step == 1)
+            if (p.Workers > 0 && lastWorkers > 0 && p.Workers != lastWorkers)
+            {
+                if (terminal) stderr.WriteLine();
+                stderr.WriteLine($"sslo: step {p.Step}: {p.Workers} worker{(p.Workers == 1 ? "" : "s")} (was {lastWorkers})");
+            }
+            if (p.Workers > 0) lastWorkers = p.Workers;
+            var line = $"step {p.Step}/{s.PlannedSteps}  epoch {p.Epoch:F2}  loss {p.Loss:F4}  {p.ImagesPerSec:F1} img/s  lr {p.Lr:G3}  probe {p.ProbeTrainTop1:F0}%  " +
+                       $"workers {p.Workers}{(p.MicrobatchesRedone > 0 ? $"  redone {p.MicrobatchesRedone}" : "")}  ETA {Eta(p.EtaSeconds)}";
+            if (terminal) stderr.Write("\r" + line.PadRight(110));
+            else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5) || p.Step == s.PlannedSteps || p.Step == 1 || p.MicrobatchesRedone > 0)
             {
                 stderr.WriteLine(line);
                 lastLine = DateTime.UtcNow;
