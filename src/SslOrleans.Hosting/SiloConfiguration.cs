@@ -153,6 +153,16 @@ public static class SslSiloExtensions
             SslTrainingConfiguration.Bind(configuration, o);
             SslTrainingConfiguration.BindStorage(configuration, o);
         });
+        // A run's coordinator state outlives its silo in the store that holds the cluster's membership.
+        switch (c.Clustering)
+        {
+            case ClusteringKind.Redis:
+                silo.AddRedisGrainStorage(Grains.Runs.RunRecord.StorageName, o => o.ConfigurationOptions = c.Redis!.Options.Clone());
+                break;
+            case ClusteringKind.AzureTable:
+                silo.AddAzureTableGrainStorage(Grains.Runs.RunRecord.StorageName, o => o.TableServiceClient = c.AzureTable!.Client());
+                break;
+        }
         silo.Services.AddSingleton(c);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloReadyLog>();
         return silo;

@@ -46,6 +46,11 @@ public static class SslTrainingSiloExtensions
             o.MaxMessageBodySize = options.MaxMessageBodySize;
         });
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = options.IdleCollectionAge);
+        // Runs, the run registry and the slot register keep their state in grain storage "sslo-runs": in memory unless
+        // the host adds a durable provider of that name afterwards (UseSslSilo: Redis or Azure Blob, by clustering),
+        // which then wins. Memory is right for one silo only: its state lives on some silo of the cluster.
+        silo.AddMemoryGrainStorage(Grains.Runs.RunRecord.StorageName);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RunWatchdog>();
         // A lost silo must be declared dead within seconds: its workers' micro-batches are redone only once calls to it
         // fail. Probes every 2 s, dead after 3 missed (about 6 s), instead of Orleans' 5 s × 3 plus votes. A probe is
         // answered by Orleans' own scheduler, not the compute threads, so a busy silo still answers in time.

@@ -20,6 +20,9 @@ public interface IParameterShardGrain : IGrainWithStringKey
     [Alias("Health")] Task<ShardHealth> GetHealthAsync();
     /// <summary>Takes the state of the last complete copy in the shard's mirror (after <see cref="ConfigureAsync"/>); returns its version.</summary>
     [Alias("RestoreFromMirror")] Task<long> RestoreFromMirrorAsync();
+    /// <summary>Drops what arrived for <paramref name="step"/> (when the shard is at that version): a coordinator taking a
+    /// run over cuts the step anew, and ranges cut by the lost one must not overlap its own.</summary>
+    [Alias("ResetStep")] Task ResetStepAsync(long step);
     /// <summary>Checks that the step's contributions cover its micro-batches exactly (throws naming the ranges missing
     /// or held in part) and averages them (in micro-batch order); the result names why the step must be refused when
     /// the mean holds a NaN or an infinity. Changes nothing that a pull serves; a step applied already answers as such.</summary>

@@ -7,6 +7,9 @@ namespace SslOrleans.Abstractions.Workers;
 public interface IWorkerGrain : IGrainWithStringKey
 {
     [Alias("Initialize")] Task<WorkerReady> InitializeAsync(WorkerInit init);
+    /// <summary>What <see cref="InitializeAsync"/> answered; null when this activation is not initialised (a fresh one:
+    /// the worker was lost with its silo). A coordinator taking a run over asks its workers with it.</summary>
+    [Alias("GetReady")] Task<WorkerReady?> GetReadyAsync();
     /// <summary>Seconds to compute the gradient of these micro-batches, pushing nothing: sizes a --minutes budget.</summary>
     [Alias("TimeMicroBatches")] Task<double> TimeMicroBatchesAsync(MicroBatchWork[] microBatches);
     /// <summary>Sends this replica's state (its seeded initialisation) to the shards as version 0.</summary>

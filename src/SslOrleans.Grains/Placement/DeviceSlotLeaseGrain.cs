@@ -3,13 +3,13 @@ using SslOrleans.Abstractions.Runs;
 namespace SslOrleans.Grains.Placement;
 
 /// <summary>
-/// Which running run holds which device slot. The register lives in memory: if its silo is lost, it starts empty
-/// and learns the runs again as they lease (a run that survives keeps running on slots nobody else can see as
-/// taken until it ends; the next lease of such a slot is then possible: a known limit, noted in the docs).
+/// Which running run holds which device slot (slot → run id), kept in grain storage: if the register's silo is
+/// lost, its next activation elsewhere knows every lease, so no run is given slots another run still trains on.
 /// </summary>
-public sealed class DeviceSlotLeaseGrain : Grain, IDeviceSlotLeaseGrain
+public sealed class DeviceSlotLeaseGrain(
+    [PersistentState("leases", Runs.RunRecord.StorageName)] IPersistentState<Dictionary<string, string>> leases) : Grain, IDeviceSlotLeaseGrain
 {
-    private readonly Dictionary<string, string> holders = []; // slot → run id
+    private Dictionary<string, string> holders => leases.State;
 
     public async Task<Dictionary<string, string>> HeldAsync(string exceptRun)
     {
@@ -26,22 +26,26 @@ public sealed class DeviceSlotLeaseGrain : Grain, IDeviceSlotLeaseGrain
                 "held by a running run; wait for it, stop it, or add silos");
         foreach (var s in holders.Where(h => h.Value == runId).Select(h => h.Key).ToList()) holders.Remove(s);
         foreach (var s in slots) holders[s] = runId;
+        await leases.WriteStateAsync();
     }
 
-    public Task ReleaseAsync(string runId)
+    public async Task ReleaseAsync(string runId)
     {
-        foreach (var s in holders.Where(h => h.Value == runId).Select(h => h.Key).ToList()) holders.Remove(s);
-        return Task.CompletedTask;
+        var held = holders.Where(h => h.Value == runId).Select(h => h.Key).ToList();
+        foreach (var s in held) holders.Remove(s);
+        if (held.Count > 0) await leases.WriteStateAsync();
     }
 
     /// <summary>Drops the leases of runs that no longer run (ended, failed, or whose run grain was lost with its silo).</summary>
     private async Task ForgetEndedRunsAsync()
     {
+        bool changed = false;
         foreach (var run in holders.Values.Distinct().ToList())
         {
             var state = (await GrainFactory.GetGrain<IRunGrain>(run).GetStatusAsync()).State;
             if (state is not (RunState.Running or RunState.Evaluating))
-                foreach (var s in holders.Where(h => h.Value == run).Select(h => h.Key).ToList()) holders.Remove(s);
+                foreach (var s in holders.Where(h => h.Value == run).Select(h => h.Key).ToList()) changed |= holders.Remove(s);
         }
+        if (changed) await leases.WriteStateAsync();
     }
 }

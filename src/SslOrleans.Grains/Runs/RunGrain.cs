@@ -18,7 +18,8 @@ namespace SslOrleans.Grains.Runs;
 /// micro-batches to the workers, apply on the parameter shards, pull on the workers; then checkpoints
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
-public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders) : Grain, IRunGrain
+public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders,
+    [PersistentState("run", RunRecord.StorageName)] IPersistentState<RunRecord> record) : Grain, IRunGrain
 {
     /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
     public const int MessageEnvelopeBytes = 64 << 10;
@@ -74,6 +75,9 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         ledger = null;
         recentStepSeconds.Clear();
         progress.Clear();
+        record.State = new RunRecord();
+        await PersistAsync();
+        await GrainFactory.GetGrain<IRunRegistryGrain>(0).AddAsync(runSpec.RunId);
         _ = RunLoopAsync(); // continues on this grain's scheduler between other calls
         return await GetStatusAsync();
     }
@@ -124,10 +128,52 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         return new RunLayout(workers, SlotAssignment.Spread(silos.Count, silos));
     }
 
-    private async Task RunLoopAsync()
+    /// <summary>A run whose record says it is running, activated here because its coordinator's silo was lost (the
+    /// run registry wakes it): it goes on from its record with the workers and shards that survived.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (record.RecordExists && record.State is { Spec: { } saved, State: RunState.Running or RunState.Evaluating } r)
+        {
+            spec = saved;
+            state = RunState.Running;
+            phase = "taking over (the coordinator's silo was lost)";
+            (step, plannedSteps, scaleTarget, stopRequested) = (r.Step, r.PlannedSteps, r.ScaleTarget, r.StopRequested);
+            logger.LogWarning("Run {Run}: taking over at step {Step} on {Silo}", saved.RunId, r.Step, RuntimeIdentity);
+            _ = RunLoopAsync(takeover: true);
+        }
+        else if (record.RecordExists && record.State.Spec is { } ended)
+        {
+            (spec, state, step, plannedSteps, error, result) = (ended, record.State.State, record.State.Step, record.State.PlannedSteps, record.State.Error, record.State.Result);
+            phase = state.ToString().ToLowerInvariant();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Writes the run's record: what a coordinator on another silo needs to go on.</summary>
+    private async Task PersistAsync()
+    {
+        var r = record.State;
+        r.Spec = spec;
+        r.State = state;
+        r.Step = step;
+        r.PlannedSteps = plannedSteps;
+        r.Error = error;
+        r.Result = result;
+        r.ScaleTarget = scaleTarget;
+        r.StopRequested = stopRequested;
+        if (crew is not null)
+        {
+            r.NextWorkerNumber = crew.NextNumber;
+            r.Workers = crew.ToRecord();
+            r.Events = crew.Events.TakeLast(200).ToList();
+        }
+        if (ledger is not null) r.Ledger = ledger.Totals;
+        await record.WriteStateAsync();
+    }
+
+    private async Task RunLoopAsync(bool takeover = false)
     {
         var s = spec!;
-        var placed = layout!;
         crew = new RunWorkers(GrainFactory, cluster, logger, s.RunId);
         ledger = new SampleLedger(s.Batch, s.MicroBatch);
         shardMap = null;
@@ -140,7 +186,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 ? Path.Combine(Path.GetTempPath(), "sslo-tensorboard", s.RunId) : store.Location.LocalPath("tensorboard"));
             checkpoints = new RunCheckpoints(logger, store, s);
             CheckpointManifest? resumeFrom = null;
-            if (s.Resume)
+            if (s.Resume && !takeover)
             {
                 phase = "finding the newest checkpoint that verifies";
                 var point = await Task.Run(() => new CheckpointCatalog(store).FindResumableAsync())
@@ -152,22 +198,29 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 checkpoints.StartFrom(resumeFrom);
             }
 
-            phase = "initialising workers";
-            await crew.StartAsync(s, placed.Workers);
+            if (takeover) await AdoptWorkersAsync(s);
+            else
+            {
+                phase = "initialising workers";
+                await crew.StartAsync(s, layout!.Workers);
+            }
+            var placed = layout!;
             var first = crew.Members[0].Ready;
             var model = first.Layout;
             modelLayout = model;
             var map = shardMap = RunPlan.Shards(s, model);
             var shards = shardGrains = map.Shards.Select(r => GrainFactory.GetGrain<IParameterShardGrain>(map.ShardKey(r.Index))).ToArray();
-            await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
-                () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
+            if (!takeover)
+                await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
+                    () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
             // Where each shard landed: chunks to shards on other silos take the tensor data plane.
             await RefreshEndpointsAsync();
             trainCount = first.TrainCount;
             // Data shards are stateless: one lost with its silo is activated again on a silo of the current layout.
             var data = new SampleFeed(GrainFactory, s, trainCount, k => layout!.SiloFor(k));
 
-            if (resumeFrom is not null)
+            if (takeover) await TakeOverShardsAsync(s);
+            else if (resumeFrom is not null)
             {
                 phase = $"loading {CheckpointNames.Folder(resumeFrom.Step)}";
                 await Task.WhenAll(shards.Select((g, k) => g.LoadAsync(resumeFrom.Step, resumeFrom.Files.Single(f => f.Name == CheckpointNames.Shard(k)))));
@@ -179,12 +232,15 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 await crew.Members[0].Grain.PushInitialStateAsync(shardMap);
                 plannedSteps = await PlanStepsAsync(s, Workers(), data);
             }
-            await Task.WhenAll(crew.Members.Select(m => m.Grain.SyncAsync(shardMap, step)));
+            if (!takeover) await Task.WhenAll(crew.Members.Select(m => m.Grain.SyncAsync(shardMap, step)));
+            await PersistAsync();
 
             var clock = Stopwatch.StartNew();
             double? budget = s.Minutes * 60;
             long stepsThisRun = 0;
-            long replanAt = budget is not null && resumeFrom is null ? Math.Max(5, plannedSteps / 20) : -1;
+            // A coordinator that took over keeps the steps its predecessor planned.
+            if (takeover) budget = null;
+            long replanAt = budget is not null && resumeFrom is null && !takeover ? Math.Max(5, plannedSteps / 20) : -1;
             double firstStepEnd = 0;
             phase = "training";
             string? refused = null;
@@ -208,6 +264,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                     continue; // from the checkpoint's step
                 }
                 stepsThisRun++;
+                await PersistAsync();
                 if (stepsThisRun == 1) firstStepEnd = clock.Elapsed.TotalSeconds;
                 if (stepsThisRun == replanAt)
                 {
@@ -283,7 +340,69 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             // A checkpoint still uploading when the run fails may yet commit: let it, before the shards go.
             if (checkpoints is not null) await checkpoints.DrainAsync();
             await ReleaseAsync(shardMap);
+            try
+            {
+                await PersistAsync();
+                await GrainFactory.GetGrain<IRunRegistryGrain>(0).RemoveAsync(this.GetPrimaryKeyString());
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Run {Run}: writing its end to grain storage failed", spec?.RunId);
+            }
         }
+    }
+
+    /// <summary>A coordinator taking over: the workers still initialised on live silos stay; with none, new ones start
+    /// on free slots. The slots the run holds are leased again (the register may have lost them with its silo).</summary>
+    private async Task AdoptWorkersAsync(RunSpec s)
+    {
+        phase = "taking over: finding the surviving workers";
+        var r = record.State;
+        crew!.NextNumber = r.NextWorkerNumber;
+        crew.Events.AddRange(r.Events);
+        ledger!.Restore(r.Ledger ?? new SampleLedgerTotals(0, 0, 0, 0, 0, 0, 0), r.Step);
+        var silos = await cluster.ReadAsync(TimeSpan.FromSeconds(30));
+        var active = silos.Select(x => x.Silo).ToHashSet();
+        await crew.AdoptAsync(r.Workers.Where(w => active.Contains(w.Silo)), step);
+        var leases = GrainFactory.GetGrain<IDeviceSlotLeaseGrain>(0);
+        if (crew.Members.Count == 0)
+        {
+            var slots = SlotAssignment.Assign(Math.Max(1, s.MinWorkersOrDefault), silos, await leases.HeldAsync(s.RunId));
+            await crew.StartAsync(s, slots);
+        }
+        await leases.LeaseAsync(s.RunId, crew.ToRecord().Select(w => SlotAssignment.Name(w.Silo, w.SlotIndex)).ToArray());
+        layout = new RunLayout(crew.Members.Select(m => m.Slot).ToArray(), SlotAssignment.Spread(silos.Count, silos));
+        record.State.Takeovers++;
+        crew.Events.Add($"step {step}: a new coordinator took the run over on {RuntimeIdentity} with {crew.Members.Count} surviving worker(s)");
+    }
+
+    /// <summary>A coordinator taking over: shards lost meanwhile are rebuilt; if every shard applied the step the lost
+    /// coordinator was in, the run is one step further; the ranges that reached shards still at the step are dropped
+    /// (this coordinator cuts the step anew), and every worker pulls the step's state.</summary>
+    private async Task TakeOverShardsAsync(RunSpec s)
+    {
+        phase = "taking over: checking the parameter shards";
+        try
+        {
+            await RecoverShardsAsync(s, new InvalidOperationException("the coordinator was lost"));
+            var versions = await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()));
+            if (versions.All(h => h.Version == step + 1))
+            {
+                // The lost coordinator saw the step applied everywhere but did not live to record it.
+                ledger!.Applied(step, [new Abstractions.Shards.MicroBatchRange(0, s.Batch / s.MicroBatch)]);
+                step++;
+            }
+            else if (versions.Any(h => h.Version < step || h.Version > step + 1))
+                await RewindToCheckpointAsync(s, $"shard versions {string.Join(", ", versions.Select(h => h.Version))} do not fit the recorded step {step}");
+        }
+        catch (RunRewoundException)
+        {
+            // The shards and workers hold the checkpoint's state now.
+        }
+        await Task.WhenAll(shardGrains.Select(g => g.ResetStepAsync(step)));
+        var health = await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()));
+        // With some shards a step ahead, the workers still hold the step's state, which the others need.
+        if (health.All(h => h.Version == step)) await SyncAllAsync(s, step, StepDeadline(s));
     }
 
     private IWorkerGrain[] Workers() => crew!.Members.Select(m => m.Grain).ToArray();

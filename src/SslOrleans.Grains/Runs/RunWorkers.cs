@@ -45,6 +45,32 @@ public sealed class RunWorkers(IGrainFactory grains, IDeviceSlotDirectory cluste
         foreach (var j in started) Admit(j, await j.Ready);
     }
 
+    /// <summary>Takes over the workers of a run whose coordinator was lost: those still initialised on their silos
+    /// join as they are (their replicas hold the run's state); the others are let go.</summary>
+    public async Task AdoptAsync(IEnumerable<PersistedWorker> workers, long step)
+    {
+        foreach (var w in workers)
+        {
+            var grain = grains.GetGrain<IWorkerGrain>($"{runId}/{w.Number}");
+            WorkerReady? ready = null;
+            try { ready = await grain.GetReadyAsync().WaitAsync(TimeSpan.FromSeconds(30)); }
+            catch (Exception e) { logger.LogInformation("Run {Run}: worker {Worker} did not answer: {Message}", runId, w.Number, Message(e)); }
+            if (ready is not null && ready.Silo == w.Silo.ToString())
+            {
+                members.Add(new Member(w.Number, w.ToSlot(), grain, ready));
+                silosUsed.Add(ready.Silo);
+            }
+            else
+            {
+                Events.Add($"step {step}: worker {w.Number} on {w.Silo} did not survive the coordinator's loss");
+                _ = Quietly(grain.ReleaseAsync());
+            }
+        }
+    }
+
+    /// <summary>The workers as the run's record keeps them.</summary>
+    public List<PersistedWorker> ToRecord() => members.Select(m => new PersistedWorker(m.Number, m.Slot.Silo, m.Slot.SlotIndex, m.Slot.Slot)).ToList();
+
     /// <summary>Removes a worker that failed or missed its deadline; its work is redone by the others.</summary>
     public void Lose(Member member, long step, string why)
     {

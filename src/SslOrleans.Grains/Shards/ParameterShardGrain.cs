@@ -87,6 +87,16 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     public Task<ReceivedRanges> GetReceivedAsync(long step) =>
         Task.FromResult(new ReceivedRanges(version, step == version ? contributions.Complete.ToArray() : []));
 
+    public Task ResetStepAsync(long step)
+    {
+        if (step == version)
+        {
+            contributions.Clear();
+            prepared = null;
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<ShardHealth> GetHealthAsync() => Task.FromResult(new ShardHealth(config is not null && version >= 0, version, silo.SiloAddress.ToString()));
 
     public async Task<long> RestoreFromMirrorAsync()

@@ -31,6 +31,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private ChunkBuffers pushBuffers = new();
     private FlatState? pulledState;
     private long pushedStep = -1;
+    private WorkerReady? readyAnswer;
 
     public async Task<WorkerReady> InitializeAsync(WorkerInit request)
     {
@@ -57,8 +58,10 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters; numerics self-check: {Numerics}",
             this.GetPrimaryKeyString(), ready.Silo, threads, ready.Layout.ParameterCount, ready.Numerics);
-        return ready;
+        return readyAnswer = ready;
     }
+
+    public Task<WorkerReady?> GetReadyAsync() => Task.FromResult(replica is null ? null : readyAnswer);
 
     public async Task PushInitialStateAsync(ShardMap shards)
     {

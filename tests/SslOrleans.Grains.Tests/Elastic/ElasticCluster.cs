@@ -7,27 +7,32 @@ namespace SslOrleans.Grains.Tests.Elastic;
 /// <summary>
 /// A cluster of real in-process silos that a test kills, stops and adds to while a run trains: the primary silo
 /// (which holds the test cluster's membership table) offers no device slot and is never touched; every other silo
-/// offers one CPU slot, so each worker has a silo of its own.
+/// offers one CPU slot, so each worker has a silo of its own. Runs keep their records in grain storage on a real
+/// Azurite blob service: in-memory grain storage lives on some silo, which a test may kill.
 /// </summary>
 public sealed class ElasticCluster : IAsyncDisposable
 {
     public TestCluster Cluster { get; }
     public IClusterClient Client => Cluster.Client;
+    private readonly Storage.AzuriteBlobFixture azurite;
 
-    private ElasticCluster(TestCluster cluster) => Cluster = cluster;
+    private ElasticCluster(TestCluster cluster, Storage.AzuriteBlobFixture azurite) => (Cluster, this.azurite) = (cluster, azurite);
 
     /// <summary>Holds a chosen worker's next step on every silo (one gate per test process: tests of this class run one at a time).</summary>
     public static StepGate Gate { get; } = new();
 
     public static async Task<ElasticCluster> StartAsync(int slotSilos)
     {
+        var azurite = new Storage.AzuriteBlobFixture();
+        await azurite.InitializeAsync();
         var builder = new TestClusterBuilder((short)(1 + slotSilos));
         builder.Options.ClusterId = "elastic-" + Guid.NewGuid().ToString("N")[..8];
+        builder.Properties[GrainStorageKey] = azurite.ConnectionString;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new ElasticCluster(cluster);
+        return new ElasticCluster(cluster, azurite);
     }
 
     /// <summary>Where a grain is active now (null when nowhere).</summary>
@@ -85,7 +90,10 @@ public sealed class ElasticCluster : IAsyncDisposable
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        await azurite.DisposeAsync();
     }
+
+    private const string GrainStorageKey = "SsloTestGrainStorage";
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
@@ -93,11 +101,14 @@ public sealed class ElasticCluster : IAsyncDisposable
         {
             var name = silo.Configuration["Orleans:Name"] ?? silo.Configuration["SiloName"];
             silo.AddIncomingGrainCallFilter(Gate.OnIncomingAsync);
+            var storage = silo.Configuration[GrainStorageKey]!;
             silo.AddSslTraining(o =>
             {
                 o.Devices = name == "Primary" ? "none" : "cpu@1";
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
             });
+            // After AddSslTraining, whose in-memory default this replaces.
+            silo.AddAzureBlobGrainStorage(Grains.Runs.RunRecord.StorageName, o => o.BlobServiceClient = new Azure.Storage.Blobs.BlobServiceClient(storage));
         }
     }
 

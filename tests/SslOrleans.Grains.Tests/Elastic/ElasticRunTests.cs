@@ -194,3 +194,50 @@ public sealed class ShardLossTests
         Assert.Equal(reference.Result!.ParamL2, r.ParamL2);
     }
 }
+
+/// <summary>The coordinator's silo lost: the run grain's record is in grain storage (Azurite), the silos wake the run
+/// when membership declares the silo dead, and a new coordinator on a survivor goes on with what survived.</summary>
+public sealed class CoordinatorLossTests
+{
+    [Fact]
+    public async Task The_run_grains_silo_killed_mid_step_the_run_goes_on_by_itself_and_ends_with_the_undisturbed_model()
+    {
+        await using var cluster = await ElasticCluster.StartAsync(slotSilos: 3);
+        var undisturbed = RunHarness.Tiny("undisturbed", 2, 24) with { ParameterShards = 2, DataShards = 2, CheckpointMinutes = 0 };
+        var reference = await RunHarness.RunToEndAsync(cluster.Client, undisturbed);
+        Assert.True(reference.State == RunState.Completed, reference.Error);
+
+        // The run grain goes where the test says, off the primary silo (which holds the test cluster's membership).
+        var host = cluster.Cluster.SecondarySilos[^1];
+        var spec = undisturbed with { RunId = "coordinator-" + Guid.NewGuid().ToString("N")[..12], Out = undisturbed.Out + "-lost" };
+        var client = new Client.TrainingClient(cluster.Client);
+        await Grains.Placement.PlacementHint.On(host.SiloAddress, () => client.SubmitAsync(spec));
+        await cluster.WaitForStepAsync(spec.RunId, 4, TimeSpan.FromMinutes(2));
+        Assert.Equal(host.SiloAddress, await cluster.HostOfAsync(cluster.Client.GetGrain<IRunGrain>(spec.RunId)));
+        var roles = await cluster.RolesAsync(spec, 2);
+        var worker = roles.TryGetValue(host.SiloAddress, out var here) ? here.FirstOrDefault(r => r.StartsWith("worker ", StringComparison.Ordinal)) : null;
+        if (worker is not null) await ElasticCluster.Gate.Arm($"{spec.RunId}/{worker["worker ".Length..]}").WaitAsync(TimeSpan.FromMinutes(1));
+        var killedAt = (await client.GetStatusAsync(spec.RunId)).Step;
+        await cluster.Cluster.KillSiloAsync(host);
+
+        // Nobody calls the run: the silos wake it once membership declares the silo dead. Then the client watches it.
+        await Task.Delay(TimeSpan.FromSeconds(15));
+        RunStatus end;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (true)
+        {
+            end = await client.GetStatusAsync(spec.RunId);
+            if (end.IsFinished) break;
+            Assert.True(DateTime.UtcNow < deadline, $"run at step {end.Step} ({end.Phase}) after four minutes");
+            await Task.Delay(200);
+        }
+        Assert.True(end.State == RunState.Completed, end.Error);
+        var r = end.Result!;
+        Assert.Contains(r.Warnings!, w => w.Contains("took the run over"));
+        Assert.Equal((24L, 0L, 0L), (r.Steps, r.SamplesLost, r.SamplesDoubled));
+        var expected = await RunHarness.LatestParametersAsync(undisturbed.Out);
+        var actual = await RunHarness.LatestParametersAsync(spec.Out);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"relative difference {RunHarness.RelativeDifference(expected, actual)} (killed at step {killedAt})");
+        Assert.Equal(reference.Result!.ParamL2, r.ParamL2);
+    }
+}
