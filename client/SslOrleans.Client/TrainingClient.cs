@@ -13,7 +13,7 @@ public sealed class TrainingClient(IGrainFactory grains)
     }
 
     /// <summary>The run's status; a <see cref="RunNotFoundException"/> when no run with this id was started on the cluster.</summary>
-    public async Task<RunStatus> GetStatusAsync(string runId) => Known(runId, await Run(runId).GetStatusAsync());
+    public async Task<RunStatus> GetStatusAsync(string runId) => Known(runId, await Retrying(() => Run(runId).GetStatusAsync()));
 
     public Task StopAsync(string runId) => Run(runId).StopAsync();
 
@@ -41,8 +41,8 @@ public sealed class TrainingClient(IGrainFactory grains)
         var interval = pollInterval ?? TimeSpan.FromMilliseconds(500);
         while (true)
         {
-            var status = Known(runId, await run.GetStatusAsync());
-            foreach (var p in await run.GetProgressAsync(seen))
+            var status = Known(runId, await Retrying(run.GetStatusAsync, cancellation));
+            foreach (var p in await Retrying(() => run.GetProgressAsync(seen), cancellation))
             {
                 seen = p.Step;
                 yield return new RunUpdate(status, p);
@@ -66,6 +66,31 @@ public sealed class TrainingClient(IGrainFactory grains)
         IsUnknown(status) ? throw new RunNotFoundException(runId) : status;
 
     private IRunGrain Run(string runId) => grains.GetGrain<IRunGrain>(runId);
+
+    /// <summary>How long a call is tried again while the cluster cannot answer it: the silo of the run's coordinator
+    /// or of this client's gateway was lost, and membership has yet to declare it dead (then the run goes on elsewhere).</summary>
+    public static TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(2);
+
+    private static async Task<T> Retrying<T>(Func<Task<T>> call, CancellationToken cancellation = default)
+    {
+        var until = DateTime.UtcNow + RetryFor;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < until)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+            }
+        }
+    }
+
+    /// <summary>Orleans' ways of saying the other side is gone for now: a dead or unreachable silo, a lost gateway.</summary>
+    private static bool IsTransient(Exception e) => e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
+        || e.GetType().Name.Contains("ConnectionFailed", StringComparison.Ordinal) || e.GetType().Name.Contains("GatewayTooBusy", StringComparison.Ordinal)
+        || e.InnerException is { } inner && IsTransient(inner);
 }
 
 /// <summary>The run's status, with the step that just finished when there is one.</summary>
