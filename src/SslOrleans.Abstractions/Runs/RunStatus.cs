@@ -13,7 +13,9 @@ public sealed record RunStatus(
     /// <summary>The sample ledger's totals so far.</summary>
     [property: Id(8)] SampleLedgerTotals? Ledger = null,
     /// <summary>Workers the run has now.</summary>
-    [property: Id(9)] int Workers = 0)
+    [property: Id(9)] int Workers = 0,
+    /// <summary>Where the run lives now, one "role silo" entry each: "coordinator S…", "worker 3 S…", "shard 1 S…".</summary>
+    [property: Id(10)] string[]? Roles = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Stopped;
 }

@@ -28,3 +28,10 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("GetStateDigest")] Task<string> GetStateDigestAsync();
     [Alias("Release")] Task ReleaseAsync();
 }
+
+/// <summary>Words of the error a worker answers when the activation a call reached holds no replica: the one that did was
+/// lost (its silo died), and this call activated a fresh one.</summary>
+public static class WorkerErrors
+{
+    public const string NotInitialised = "is not initialised";
+}

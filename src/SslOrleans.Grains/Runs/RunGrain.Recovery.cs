@@ -59,12 +59,16 @@ public sealed partial class RunGrain
             }
             if (version != step && version != step + 1)
                 await RewindToCheckpointAsync(s, $"shard {k} was lost with its silo and its mirror holds version {version}, not the step's {step}");
-            crew!.Events.Add($"step {step}: parameter shard {k} lost with silo {health[k].Silo}, rebuilt from its mirror at version {version}");
+            crew!.Events.Add($"step {step}: parameter shard {k} lost with silo {shardSilos.ElementAtOrDefault(k) ?? "?"}, rebuilt from its mirror at version {version} on {health[k].Silo}");
             Diagnostics.TrainingMetrics.ShardsRebuilt.Add(1, Diagnostics.TrainingMetrics.Run(s.RunId, s.Method));
         }
         await RefreshEndpointsAsync();
         return true;
     }
+
+    /// <summary>Where every shard lives now, for the status's roles.</summary>
+    private async Task RefreshShardSilosAsync() =>
+        shardSilos = (await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()))).Select(h => h.Silo).ToArray();
 
     /// <summary>Goes back to the newest checkpoint that verifies: every shard loads it, every worker pulls it, and the
     /// ledger forgets the steps after it (they are redone). Throws <see cref="RunRewoundException"/> for the step loop.</summary>
@@ -122,5 +126,6 @@ public sealed partial class RunGrain
     {
         var endpoints = await Task.WhenAll(shardGrains.Select(g => g.GetDataEndpointAsync()));
         shardMap = shardMap! with { DataEndpoints = endpoints.Any(e => e is not null) ? endpoints : null };
+        await RefreshShardSilosAsync();
     }
 }

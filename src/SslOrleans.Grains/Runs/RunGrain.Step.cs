@@ -247,7 +247,8 @@ public sealed partial class RunGrain
         {
             failure = e;
         }
-        if (IsUnreachable(failure) || !await SiloIsActiveAsync(member.Slot.Silo))
+        // A fresh activation answering for the worker: the one holding its replica is gone.
+        if (IsUnreachable(failure) || failure.Message.Contains(WorkerErrors.NotInitialised, StringComparison.Ordinal) || !await SiloIsActiveAsync(member.Slot.Silo))
         {
             crew!.Lose(member, step, RunWorkers.Message(failure));
             return (false, default, null);

@@ -19,7 +19,7 @@ namespace SslOrleans.Grains.Runs;
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
 public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders,
-    [PersistentState("run", RunRecord.StorageName)] IPersistentState<RunRecord> record) : Grain, IRunGrain
+    [PersistentState("run", RunRecord.StorageName)] IPersistentState<RunRecord> record, ILocalSiloDetails here) : Grain, IRunGrain
 {
     /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
     public const int MessageEnvelopeBytes = 64 << 10;
@@ -44,6 +44,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     private ShardMap? shardMap;
     private IParameterShardGrain[] shardGrains = [];
     private ModelLayoutInfo? modelLayout;
+    // Where each parameter shard lives (placement at configuration, then as a rebuilt shard reports it).
+    private string[] shardSilos = [];
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec)
     {
@@ -84,7 +86,15 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
 
     public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(
         this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result,
-        ledger?.Totals, crew?.Members.Count ?? 0));
+        ledger?.Totals, crew?.Members.Count ?? 0, Roles()));
+
+    /// <summary>Which silo hosts what of the run now (the chaos harness aims its kills with it).</summary>
+    private string[] Roles() =>
+    [
+        $"coordinator {here.SiloAddress}",
+        .. crew?.Members.Select(m => $"worker {m.Number} {m.Slot.Silo}") ?? [],
+        .. shardSilos.Select((silo, k) => $"shard {k} {silo}"),
+    ];
 
     public Task<RunStatus> ScaleAsync(int workers)
     {
@@ -138,7 +148,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             state = RunState.Running;
             phase = "taking over (the coordinator's silo was lost)";
             (step, plannedSteps, scaleTarget, stopRequested) = (r.Step, r.PlannedSteps, r.ScaleTarget, r.StopRequested);
-            logger.LogWarning("Run {Run}: taking over at step {Step} on {Silo}", saved.RunId, r.Step, RuntimeIdentity);
+            logger.LogWarning("Run {Run}: taking over at step {Step} on {Silo}", saved.RunId, r.Step, here.SiloAddress);
             _ = RunLoopAsync(takeover: true);
         }
         else if (record.RecordExists && record.State.Spec is { } ended)
@@ -373,7 +383,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         await leases.LeaseAsync(s.RunId, crew.ToRecord().Select(w => SlotAssignment.Name(w.Silo, w.SlotIndex)).ToArray());
         layout = new RunLayout(crew.Members.Select(m => m.Slot).ToArray(), SlotAssignment.Spread(silos.Count, silos));
         record.State.Takeovers++;
-        crew.Events.Add($"step {step}: a new coordinator took the run over on {RuntimeIdentity} with {crew.Members.Count} surviving worker(s)");
+        crew.Events.Add($"step {step}: a new coordinator took the run over on {here.SiloAddress} with {crew.Members.Count} surviving worker(s)");
     }
 
     /// <summary>A coordinator taking over: shards lost meanwhile are rebuilt; if every shard applied the step the lost

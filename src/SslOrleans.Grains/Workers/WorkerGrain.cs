@@ -216,7 +216,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
 
     private (Replica, ComputeThread) Ready() =>
         replica is not null && compute is not null ? (replica, compute)
-            : throw new InvalidOperationException($"worker {this.GetPrimaryKeyString()} is not initialised");
+            : throw new InvalidOperationException($"worker {this.GetPrimaryKeyString()} {WorkerErrors.NotInitialised}");
 
     private static List<MicroBatch> ToMicroBatches(MicroBatchWork[] work) => work.Select(w => new MicroBatch(w.Index, w.Samples, w.Seed)).ToList();
 
