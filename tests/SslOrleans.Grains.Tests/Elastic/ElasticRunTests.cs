@@ -241,3 +241,71 @@ public sealed class CoordinatorLossTests
         Assert.Equal(reference.Result!.ParamL2, r.ParamL2);
     }
 }
+
+/// <summary>The sample ledger through failures: on a 320-sample subset of Fashion-MNIST (ten steps an epoch), three
+/// epochs while three workers are lost mid-step; every epoch's samples are applied exactly once.</summary>
+public sealed class LedgerThroughFailuresTests
+{
+    private const int Samples = 320;
+
+    /// <summary>The first <paramref name="count"/> training images (and 100 test images) as uncompressed idx files.</summary>
+    private static string SubsetFolder(int count)
+    {
+        var folder = Cluster.ClusterTestSupport.TempDir("sslo-subset");
+        void Write(string name, ImageDatasetPart part)
+        {
+            using var f = File.Create(Path.Combine(folder, name));
+            f.Write([0, 0, 8, (byte)part.Dims.Length]);
+            foreach (var d in part.Dims) f.Write([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+            f.Write(part.Bytes);
+        }
+        foreach (var (prefix, data, n) in new[] { ("train", Core.Data.FashionMnist.LoadTrainCached(null), count), ("t10k", Core.Data.FashionMnist.LoadTestCached(null), 100) })
+        {
+            int pixels = data.Height * data.Width;
+            Write($"{prefix}-images-idx3-ubyte", new ImageDatasetPart([n, data.Height, data.Width], data.Pixels.AsSpan(0, n * pixels).ToArray()));
+            Write($"{prefix}-labels-idx1-ubyte", new ImageDatasetPart([n], data.Labels.AsSpan(0, n).ToArray()));
+        }
+        return folder;
+    }
+
+    private sealed record ImageDatasetPart(int[] Dims, byte[] Bytes);
+
+    [Fact]
+    public async Task Three_epochs_under_three_worker_losses_apply_every_sample_of_every_epoch_exactly_once()
+    {
+        await using var cluster = await ElasticCluster.StartAsync(slotSilos: 3);
+        var spec = RunHarness.Tiny("ledger", workers: 2, steps: 30) with
+        {
+            Data = SubsetFolder(Samples), ParameterShards = 1, DataShards = 2, CheckpointMinutes = 0,
+        };
+        var client = new Client.TrainingClient(cluster.Client);
+        await client.SubmitAsync(spec);
+        foreach (long at in new long[] { 3, 11, 19 })
+        {
+            await cluster.WaitForStepAsync(spec.RunId, at, TimeSpan.FromMinutes(2));
+            var (victim, worker) = await cluster.WorkerOnlySiloAsync(spec, 12);
+            await ElasticCluster.Gate.Arm($"{spec.RunId}/{worker}").WaitAsync(TimeSpan.FromMinutes(1));
+            await cluster.Cluster.KillSiloAsync(victim);
+            await cluster.Cluster.StartAdditionalSiloAsync(); // a replacement: the run goes back to two workers
+        }
+        RunStatus end;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (!(end = await client.GetStatusAsync(spec.RunId)).IsFinished)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run at step {end.Step} ({end.Phase})");
+            await Task.Delay(100);
+        }
+        Assert.True(end.State == RunState.Completed, end.Error);
+        var r = end.Result!;
+        Assert.Equal(3.0, r.Epochs); // 30 steps × 32 samples over 320
+        Assert.Equal(3, r.Warnings!.Count(w => w.Contains(" lost (")));
+        Assert.True(r.MicrobatchesRedone >= 3, $"{r.MicrobatchesRedone} micro-batches redone for three lost workers");
+        // Stream positions [0, 960) each applied once: each epoch's permutation of the 320 samples, each sample once.
+        Assert.Equal((30L * 4, 0L, 0L), (r.MicrobatchesCommitted, r.SamplesLost, r.SamplesDoubled));
+        var ledger = end.Ledger!;
+        Assert.Equal(ledger.MicrobatchesAssigned, ledger.MicrobatchesCommitted);
+        var stream = new Core.Data.SampleStream(Samples, (int)spec.Seed);
+        for (int epoch = 0; epoch < 3; epoch++)
+            Assert.Equal(Enumerable.Range(0, Samples), stream.Take((long)epoch * Samples, Samples).Order());
+    }
+}
