@@ -26,12 +26,12 @@ public static class BenchExchangeCommand
 {
     private const int TensorSize = 1 << 20;
 
-    public const string Usage = "usage: sslo bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards 2·silos] [--chunk-bytes 16777216] [--gradient-dtype float64|float32|bfloat16] [--rounds 5] [--silo PATH]";
+    public const string Usage = "usage: sslo bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards 2·silos] [--chunk-bytes 16777216] [--gradient-dtype float64|float32|bfloat16] [--rounds 5] [--mirror-shards true|false] [--silo PATH]";
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var flags = CommandFlags.Parse(args, "bench exchange", Usage,
-            ["params", "workers", "silos", "shards", "chunk-bytes", "gradient-dtype", "rounds", "silo"], []);
+            ["params", "workers", "silos", "shards", "chunk-bytes", "gradient-dtype", "rounds", "silo", "mirror-shards"], []);
         int parameters = flags.PositiveInteger("params") ?? 11_200_000;
         int workers = flags.PositiveInteger("workers") ?? 2;
         int silos = flags.PositiveInteger("silos") ?? 2;
@@ -40,13 +40,20 @@ public static class BenchExchangeCommand
         string dtype = flags.Text("gradient-dtype") ?? "float64";
         if (!GradientWire.Names.Contains(dtype)) throw new SpecException($"bench exchange: --gradient-dtype wants one of {string.Join(", ", GradientWire.Names)}, got '{dtype}'");
         int rounds = flags.PositiveInteger("rounds") ?? 5;
+        // After its apply every shard copies its state to a mirror on another silo (as in runs): part of "aggregate".
+        bool mirror = flags.Text("mirror-shards") switch
+        {
+            null or "true" => true,
+            "false" => false,
+            var other => throw new SpecException($"bench exchange: --mirror-shards wants true or false, got '{other}'"),
+        };
         if (silos > 16) throw new SpecException($"bench exchange: --silos wants at most 16 processes on this machine, got {silos}");
         string siloDll = SiloDll(flags.Text("silo"));
 
         var spec = RunPlan.WithMethodDefaults(new RunSpec
         {
             RunId = "bench-exchange-" + Guid.NewGuid().ToString("N")[..8], Method = "simclr",
-            ParameterShards = shards, ChunkBytes = chunkBytes, GradientDtype = dtype, Workers = workers,
+            ParameterShards = shards, ChunkBytes = chunkBytes, GradientDtype = dtype, Workers = workers, MirrorShards = mirror,
         });
         RunSpecValidator.ThrowIfInvalid(spec);
         var layout = SyntheticLayout(parameters);
@@ -113,7 +120,7 @@ public static class BenchExchangeCommand
             pushBytes, pullBytes, bytes,
             exchangeMs, Gbps(bytes, exchangeMs), Median(push), Median(apply), Median(pull), Gbps(bytes, wireMs),
             memcpyMs, Gbps(bytes, memcpyMs), tcpMs, Gbps(bytes, tcpMs),
-            exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs);
+            exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs, mirror);
         stderr.WriteLine($"  exchange {exchangeMs:F0} ms ({result.ExchangeGbps:F2} GB/s; moving bytes {wireMs:F0} ms), memcpy {memcpyMs:F0} ms ({result.MemcpyGbps:F2} GB/s), " +
                          $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}");
         stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
@@ -195,5 +202,5 @@ public static class BenchExchangeCommand
         long PushBytes, long PullBytes, long Bytes,
         double ExchangeMs, double ExchangeGbps, double PushMs, double AggregateMs, double PullMs, double WireGbps,
         double MemcpyMs, double MemcpyGbps, double TcpMs, double TcpGbps,
-        double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy);
+        double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy, bool MirrorShards);
 }

@@ -95,6 +95,9 @@ public sealed record RunSpec
     /// <summary>Seconds a worker's share of a step may take before the worker counts as lost and its micro-batches
     /// are redone by the others (0: ten times the slowest recent step, at least 60 s).</summary>
     [Id(53)] public double StepDeadlineSeconds { get; init; }
+    /// <summary>Parameter shards copy their state to a mirror on another silo after every apply, so that a lost shard
+    /// costs no step (false: a lost shard sends the run back to its checkpoint; saves one copy of the state per step).</summary>
+    [Id(54)] public bool MirrorShards { get; init; } = true;
 
     public int MinWorkersOrDefault => MinWorkers ?? 1;
     public int MaxWorkersOrDefault => MaxWorkers ?? Workers;

@@ -54,33 +54,63 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         }
     }
 
+    /// <summary>Dialling a peer: a silo that does not answer within this is unreachable.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>One frame there and its answer back: a chunk is chunk_bytes at most, which takes seconds even on a slow
+    /// link; a peer that stays silent longer is hung (the step's deadline would otherwise be the only limit).</summary>
+    public static readonly TimeSpan FrameTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary>Sends one pushed chunk to a shard on another silo; returns when that shard has taken it.</summary>
-    public async Task PushAsync(string to, string shardKey, ShardChunk chunk)
+    public Task PushAsync(string to, string shardKey, ShardChunk chunk) => WithConnectionAsync(to, async (c, token) =>
     {
-        var c = await RentAsync(to);
-        try
-        {
-            await c.WriteAsync(Push, shardKey, chunk.Version, chunk.First, chunk.Offset, chunk.Total, chunk.Data.Length, chunk.Data, chunk.Count);
-            Interlocked.Add(ref bytesSent, chunk.Data.Length);
-            await c.ReadResponseAsync(to, expectPayload: false);
-            Return(to, c);
-        }
-        catch { c.Dispose(); throw; }
-    }
+        await c.WriteAsync(Push, shardKey, chunk.Version, chunk.First, chunk.Offset, chunk.Total, chunk.Data.Length, chunk.Data, chunk.Count, token);
+        Interlocked.Add(ref bytesSent, chunk.Data.Length);
+        await c.ReadResponseAsync(to, expectPayload: false, token);
+        return true;
+    });
 
     /// <summary>Floats [offset, offset + count) of a shard on another silo, as its PullAsync returns them.</summary>
-    public async Task<ShardChunk> PullAsync(string from, string shardKey, long offset, int count)
+    public Task<ShardChunk> PullAsync(string from, string shardKey, long offset, int count) => WithConnectionAsync(from, async (c, token) =>
     {
-        var c = await RentAsync(from);
-        try
+        await c.WriteAsync(Pull, shardKey, 0, -1, offset, 0, count, [], 0, token);
+        var (version, total, data) = await c.ReadResponseAsync(from, expectPayload: true, token);
+        Interlocked.Add(ref bytesReceived, data.Length);
+        return new ShardChunk(version, -1, offset, total, data);
+    });
+
+    /// <summary>
+    /// One frame on a pooled connection (or a new one), within <see cref="FrameTimeout"/>. A pooled connection may be to
+    /// a peer that restarted or went away since: when it fails before an answer, the frame goes once more on a freshly
+    /// dialled one (a pull changes nothing; a shard drops a pushed chunk it holds already, so neither counts twice).
+    /// </summary>
+    private async Task<T> WithConnectionAsync<T>(string peer, Func<Connection, CancellationToken, Task<T>> frame)
+    {
+        for (int attempt = 1; ; attempt++)
         {
-            await c.WriteAsync(Pull, shardKey, 0, -1, offset, 0, count, [], 0);
-            var (version, total, data) = await c.ReadResponseAsync(from, expectPayload: true);
-            Interlocked.Add(ref bytesReceived, data.Length);
-            Return(from, c);
-            return new ShardChunk(version, -1, offset, total, data);
+            var (c, pooled) = await RentAsync(peer);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+            timeout.CancelAfter(FrameTimeout);
+            try
+            {
+                var answer = await frame(c, timeout.Token);
+                Return(peer, c);
+                return answer;
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+                c.Dispose();
+                if (pooled && attempt == 1 && e is not OperationCanceledException) continue;
+                throw e is OperationCanceledException && !stopping.IsCancellationRequested
+                    ? new IOException($"tensor data plane: {peer} did not answer a frame within {FrameTimeout.TotalSeconds:0} s", e)
+                    : e;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
         }
-        catch { c.Dispose(); throw; }
     }
 
     private async Task AcceptAsync(TcpListener l)
@@ -172,21 +202,23 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         if (payload.Length > 0) await stream.WriteAsync(payload);
     }
 
-    private async Task<Connection> RentAsync(string to)
+    private async Task<(Connection Connection, bool Pooled)> RentAsync(string to)
     {
-        if (idle.GetOrAdd(to, _ => []).TryTake(out var c)) return c;
+        if (idle.GetOrAdd(to, _ => []).TryTake(out var c)) return (c, true);
         var colon = to.LastIndexOf(':');
         var client = new TcpClient { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+        timeout.CancelAfter(ConnectTimeout);
         try
         {
-            await client.ConnectAsync(IPAddress.Parse(to[..colon]), int.Parse(to[(colon + 1)..]));
+            await client.ConnectAsync(IPAddress.Parse(to[..colon]), int.Parse(to[(colon + 1)..]), timeout.Token);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             client.Dispose();
-            throw new IOException($"tensor data plane: cannot reach {to} ({e.Message})", e);
+            throw new IOException($"tensor data plane: cannot reach {to} ({(e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : e.Message)})", e);
         }
-        return new Connection(client);
+        return (new Connection(client), false);
     }
 
     private void Return(string to, Connection c)
@@ -208,7 +240,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         private readonly NetworkStream stream = client.GetStream();
         private readonly byte[] head = new byte[1 + 8 + 8 + 4];
 
-        public async Task WriteAsync(byte kind, string key, long version, int first, long offset, long total, int length, byte[] payload, int count)
+        public async Task WriteAsync(byte kind, string key, long version, int first, long offset, long total, int length, byte[] payload, int count, CancellationToken token)
         {
             var keyBytes = Encoding.UTF8.GetBytes(key);
             var header = new byte[HeaderBytes + 2 + keyBytes.Length];
@@ -221,17 +253,17 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(33), count);
             BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(HeaderBytes), checked((ushort)keyBytes.Length));
             keyBytes.CopyTo(header, HeaderBytes + 2);
-            await stream.WriteAsync(header);
-            if (payload.Length > 0) await stream.WriteAsync(payload);
+            await stream.WriteAsync(header, token);
+            if (payload.Length > 0) await stream.WriteAsync(payload, token);
         }
 
-        public async Task<(long Version, long Total, byte[] Data)> ReadResponseAsync(string peer, bool expectPayload)
+        public async Task<(long Version, long Total, byte[] Data)> ReadResponseAsync(string peer, bool expectPayload, CancellationToken token)
         {
-            await stream.ReadExactlyAsync(head);
+            await stream.ReadExactlyAsync(head, token);
             long version = BinaryPrimitives.ReadInt64LittleEndian(head.AsSpan(1));
             long total = BinaryPrimitives.ReadInt64LittleEndian(head.AsSpan(9));
             var data = new byte[BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(17))];
-            await stream.ReadExactlyAsync(data);
+            await stream.ReadExactlyAsync(data, token);
             if (head[0] != Ok) throw new InvalidOperationException($"{Encoding.UTF8.GetString(data)} (via the tensor data plane of {peer})");
             return (version, total, data);
         }

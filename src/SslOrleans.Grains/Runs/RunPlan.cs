@@ -112,6 +112,7 @@ public static class RunPlan
         MinWorkers = now.MinWorkers,
         MaxWorkers = now.MaxWorkers,
         StepDeadlineSeconds = now.StepDeadlineSeconds,
+        MirrorShards = now.MirrorShards,
         ChunkBytes = now.ChunkBytes,
         Resume = true,
     };

@@ -119,6 +119,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     private async Task<bool> MirrorAsync()
     {
         var cfg = Config();
+        if (!cfg.Spec.MirrorShards) return false;
         try
         {
             var silos = (await cluster.ReadAsync(TimeSpan.FromSeconds(30))).Select(s => s.Silo).OrderBy(s => s.ToString(), StringComparer.Ordinal).ToList();
