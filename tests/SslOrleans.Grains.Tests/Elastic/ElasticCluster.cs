@@ -12,6 +12,10 @@ namespace SslOrleans.Grains.Tests.Elastic;
 /// </summary>
 public sealed class ElasticCluster : IAsyncDisposable
 {
+    /// <summary>The tests that kill and add silos: build/test.sh runs them with the first kernel family only. They
+    /// compare a disturbed run with an undisturbed one on the same kernels, which another family changes in both.</summary>
+    public const string Category = "Failover";
+
     public TestCluster Cluster { get; }
     public IClusterClient Client => Cluster.Client;
     private readonly Storage.AzuriteBlobFixture azurite;

@@ -8,6 +8,7 @@ namespace SslOrleans.Grains.Tests.Elastic;
 /// run to the bit (float64 sums are exact and every worker runs one libtorch thread), with every micro-batch of every
 /// step applied exactly once.
 /// </summary>
+[Trait("Category", ElasticCluster.Category)]
 public sealed class ElasticRunTests
 {
     /// <summary>Four micro-batches a step; one parameter shard, so that of three worker silos at least one hosts
@@ -105,6 +106,7 @@ public sealed class ElasticRunTests
 
 /// <summary>Parameter shards lost with their silo: rebuilt from the mirror another silo holds (nothing redone), or,
 /// with the mirror lost too, the run goes back to its checkpoint; the model is the undisturbed one either way.</summary>
+[Trait("Category", ElasticCluster.Category)]
 public sealed class ShardLossTests
 {
     /// <summary>Three shards over four silos: at least two shards live off the primary silo, so one of them is
@@ -197,6 +199,7 @@ public sealed class ShardLossTests
 
 /// <summary>The coordinator's silo lost: the run grain's record is in grain storage (Azurite), the silos wake the run
 /// when membership declares the silo dead, and a new coordinator on a survivor goes on with what survived.</summary>
+[Trait("Category", ElasticCluster.Category)]
 public sealed class CoordinatorLossTests
 {
     [Fact]
@@ -244,6 +247,7 @@ public sealed class CoordinatorLossTests
 
 /// <summary>The sample ledger through failures: on a 320-sample subset of Fashion-MNIST (ten steps an epoch), three
 /// epochs while three workers are lost mid-step; every epoch's samples are applied exactly once.</summary>
+[Trait("Category", ElasticCluster.Category)]
 public sealed class LedgerThroughFailuresTests
 {
     private const int Samples = 320;

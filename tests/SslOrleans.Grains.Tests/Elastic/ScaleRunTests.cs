@@ -9,6 +9,7 @@ namespace SslOrleans.Grains.Tests.Elastic;
 /// slot each: the global batch stays, so the model must be the one of an undisturbed run to the bit, with every
 /// micro-batch of every step applied exactly once.
 /// </summary>
+[Trait("Category", ElasticCluster.Category)]
 public sealed class ScaleRunTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const long Steps = 40;
