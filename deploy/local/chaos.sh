@@ -60,11 +60,12 @@ gap=${CHAOS_GAP:-5}
 silos=${CHAOS_SILOS:-4}
 stall=${CHAOS_STALL_SECONDS:-120}
 kill_seed=${CHAOS_KILL_SEED:-}
+status_timeout=${CHAOS_STATUS_TIMEOUT:-60}
 [ -n "$kill_seed" ] || kill_seed=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 32768 ))
 whole() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1='$2' is not a whole number"; }
 whole KILLS "$kills_planned"; whole CHAOS_STEPS "$steps"; whole CHAOS_GAP "$gap"; whole CHAOS_SILOS "$silos"
-whole CHAOS_STALL_SECONDS "$stall"; whole CHAOS_KILL_SEED "$kill_seed"; whole CHAOS_SEED "$seed"
-(( steps >= 1 && silos >= 2 && gap >= 1 && stall >= 1 )) || die "CHAOS_STEPS, CHAOS_GAP and CHAOS_STALL_SECONDS must be at least 1, CHAOS_SILOS at least 2"
+whole CHAOS_STALL_SECONDS "$stall"; whole CHAOS_KILL_SEED "$kill_seed"; whole CHAOS_SEED "$seed"; whole CHAOS_STATUS_TIMEOUT "$status_timeout"
+(( steps >= 1 && silos >= 2 && gap >= 1 && stall >= 1 && status_timeout >= 1 )) || die "CHAOS_STEPS, CHAOS_GAP, CHAOS_STALL_SECONDS and CHAOS_STATUS_TIMEOUT must be at least 1, CHAOS_SILOS at least 2"
 timeout_s=${CHAOS_TIMEOUT:-$(( 120 + steps + 120 * kills_planned ))}
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "CHAOS_TIMEOUT='$timeout_s' is not a number of seconds"
 read -r -a extra_args <<< "${CHAOS_PRETRAIN_ARGS:-}"
@@ -267,7 +268,6 @@ run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hoste
 victim=""; vpid=""; hit=""; hosted=""; why=""
 aims=(coordinator shard worker)
 ready_marker="sslo silo ready:"
-status_timeout=${CHAOS_STATUS_TIMEOUT:-60}
 run_pretrain() {
   local label=$1 kills=$2 out="$work/$1.out" err="$work/$1.err" cmd step last_step=0 last_change=$SECONDS
   local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim
