@@ -41,8 +41,10 @@
 #   CHAOS_STORAGE           an Azure Storage connection string to use instead of starting Azurite
 #   CHAOS_KEEP=1            keep the temporary folder: the pretrains' output, azurite.log, the silos' logs in cluster/,
 #                           each kill's sslo status output in status-N.*
-# Needs artifacts/bin/sslo and artifacts/silo (make build), .tools/azurite (build/deps.sh --test) unless
-# CHAOS_STORAGE is set, and jq or python3.
+# Uses artifacts/bin/sslo and artifacts/silo (make build), publishing either first when it is missing or a source is
+# newer; needs .tools/azurite (build/deps.sh --test) unless CHAOS_STORAGE is set, and jq or python3.
+#
+#   deploy/local/chaos.sh publish   only that publishing (build/test.sh runs it before the tests build)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -52,6 +54,32 @@ azurite_bin="$repo/.tools/azurite/node_modules/.bin/azurite-blob"
 
 say() { echo "chaos: $*" >&2; }
 die() { echo "chaos: $*" >&2; exit 2; }
+
+# Publishes the CLI to artifacts/bin when sslo is missing or older than a source it is built from, and the silo
+# (cluster.sh publish, the same rule).
+publish() {
+  local newer=""
+  if [ -x "$sslo" ]; then
+    newer=$(cd "$repo" && find src client build Directory.Build.props Directory.Build.targets Directory.Packages.props global.json \
+      \( -name bin -o -name obj \) -prune -o -type f \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' \) \
+      -newer "$sslo" -print -quit 2>/dev/null || true)
+    [ -n "$newer" ] && say "publishing the CLI ($newer is newer than $sslo)"
+  else
+    say "publishing the CLI to artifacts/bin"
+  fi
+  if [ ! -x "$sslo" ] || [ -n "$newer" ]; then
+    (cd "$repo" && dotnet publish client/SslOrleans.Cli -c Release -o artifacts/bin --nologo -v q >&2) || die "dotnet publish client/SslOrleans.Cli failed"
+    touch "$sslo"
+  fi
+  "$cluster" publish || die "deploy/local/cluster.sh publish failed"
+}
+
+case "${1:-}" in
+  "") ;;
+  publish) publish; exit 0 ;;
+  *) die "usage: deploy/local/chaos.sh [publish] (settings in the environment: see the top of this script)" ;;
+esac
 
 kills_planned=${KILLS:-10}
 steps=${CHAOS_STEPS:-300}
@@ -70,8 +98,7 @@ timeout_s=${CHAOS_TIMEOUT:-$(( 120 + steps + 120 * kills_planned ))}
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "CHAOS_TIMEOUT='$timeout_s' is not a number of seconds"
 read -r -a extra_args <<< "${CHAOS_PRETRAIN_ARGS:-}"
 
-[ -x "$sslo" ] || die "$sslo is missing: run make build"
-[ -f "$repo/artifacts/silo/SslOrleans.Silo.dll" ] || die "artifacts/silo is missing: run make build (or deploy/local/cluster.sh publish)"
+publish
 [ -n "${CHAOS_STORAGE:-}" ] || [ -x "$azurite_bin" ] || die "$azurite_bin is missing: run build/deps.sh --test, or set CHAOS_STORAGE"
 # python3 keeps param_l2 as the CLI printed it; jq 1.6 reprints numbers (CHAOS_JSON=jq|python picks one).
 json=${CHAOS_JSON:-}
@@ -215,6 +242,22 @@ run_roles() {
   else python3 -c 'import json,sys; [print(r) for r in json.loads(sys.stdin.read()).get("roles") or []]' <<< "$line"; fi
 }
 
+# run_state RUN WHY: the run's state and step as the cluster has them ("the cluster has the run completed at step 120"),
+# which tells a run that is stuck from a CLI that no longer follows it; output in status-WHY.out and status-WHY.err.
+run_state() {
+  local line state step
+  if ! timeout "$status_timeout" "$sslo" status "$1" --cluster "$connection" </dev/null >"$work/status-$2.out" 2>"$work/status-$2.err"; then
+    line=$(grep -v '^[[:space:]]*$' "$work/status-$2.err" 2>/dev/null | tail -n 1 || true)
+    echo "sslo status failed${line:+: ${line:0:200}}"
+    return 0
+  fi
+  line=$(grep -v '^[[:space:]]*$' "$work/status-$2.out" | tail -n 1 || true)
+  if [ "$json" = jq ]; then line=$(jq -r '"\(.state) \(.step)"' <<< "$line" 2>/dev/null || true)
+  else line=$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d.get("state"), d.get("step"))' <<< "$line" 2>/dev/null || true); fi
+  read -r state step <<< "$line" || true
+  echo "the cluster has the run ${state:-?} at step ${step:-?}"
+}
+
 role_phrase() { case "$1" in coordinator) echo "the coordinator" ;; *) echo "a $1" ;; esac; }
 
 # aim_kill ROLE RUN N: picks the victim of kill N, aimed at ROLE (coordinator, shard or worker) of run RUN: the
@@ -292,13 +335,13 @@ run_pretrain() {
     if (( step != last_step )); then last_step=$step; last_change=$SECONDS; fi
     if (( SECONDS - said >= 15 )); then say "$label run: step $step/$steps"; said=$SECONDS; fi
     if (( SECONDS - started > timeout_s )); then
-      run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps); stopped it"
+      run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps; $(run_state "$run_id-$label" timeout)); stopped it"
       break
     fi
     if (( SECONDS - last_change > stall )); then
       run_failure="the $label run finished no step for $stall s (stuck at step $step/$steps"
       if (( kills_done > 0 )); then run_failure+=", $kills_done kill(s) so far, the last at step ${kill_steps[-1]}"; fi
-      run_failure+="); stopped it"
+      run_failure+="; $(run_state "$run_id-$label" stall)); stopped it"
       break
     fi
     if (( next < kills && step >= targets[next] && step >= min_next && step < steps )); then
