@@ -34,9 +34,10 @@ bench-learn: build
 	$(SSLO) bench learn --minutes $(LEARN_MINUTES) --width $(WIDTH) --workers $(WORKERS) --batch $(BATCH) --seed $(SEED) --methods $(METHODS)
 
 # Chaos on real processes (deploy/local/chaos.sh): BYOL on a local 4-silo cluster with checkpoints in Azurite, once
-# undisturbed and once while KILLS silos are SIGKILLed at random steps, each replaced; fails unless both runs train
-# the same model and no sample is lost or doubled. STEPS per run (default 300), SEED the training seed, KILL_SEED the
-# schedule's (default random, printed). The last stdout line is the JSON verdict.
+# undisturbed and once while KILLS silos are SIGKILLed at random steps, each replaced; the kills aim in turn at the
+# silo of the run's coordinator, of a parameter shard and of a worker. Fails unless both runs train the same model
+# and no sample is lost or doubled. STEPS per run (default 300), SEED the training seed, KILL_SEED the schedule's
+# (default random, printed). The last stdout line is the JSON verdict.
 KILLS ?= 10
 KILL_SEED ?=
 chaos: build

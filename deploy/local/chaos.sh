@@ -4,14 +4,23 @@
 # replacement silo (cluster.sh add). The last stdout line is one JSON object:
 #
 #   {"kills":…,"steps_redone":…,"microbatches_redone":…,"samples_lost":…,"samples_doubled":…,
-#    "param_l2":…,"param_l2_undisturbed":…,"identical":…, "kills_planned":…,"kill_steps":[…],"steps":…,
-#    "kill_seed":…,"failure":…}
+#    "param_l2":…,"param_l2_undisturbed":…,"identical":…, "kills_planned":…,"kill_steps":[…],
+#    "kill_roles":[…],"kill_hosted":[[…],…],"steps":…,"kill_seed":…,"failure":…}
+#
+# The kills are aimed: kill 1 at the silo of the run's coordinator (its RunGrain), kill 2 at a silo hosting a
+# parameter shard, kill 3 at a silo hosting a worker, then again coordinator, shard, worker, … A shard's or a
+# worker's silo is one that does not host the coordinator where there is such a silo (a random one of them). Just
+# before each kill, `sslo status RUN --cluster CONN` gives the run's roles ("coordinator S127.0.0.1:PORT:GEN",
+# "worker 3 S…", "shard 1 S…") and each silo's "sslo silo ready: … silo S…" log line maps an address to a silo
+# number. When the status fails or no running silo hosts the role, the kill falls back to a random running silo.
+# kill_roles has the role each kill hit ("coordinator", "shard 1", "worker 3", or "random" for a fallback);
+# kill_hosted, everything of the run its victim hosted.
 #
 # steps_redone, microbatches_redone, samples_lost and samples_doubled come from the disturbed run's own JSON line
 # (null where it has no such field); identical: both runs printed the same param_l2, to the last digit. The exit
 # status is 0 only when both runs completed, every planned kill happened, identical is true and samples_lost and
 # samples_doubled are 0 (a field the pretrain does not print yet is reported null and not checked, with a warning).
-# Progress lines ("chaos: kill 3/10: silo 2 (pid …) at step 57") go to stderr. Whatever it started (the pretrain,
+# Progress lines ("chaos: kill 2/10 at a shard: silo 3 (pid …, shard 0, worker 1) at step 57") go to stderr. Whatever it started (the pretrain,
 # the cluster, Azurite, its temporary folder) is stopped and removed on any exit, Ctrl+C included.
 #
 # The undisturbed run goes first, on the fresh cluster: it is the reference and checks the setup (when it fails,
@@ -22,16 +31,20 @@
 #   KILLS                   silos to kill during the disturbed run (default 10; 0: two undisturbed runs)
 #   CHAOS_STEPS             steps of each run (default 300)
 #   CHAOS_SEED              the runs' training seed (default 0)
-#   CHAOS_KILL_SEED         seed of the kill schedule and of the silos picked (default: random, printed)
+#   CHAOS_KILL_SEED         seed of the kill schedule and of the silos picked among a role's (default: random, printed)
 #   CHAOS_GAP               fewest steps between two kills (default 5)
 #   CHAOS_SILOS             silos of the cluster (default 4)
 #   CHAOS_TIMEOUT           wall-clock limit of each pretrain in seconds (default 120 + STEPS + 120 × KILLS)
 #   CHAOS_STALL_SECONDS     a pretrain that finishes no step for this long is stopped as stuck (default 120)
 #   CHAOS_PRETRAIN_ARGS     more flags for both pretrains, e.g. "--checkpoint-every 50"
+#   CHAOS_STATUS_TIMEOUT    seconds one sslo status before a kill may take; past it the kill picks at random (default 60)
 #   CHAOS_STORAGE           an Azure Storage connection string to use instead of starting Azurite
-#   CHAOS_KEEP=1            keep the temporary folder (cluster and Azurite logs, the pretrains' output)
-# Needs artifacts/bin/sslo and artifacts/silo (make build), .tools/azurite (build/deps.sh --test) unless
-# CHAOS_STORAGE is set, and jq or python3.
+#   CHAOS_KEEP=1            keep the temporary folder: the pretrains' output, azurite.log, the silos' logs in cluster/,
+#                           each kill's sslo status output in status-N.*
+# Uses artifacts/bin/sslo and artifacts/silo (make build), publishing either first when it is missing or a source is
+# newer; needs .tools/azurite (build/deps.sh --test) unless CHAOS_STORAGE is set, and jq or python3.
+#
+#   deploy/local/chaos.sh publish   only that publishing (build/test.sh runs it before the tests build)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -42,6 +55,32 @@ azurite_bin="$repo/.tools/azurite/node_modules/.bin/azurite-blob"
 say() { echo "chaos: $*" >&2; }
 die() { echo "chaos: $*" >&2; exit 2; }
 
+# Publishes the CLI to artifacts/bin when sslo is missing or older than a source it is built from, and the silo
+# (cluster.sh publish, the same rule).
+publish() {
+  local newer=""
+  if [ -x "$sslo" ]; then
+    newer=$(cd "$repo" && find src client build Directory.Build.props Directory.Build.targets Directory.Packages.props global.json \
+      \( -name bin -o -name obj \) -prune -o -type f \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' \) \
+      -newer "$sslo" -print -quit 2>/dev/null || true)
+    [ -n "$newer" ] && say "publishing the CLI ($newer is newer than $sslo)"
+  else
+    say "publishing the CLI to artifacts/bin"
+  fi
+  if [ ! -x "$sslo" ] || [ -n "$newer" ]; then
+    (cd "$repo" && dotnet publish client/SslOrleans.Cli -c Release -o artifacts/bin --nologo -v q >&2) || die "dotnet publish client/SslOrleans.Cli failed"
+    touch "$sslo"
+  fi
+  "$cluster" publish || die "deploy/local/cluster.sh publish failed"
+}
+
+case "${1:-}" in
+  "") ;;
+  publish) publish; exit 0 ;;
+  *) die "usage: deploy/local/chaos.sh [publish] (settings in the environment: see the top of this script)" ;;
+esac
+
 kills_planned=${KILLS:-10}
 steps=${CHAOS_STEPS:-300}
 seed=${CHAOS_SEED:-0}
@@ -49,17 +88,17 @@ gap=${CHAOS_GAP:-5}
 silos=${CHAOS_SILOS:-4}
 stall=${CHAOS_STALL_SECONDS:-120}
 kill_seed=${CHAOS_KILL_SEED:-}
+status_timeout=${CHAOS_STATUS_TIMEOUT:-60}
 [ -n "$kill_seed" ] || kill_seed=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 32768 ))
 whole() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1='$2' is not a whole number"; }
 whole KILLS "$kills_planned"; whole CHAOS_STEPS "$steps"; whole CHAOS_GAP "$gap"; whole CHAOS_SILOS "$silos"
-whole CHAOS_STALL_SECONDS "$stall"; whole CHAOS_KILL_SEED "$kill_seed"; whole CHAOS_SEED "$seed"
-(( steps >= 1 && silos >= 2 && gap >= 1 && stall >= 1 )) || die "CHAOS_STEPS, CHAOS_GAP and CHAOS_STALL_SECONDS must be at least 1, CHAOS_SILOS at least 2"
+whole CHAOS_STALL_SECONDS "$stall"; whole CHAOS_KILL_SEED "$kill_seed"; whole CHAOS_SEED "$seed"; whole CHAOS_STATUS_TIMEOUT "$status_timeout"
+(( steps >= 1 && silos >= 2 && gap >= 1 && stall >= 1 && status_timeout >= 1 )) || die "CHAOS_STEPS, CHAOS_GAP, CHAOS_STALL_SECONDS and CHAOS_STATUS_TIMEOUT must be at least 1, CHAOS_SILOS at least 2"
 timeout_s=${CHAOS_TIMEOUT:-$(( 120 + steps + 120 * kills_planned ))}
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "CHAOS_TIMEOUT='$timeout_s' is not a number of seconds"
 read -r -a extra_args <<< "${CHAOS_PRETRAIN_ARGS:-}"
 
-[ -x "$sslo" ] || die "$sslo is missing: run make build"
-[ -f "$repo/artifacts/silo/SslOrleans.Silo.dll" ] || die "artifacts/silo is missing: run make build (or deploy/local/cluster.sh publish)"
+publish
 [ -n "${CHAOS_STORAGE:-}" ] || [ -x "$azurite_bin" ] || die "$azurite_bin is missing: run build/deps.sh --test, or set CHAOS_STORAGE"
 # python3 keeps param_l2 as the CLI printed it; jq 1.6 reprints numbers (CHAOS_JSON=jq|python picks one).
 json=${CHAOS_JSON:-}
@@ -107,7 +146,17 @@ cleanup() {
   trap - EXIT INT TERM
   [ -n "$pretrain_pid" ] && stop_pid "$(cat "$work/pretrain.pid" 2>/dev/null || true)" 10
   [ -n "$pretrain_pid" ] && stop_pid "$pretrain_pid" 5
+  # cluster.sh down removes its state folder: with CHAOS_KEEP=1 its logs and settings are copied out first and put
+  # back in the same place ($work/cluster) after.
+  if [ "$cluster_started" = 1 ] && [ "${CHAOS_KEEP:-0}" = 1 ] && [ -d "$SSLO_CLUSTER_DIR" ]; then
+    mkdir -p "$work/cluster-kept"
+    cp -p "$SSLO_CLUSTER_DIR"/*.log "$SSLO_CLUSTER_DIR"/cluster.env "$work/cluster-kept/" 2>/dev/null || true
+  fi
   [ "$cluster_started" = 1 ] && { "$cluster" down >/dev/null 2>&1 || say "cluster.sh down failed (state in $SSLO_CLUSTER_DIR)"; }
+  if [ -d "$work/cluster-kept" ]; then
+    if [ -e "$SSLO_CLUSTER_DIR" ]; then say "the cluster's logs are also in $work/cluster-kept"
+    else mv "$work/cluster-kept" "$SSLO_CLUSTER_DIR"; fi
+  fi
   [ -n "$azurite_pid" ] && stop_pid "$azurite_pid" 20
   if [ "${CHAOS_KEEP:-0}" = 1 ]; then say "kept $work (CHAOS_KEEP=1)"; else rm -rf "$work"; fi
   exit "$status"
@@ -172,16 +221,103 @@ running_silos() {
   "$cluster" status 2>/dev/null | sed -nE 's/^ +silo ([0-9]+) pid ([0-9]+): running$/\1 \2/p' || true
 }
 
+# The running silos with their addresses as Orleans prints them (from each one's "sslo silo ready: … silo S…" log
+# line), as "NUMBER PID ADDRESS" lines; ADDRESS is - where the log has no such line.
+silo_addresses() {
+  local k pid addr
+  while read -r k pid; do
+    addr=$(grep -m 1 -oE "$ready_marker .* silo S[^ ,]+:[0-9]+:[0-9]+" "$SSLO_CLUSTER_DIR/silo-$k.log" 2>/dev/null \
+      | grep -oE 'S[^ ,]+:[0-9]+:[0-9]+$' || true)
+    echo "$k $pid ${addr:--}"
+  done < <(running_silos)
+}
+
+# run_roles RUN N: the run's roles from sslo status, one "ROLE ADDRESS" line each ("shard 1 S127.0.0.1:PORT:GEN");
+# false when sslo status fails. Its output is kept in status-N.out and status-N.err.
+run_roles() {
+  local line
+  timeout "$status_timeout" "$sslo" status "$1" --cluster "$connection" </dev/null >"$work/status-$2.out" 2>"$work/status-$2.err" || return 1
+  line=$(grep -v '^[[:space:]]*$' "$work/status-$2.out" | tail -n 1) || return 1
+  if [ "$json" = jq ]; then jq -r '.roles // [] | .[]' <<< "$line"
+  else python3 -c 'import json,sys; [print(r) for r in json.loads(sys.stdin.read()).get("roles") or []]' <<< "$line"; fi
+}
+
+# run_state RUN WHY: the run's state and step as the cluster has them ("the cluster has the run completed at step 120"),
+# which tells a run that is stuck from a CLI that no longer follows it; output in status-WHY.out and status-WHY.err.
+run_state() {
+  local line state step
+  if ! timeout "$status_timeout" "$sslo" status "$1" --cluster "$connection" </dev/null >"$work/status-$2.out" 2>"$work/status-$2.err"; then
+    line=$(grep -v '^[[:space:]]*$' "$work/status-$2.err" 2>/dev/null | tail -n 1 || true)
+    echo "sslo status failed${line:+: ${line:0:200}}"
+    return 0
+  fi
+  line=$(grep -v '^[[:space:]]*$' "$work/status-$2.out" | tail -n 1 || true)
+  if [ "$json" = jq ]; then line=$(jq -r '"\(.state) \(.step)"' <<< "$line" 2>/dev/null || true)
+  else line=$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d.get("state"), d.get("step"))' <<< "$line" 2>/dev/null || true); fi
+  read -r state step <<< "$line" || true
+  echo "the cluster has the run ${state:-?} at step ${step:-?}"
+}
+
+role_phrase() { case "$1" in coordinator) echo "the coordinator" ;; *) echo "a $1" ;; esac; }
+
+# aim_kill ROLE RUN N: picks the victim of kill N, aimed at ROLE (coordinator, shard or worker) of run RUN: the
+# coordinator's silo; for a shard or a worker a random running silo hosting one, other than the coordinator's
+# unless only it hosts one. Falls back to a random running silo. Sets victim (its number; empty when no silo
+# runs), vpid, hit (the role hit: "coordinator", "shard 1", "worker 3", or "random"), hosted (what of the run the
+# victim hosts, as "shard 0, worker 1") and why (why the kill fell back, or empty).
+aim_kill() {
+  local want=$1 run=$2 n=$3 k pid addr line role roles coordinator="" i
+  local -A number_of=() pid_of=() hosts=() role_on=()
+  local live=() candidates=() others=()
+  victim=""; vpid=""; hit="random"; hosted=""; why=""
+  while read -r k pid addr; do
+    live+=("$k"); pid_of[$k]=$pid
+    [ "$addr" != - ] && number_of[$addr]=$k
+  done < <(silo_addresses)
+  (( ${#live[@]} > 0 )) || return 0
+  if roles=$(run_roles "$run" "$n"); then
+    while IFS= read -r line; do
+      [ -n "$line" ] || continue
+      addr=${line##* }; role=${line% *}
+      k=${number_of[$addr]:-}
+      [ -n "$k" ] || continue   # a silo that is gone, or not ours
+      hosts[$k]+="${hosts[$k]:+, }$role"
+      [ "$role" = coordinator ] && coordinator=$k
+      [ "${role%% *}" = "$want" ] && [ -z "${role_on[$k]:-}" ] && role_on[$k]=$role
+    done <<< "$roles"
+    for k in "${live[@]}"; do
+      [ -n "${role_on[$k]:-}" ] || continue
+      candidates+=("$k")
+      [ "$k" != "$coordinator" ] && others+=("$k")
+    done
+    (( ${#others[@]} > 0 )) && candidates=("${others[@]}")
+    if (( ${#candidates[@]} > 0 )); then
+      victim=${candidates[RANDOM % ${#candidates[@]}]}
+      hit=${role_on[$victim]}
+    else
+      why="random: no running silo hosts $(role_phrase "$want")"
+    fi
+  else
+    line=$(grep -v '^[[:space:]]*$' "$work/status-$n.err" 2>/dev/null | tail -n 1 || true)
+    why="random: sslo status failed${line:+: ${line:0:200}}"
+  fi
+  [ -n "$victim" ] || victim=${live[RANDOM % ${#live[@]}]}
+  vpid=${pid_of[$victim]}; hosted=${hosts[$victim]:-}
+}
+
 # run_pretrain LABEL KILLS: one pretrain of the spec, killing KILLS silos on the schedule. Sets run_rc (the CLI's exit
-# status), run_failure (empty, or what went wrong), kills_done and kill_steps.
-run_failure=""; run_rc=0; kills_done=0; kill_steps=()
+# status), run_failure (empty, or what went wrong), kills_done, kill_steps, kill_roles and kill_hosted.
+run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=()
+victim=""; vpid=""; hit=""; hosted=""; why=""
+aims=(coordinator shard worker)
+ready_marker="sslo silo ready:"
 run_pretrain() {
   local label=$1 kills=$2 out="$work/$1.out" err="$work/$1.err" cmd step last_step=0 last_change=$SECONDS
-  local started=$SECONDS next=0 min_next=0 victim vpid pick count added said=$SECONDS
-  run_failure=""; run_rc=0; kills_done=0; kill_steps=()
+  local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim
+  run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=()
   local args=(pretrain --method byol --width 8 --batch 64 --micro-batch 16 --steps "$steps" --seed "$seed" --no-eval
     --workers 2 --threads-per-worker 1 "${extra_args[@]+"${extra_args[@]}"}"
-    --cluster "$connection" --out "az://$container/$run_id-$label")
+    --cluster "$connection" --out "az://$container/$run_id-$label" --run-id "$run_id-$label")
   rm -f "$work/pretrain.pid"
   # On a terminal the CLI shows every step (redirected, one line per 5 s): script(1) gives it a pseudo-terminal for
   # stderr, while its stdout (the JSON line) goes to a file.
@@ -199,23 +335,26 @@ run_pretrain() {
     if (( step != last_step )); then last_step=$step; last_change=$SECONDS; fi
     if (( SECONDS - said >= 15 )); then say "$label run: step $step/$steps"; said=$SECONDS; fi
     if (( SECONDS - started > timeout_s )); then
-      run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps); stopped it"
+      run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps; $(run_state "$run_id-$label" timeout)); stopped it"
       break
     fi
     if (( SECONDS - last_change > stall )); then
       run_failure="the $label run finished no step for $stall s (stuck at step $step/$steps"
       if (( kills_done > 0 )); then run_failure+=", $kills_done kill(s) so far, the last at step ${kill_steps[-1]}"; fi
-      run_failure+="); stopped it"
+      run_failure+="; $(run_state "$run_id-$label" stall)); stopped it"
       break
     fi
     if (( next < kills && step >= targets[next] && step >= min_next && step < steps )); then
-      mapfile -t pick < <(running_silos)
-      count=${#pick[@]}
-      if (( count == 0 )); then run_failure="no running silo left to kill (kill $(( next + 1 ))/$kills)"; break; fi
-      read -r victim vpid <<< "${pick[RANDOM % count]}"
+      aim=${aims[next % ${#aims[@]}]}
+      aim_kill "$aim" "$run_id-$label" "$(( next + 1 ))"
+      if [ -z "$victim" ]; then run_failure="no running silo left to kill (kill $(( next + 1 ))/$kills)"; break; fi
+      # Asking for the roles took a moment: no kill once the run has ended meanwhile.
+      step=$(current_step "$err")
+      alive "$pretrain_pid" && (( step < steps )) || continue
       "$cluster" kill "$victim" 2>/dev/null || { run_failure="cluster.sh kill $victim failed (kill $(( next + 1 ))/$kills)"; break; }
       next=$(( next + 1 )); kills_done=$next; kill_steps+=("$step"); min_next=$(( step + gap ))
-      say "kill $next/$kills: silo $victim (pid $vpid) at step $step"
+      kill_roles+=("$hit"); kill_hosted+=("$hosted")
+      say "kill $next/$kills at $(role_phrase "$aim"): silo $victim (pid $vpid, ${hosted:-nothing of the run}) at step $step${why:+ ($why)}"
       if added=$("$cluster" add 2>"$work/add-$next.err" | tail -n 1) && [ -n "$added" ]; then
         say "kill $next/$kills: replacement silo $added ready (the run at step $(current_step "$err"))"
       else
@@ -283,13 +422,31 @@ else
 fi
 kills=$kills_done
 kill_steps_json="[$(IFS=,; echo "${kill_steps[*]:-}")]"
+# A JSON string of plain text (the roles are words, numbers and spaces; quotes and backslashes escaped all the same).
+json_string() { local t=${1//\\/\\\\}; printf '"%s"' "${t//\"/\\\"}"; }
+kill_roles_json="["; kill_hosted_json="["
+for (( i = 0; i < ${#kill_roles[@]}; i++ )); do
+  (( i == 0 )) || { kill_roles_json+=","; kill_hosted_json+=","; }
+  kill_roles_json+=$(json_string "${kill_roles[i]}")
+  kill_hosted_json+="["
+  if [ -n "${kill_hosted[i]}" ]; then
+    IFS=, read -r -a parts <<< "${kill_hosted[i]}"
+    for (( j = 0; j < ${#parts[@]}; j++ )); do
+      (( j == 0 )) || kill_hosted_json+=","
+      kill_hosted_json+=$(json_string "${parts[j]# }")
+    done
+  fi
+  kill_hosted_json+="]"
+done
+kill_roles_json+="]"; kill_hosted_json+="]"
 
 # --- the verdict -------------------------------------------------------------------------------------------------
 # Prints the JSON line on stdout, what fails on stderr; false unless the chaos run passed. param_l2 is compared as
 # printed by the CLI (the shortest text that round-trips the double); python3 keeps that text in the output, jq 1.6
 # compares and prints the doubles.
 verdict_python() {
-  python3 - "$disturbed" "$undisturbed" "$kills" "$kills_planned" "$kill_steps_json" "$steps" "$kill_seed" "$failure" <<'PY'
+  python3 - "$disturbed" "$undisturbed" "$kills" "$kills_planned" "$kill_steps_json" "$steps" "$kill_seed" "$failure" \
+    "$kill_roles_json" "$kill_hosted_json" <<'PY'
 import json, sys
 
 class Raw(str):
@@ -305,8 +462,8 @@ for key in ("steps_redone", "microbatches_redone", "samples_lost", "samples_doub
     out[key] = d.get(key)
 out["param_l2_undisturbed"] = u.get("param_l2")
 out["identical"] = isinstance(out["param_l2"], Raw) and out["param_l2"] == out["param_l2_undisturbed"]
-out.update(kills_planned=int(sys.argv[4]), kill_steps=json.loads(sys.argv[5]), steps=int(sys.argv[6]),
-           kill_seed=int(sys.argv[7]), failure=failure)
+out.update(kills_planned=int(sys.argv[4]), kill_steps=json.loads(sys.argv[5]), kill_roles=json.loads(sys.argv[9]),
+           kill_hosted=json.loads(sys.argv[10]), steps=int(sys.argv[6]), kill_seed=int(sys.argv[7]), failure=failure)
 raws = []
 def mark(v):
     if isinstance(v, Raw):
@@ -334,12 +491,13 @@ PY
 verdict_jq() {
   local line ok=1 v f
   line=$(jq -cn --argjson d "$disturbed" --argjson u "$undisturbed" --argjson kills "$kills" --argjson planned "$kills_planned" \
-    --argjson ks "$kill_steps_json" --argjson steps "$steps" --argjson seed "$kill_seed" --arg failure "$failure" '
+    --argjson ks "$kill_steps_json" --argjson kr "$kill_roles_json" --argjson kh "$kill_hosted_json" \
+    --argjson steps "$steps" --argjson seed "$kill_seed" --arg failure "$failure" '
     {kills: $kills, steps_redone: $d.steps_redone, microbatches_redone: $d.microbatches_redone,
      samples_lost: $d.samples_lost, samples_doubled: $d.samples_doubled,
      param_l2: $d.param_l2, param_l2_undisturbed: $u.param_l2,
      identical: (($d.param_l2 | type == "number") and $d.param_l2 == $u.param_l2),
-     kills_planned: $planned, kill_steps: $ks, steps: $steps, kill_seed: $seed,
+     kills_planned: $planned, kill_steps: $ks, kill_roles: $kr, kill_hosted: $kh, steps: $steps, kill_seed: $seed,
      failure: (if $failure == "" then null else $failure end)}')
   [ -z "$failure" ] || ok=0
   if [ "$disturbed" != null ]; then
