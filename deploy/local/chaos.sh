@@ -5,7 +5,7 @@
 #
 #   {"kills":…,"steps_redone":…,"microbatches_redone":…,"samples_lost":…,"samples_doubled":…,
 #    "param_l2":…,"param_l2_undisturbed":…,"identical":…, "kills_planned":…,"kill_steps":[…],
-#    "kill_roles":[…],"kill_hosted":[[…],…],"steps":…,"kill_seed":…,"failure":…}
+#    "kill_roles":[…],"kill_hosted":[[…],…],"recovery_seconds":[…],"steps":…,"kill_seed":…,"failure":…}
 #
 # The kills are aimed: kill 1 at the silo of the run's coordinator (its RunGrain), kill 2 at a silo hosting a
 # parameter shard, kill 3 at a silo hosting a worker, then again coordinator, shard, worker, … A shard's or a
@@ -14,7 +14,8 @@
 # "worker 3 S…", "shard 1 S…") and each silo's "sslo silo ready: … silo S…" log line maps an address to a silo
 # number. When the status fails or no running silo hosts the role, the kill falls back to a random running silo.
 # kill_roles has the role each kill hit ("coordinator", "shard 1", "worker 3", or "random" for a fallback);
-# kill_hosted, everything of the run its victim hosted.
+# kill_hosted, everything of the run its victim hosted; recovery_seconds, from each SIGKILL until the run had finished
+# one more step (the replacement silo starts beside the run meanwhile; the next kill waits for it).
 #
 # steps_redone, microbatches_redone, samples_lost and samples_doubled come from the disturbed run's own JSON line
 # (null where it has no such field); identical: both runs printed the same param_l2, to the last digit. The exit
@@ -307,14 +308,16 @@ aim_kill() {
 
 # run_pretrain LABEL KILLS: one pretrain of the spec, killing KILLS silos on the schedule. Sets run_rc (the CLI's exit
 # status), run_failure (empty, or what went wrong), kills_done, kill_steps, kill_roles and kill_hosted.
-run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=()
+run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=(); recovery=()
 victim=""; vpid=""; hit=""; hosted=""; why=""
 aims=(coordinator shard worker)
 ready_marker="sslo silo ready:"
 run_pretrain() {
   local label=$1 kills=$2 out="$work/$1.out" err="$work/$1.err" cmd step last_step=0 last_change=$SECONDS
-  local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim
-  run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=()
+  local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim add_pid="" now i
+  # Per kill: when it happened and the step then; recovery[i] becomes the seconds until the run finished a step more.
+  local -a kill_time=()
+  run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=(); recovery=()
   local args=(pretrain --method byol --width 8 --batch 64 --micro-batch 16 --steps "$steps" --seed "$seed" --no-eval
     --workers 2 --threads-per-worker 1 "${extra_args[@]+"${extra_args[@]}"}"
     --cluster "$connection" --out "az://$container/$run_id-$label" --run-id "$run_id-$label")
@@ -333,6 +336,23 @@ run_pretrain() {
   while alive "$pretrain_pid"; do
     step=$(current_step "$err")
     if (( step != last_step )); then last_step=$step; last_change=$SECONDS; fi
+    now=$(date +%s.%N)
+    for (( i = 0; i < kills_done; i++ )); do
+      if [ "${recovery[i]}" = null ] && (( step > kill_steps[i] )); then
+        recovery[i]=$(awk -v a="$now" -v b="${kill_time[i]}" 'BEGIN { printf "%.1f", a - b }')
+      fi
+    done
+    # The replacement silo starts beside the run (it takes ~10 s): the next kill waits for it.
+    if [ -n "$add_pid" ] && ! alive "$add_pid"; then
+      if wait "$add_pid" && added=$(tail -n 1 "$work/add-$next.out") && [ -n "$added" ]; then
+        say "kill $next/$kills: replacement silo $added ready (the run at step $step)"
+        add_pid=""
+      else
+        tail -n 15 "$work/add-$next.err" >&2 || true
+        run_failure="the replacement after kill $next/$kills (cluster.sh add) failed"
+        break
+      fi
+    fi
     if (( SECONDS - said >= 15 )); then say "$label run: step $step/$steps"; said=$SECONDS; fi
     if (( SECONDS - started > timeout_s )); then
       run_failure="the $label run did not finish within CHAOS_TIMEOUT=$timeout_s s (at step $step/$steps; $(run_state "$run_id-$label" timeout)); stopped it"
@@ -344,7 +364,7 @@ run_pretrain() {
       run_failure+="; $(run_state "$run_id-$label" stall)); stopped it"
       break
     fi
-    if (( next < kills && step >= targets[next] && step >= min_next && step < steps )); then
+    if [ -z "$add_pid" ] && (( next < kills && step >= targets[next] && step >= min_next && step < steps )); then
       aim=${aims[next % ${#aims[@]}]}
       aim_kill "$aim" "$run_id-$label" "$(( next + 1 ))"
       if [ -z "$victim" ]; then run_failure="no running silo left to kill (kill $(( next + 1 ))/$kills)"; break; fi
@@ -352,20 +372,17 @@ run_pretrain() {
       step=$(current_step "$err")
       alive "$pretrain_pid" && (( step < steps )) || continue
       "$cluster" kill "$victim" 2>/dev/null || { run_failure="cluster.sh kill $victim failed (kill $(( next + 1 ))/$kills)"; break; }
+      kill_time+=("$(date +%s.%N)"); recovery+=(null)
       next=$(( next + 1 )); kills_done=$next; kill_steps+=("$step"); min_next=$(( step + gap ))
       kill_roles+=("$hit"); kill_hosted+=("$hosted")
       say "kill $next/$kills at $(role_phrase "$aim"): silo $victim (pid $vpid, ${hosted:-nothing of the run}) at step $step${why:+ ($why)}"
-      if added=$("$cluster" add 2>"$work/add-$next.err" | tail -n 1) && [ -n "$added" ]; then
-        say "kill $next/$kills: replacement silo $added ready (the run at step $(current_step "$err"))"
-      else
-        tail -n 15 "$work/add-$next.err" >&2 || true
-        run_failure="the replacement after kill $next/$kills (cluster.sh add) failed"
-        break
-      fi
+      "$cluster" add >"$work/add-$next.out" 2>"$work/add-$next.err" </dev/null &
+      add_pid=$!
       continue
     fi
     sleep 0.2
   done
+  if [ -n "$add_pid" ]; then wait "$add_pid" || true; fi
   if alive "$pretrain_pid"; then
     stop_pid "$(cat "$work/pretrain.pid" 2>/dev/null || true)" 10
     stop_pid "$pretrain_pid" 5
@@ -422,6 +439,8 @@ else
 fi
 kills=$kills_done
 kill_steps_json="[$(IFS=,; echo "${kill_steps[*]:-}")]"
+# Seconds from each SIGKILL until the run had finished one more step (null: it never did).
+recovery_json="[$(IFS=,; echo "${recovery[*]:-}")]"
 # A JSON string of plain text (the roles are words, numbers and spaces; quotes and backslashes escaped all the same).
 json_string() { local t=${1//\\/\\\\}; printf '"%s"' "${t//\"/\\\"}"; }
 kill_roles_json="["; kill_hosted_json="["
@@ -446,7 +465,7 @@ kill_roles_json+="]"; kill_hosted_json+="]"
 # compares and prints the doubles.
 verdict_python() {
   python3 - "$disturbed" "$undisturbed" "$kills" "$kills_planned" "$kill_steps_json" "$steps" "$kill_seed" "$failure" \
-    "$kill_roles_json" "$kill_hosted_json" <<'PY'
+    "$kill_roles_json" "$kill_hosted_json" "$recovery_json" <<'PY'
 import json, sys
 
 class Raw(str):
@@ -463,7 +482,8 @@ for key in ("steps_redone", "microbatches_redone", "samples_lost", "samples_doub
 out["param_l2_undisturbed"] = u.get("param_l2")
 out["identical"] = isinstance(out["param_l2"], Raw) and out["param_l2"] == out["param_l2_undisturbed"]
 out.update(kills_planned=int(sys.argv[4]), kill_steps=json.loads(sys.argv[5]), kill_roles=json.loads(sys.argv[9]),
-           kill_hosted=json.loads(sys.argv[10]), steps=int(sys.argv[6]), kill_seed=int(sys.argv[7]), failure=failure)
+           kill_hosted=json.loads(sys.argv[10]), recovery_seconds=json.loads(sys.argv[11]), steps=int(sys.argv[6]),
+           kill_seed=int(sys.argv[7]), failure=failure)
 raws = []
 def mark(v):
     if isinstance(v, Raw):
@@ -491,13 +511,13 @@ PY
 verdict_jq() {
   local line ok=1 v f
   line=$(jq -cn --argjson d "$disturbed" --argjson u "$undisturbed" --argjson kills "$kills" --argjson planned "$kills_planned" \
-    --argjson ks "$kill_steps_json" --argjson kr "$kill_roles_json" --argjson kh "$kill_hosted_json" \
+    --argjson ks "$kill_steps_json" --argjson kr "$kill_roles_json" --argjson kh "$kill_hosted_json" --argjson rs "$recovery_json" \
     --argjson steps "$steps" --argjson seed "$kill_seed" --arg failure "$failure" '
     {kills: $kills, steps_redone: $d.steps_redone, microbatches_redone: $d.microbatches_redone,
      samples_lost: $d.samples_lost, samples_doubled: $d.samples_doubled,
      param_l2: $d.param_l2, param_l2_undisturbed: $u.param_l2,
      identical: (($d.param_l2 | type == "number") and $d.param_l2 == $u.param_l2),
-     kills_planned: $planned, kill_steps: $ks, kill_roles: $kr, kill_hosted: $kh, steps: $steps, kill_seed: $seed,
+     kills_planned: $planned, kill_steps: $ks, kill_roles: $kr, kill_hosted: $kh, recovery_seconds: $rs, steps: $steps, kill_seed: $seed,
      failure: (if $failure == "" then null else $failure end)}')
   [ -z "$failure" ] || ok=0
   if [ "$disturbed" != null ]; then
