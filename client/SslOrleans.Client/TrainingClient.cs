@@ -71,6 +71,10 @@ public sealed class TrainingClient(IGrainFactory grains)
     /// or of this client's gateway was lost, and membership has yet to declare it dead (then the run goes on elsewhere).</summary>
     public static TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>One status or progress call: a run answers these at once (they interleave with its steps), so one
+    /// that takes longer went to a silo that is gone, and Orleans' client would wait out its whole response timeout.</summary>
+    public static TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     private static async Task<T> Retrying<T>(Func<Task<T>> call, CancellationToken cancellation = default)
     {
         var until = DateTime.UtcNow + RetryFor;
@@ -78,7 +82,7 @@ public sealed class TrainingClient(IGrainFactory grains)
         {
             try
             {
-                return await call();
+                return await call().WaitAsync(CallTimeout, cancellation);
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < until)
             {

@@ -63,6 +63,7 @@ public sealed partial class RunGrain
             Diagnostics.TrainingMetrics.ShardsRebuilt.Add(1, Diagnostics.TrainingMetrics.Run(s.RunId, s.Method));
         }
         await RefreshEndpointsAsync();
+        await RefreshShardSilosAsync();
         return true;
     }
 
@@ -89,6 +90,7 @@ public sealed partial class RunGrain
             await shardGrains[k].LoadAsync(manifest.Step, manifest.Files.Single(f => f.Name == CheckpointNames.Shard(k)));
         }
         await RefreshEndpointsAsync();
+        await RefreshShardSilosAsync();
         var deadline = StepDeadline(s);
         await Task.WhenAll(crew!.Members.ToList().Select(m => CallAsync(m, async () => { await m.Grain.SyncAsync(shardMap!, manifest.Step); return true; }, deadline)));
         crew.Events.Add($"step {step}: {why}; went back to the checkpoint of step {manifest.Step}");
@@ -126,6 +128,5 @@ public sealed partial class RunGrain
     {
         var endpoints = await Task.WhenAll(shardGrains.Select(g => g.GetDataEndpointAsync()));
         shardMap = shardMap! with { DataEndpoints = endpoints.Any(e => e is not null) ? endpoints : null };
-        await RefreshShardSilosAsync();
     }
 }

@@ -178,6 +178,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             r.Events = crew.Events.TakeLast(200).ToList();
         }
         if (ledger is not null) r.Ledger = ledger.Totals;
+        r.ShardSilos = shardSilos;
         await record.WriteStateAsync();
     }
 
@@ -224,7 +225,9 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 await Task.WhenAll(shards.Select((g, k) => PlacementHint.On(placed.SiloFor(k),
                     () => g.ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(model, map.Shards[k]), s)))));
             // Where each shard landed: chunks to shards on other silos take the tensor data plane.
+            if (takeover) shardSilos = record.State.ShardSilos;
             await RefreshEndpointsAsync();
+            if (!takeover) await RefreshShardSilosAsync();
             trainCount = first.TrainCount;
             // Data shards are stateless: one lost with its silo is activated again on a silo of the current layout.
             var data = new SampleFeed(GrainFactory, s, trainCount, k => layout!.SiloFor(k));
@@ -410,6 +413,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             // The shards and workers hold the checkpoint's state now.
         }
         await Task.WhenAll(shardGrains.Select(g => g.ResetStepAsync(step)));
+        await RefreshShardSilosAsync();
         var health = await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()));
         // With some shards a step ahead, the workers still hold the step's state, which the others need.
         if (health.All(h => h.Version == step)) await SyncAllAsync(s, step, StepDeadline(s));

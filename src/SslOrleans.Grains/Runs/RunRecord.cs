@@ -30,6 +30,8 @@ public sealed class RunRecord
     /// <summary>Times a coordinator took the run over after the previous one's silo was lost.</summary>
     [Id(11)] public int Takeovers { get; set; }
     [Id(12)] public bool StopRequested { get; set; }
+    /// <summary>The silo each parameter shard lives on, as the coordinator last saw it.</summary>
+    [Id(13)] public string[] ShardSilos { get; set; } = [];
 }
 
 /// <summary>Worker <c>Number</c> of the run on slot <c>SlotIndex</c> of <c>Silo</c>.</summary>
