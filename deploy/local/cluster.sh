@@ -43,22 +43,8 @@ redis_answers() {
   [[ "$reply" == +PONG* ]]
 }
 
-port_in_use() { { exec 4<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null && { exec 4<&- 4>&-; return 0; }; return 1; }
-
-# A port nothing listens on and that this script has not handed out yet.
-taken_ports=" "
-free_port() {
-  local p tries=0
-  while (( tries++ < 200 )); do
-    p=$(( 20000 + RANDOM % 30000 ))
-    [[ "$taken_ports" == *" $p "* ]] && continue
-    port_in_use "$p" && continue
-    taken_ports+="$p "
-    echo "$p"
-    return 0
-  done
-  die "no free port found"
-}
+# shellcheck source=deploy/local/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 install_redis() {
   command -v redis-server >/dev/null 2>&1 && return 0
