@@ -90,6 +90,21 @@ public sealed class ElasticCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the run has ended (completed, stopped or failed), asking through the SDK, which retries
+    /// while a lost silo is being declared dead.</summary>
+    public async Task<RunStatus> WaitForEndAsync(string runId, TimeSpan timeout)
+    {
+        var client = new Client.TrainingClient(Client);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var status = await client.GetStatusAsync(runId);
+            if (status.IsFinished) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase}) after {timeout}");
+            await Task.Delay(100);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();

@@ -26,18 +26,6 @@ public sealed class ElasticRunTests
         return (status.Result.ParamL2, await RunHarness.LatestParametersAsync(spec.Out));
     }
 
-    private static async Task<RunStatus> EndAsync(IGrainFactory grains, string runId, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var status = await grains.GetGrain<IRunGrain>(runId).GetStatusAsync();
-            if (status.IsFinished) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase}) after {timeout}");
-            await Task.Delay(100);
-        }
-    }
-
     private static void AssertSameModel((double ParamL2, float[] Parameters) expected, RunStatus run, float[] parameters)
     {
         Assert.True(expected.Parameters.AsSpan().SequenceEqual(parameters), $"relative difference {RunHarness.RelativeDifference(expected.Parameters, parameters)}");
@@ -58,7 +46,7 @@ public sealed class ElasticRunTests
         long heldStep = await ElasticCluster.Gate.Arm($"{spec.RunId}/{worker}").WaitAsync(TimeSpan.FromMinutes(1));
         await cluster.Cluster.KillSiloAsync(victim);
 
-        var end = await EndAsync(cluster.Client, spec.RunId, TimeSpan.FromMinutes(4));
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         var r = end.Result!;
         Assert.Equal(24, r.Steps);
@@ -94,7 +82,7 @@ public sealed class ElasticRunTests
         long joinedAt = status.Step;
         var (leaving, _) = await cluster.WorkerOnlySiloAsync(spec, 3);
         await cluster.Cluster.StopSiloAsync(leaving); // graceful: the silo leaves the membership
-        var end = await EndAsync(cluster.Client, spec.RunId, TimeSpan.FromMinutes(4));
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         Assert.True(joinedAt < 30, $"the worker joined at step {joinedAt}, after the run");
         Assert.Equal((3, 2), (end.Result!.WorkersMax, end.Result.Workers));
@@ -115,18 +103,6 @@ public sealed class ShardLossTests
     {
         ParameterShards = 3, DataShards = 2, CheckpointMinutes = 0,
     };
-
-    private static async Task<RunStatus> EndAsync(IGrainFactory grains, string runId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-        while (true)
-        {
-            var status = await grains.GetGrain<IRunGrain>(runId).GetStatusAsync();
-            if (status.IsFinished) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase})");
-            await Task.Delay(100);
-        }
-    }
 
     /// <summary>Kills <paramref name="victims"/> while a worker on the first of them is held in its step (if one is).</summary>
     private static async Task KillMidStepAsync(ElasticCluster cluster, RunSpec spec, Dictionary<SiloAddress, List<string>> roles, params SiloAddress[] victims)
@@ -152,7 +128,7 @@ public sealed class ShardLossTests
             .Select(r => r.Key).First();
         await KillMidStepAsync(cluster, spec, roles, victim);
 
-        var end = await EndAsync(cluster.Client, spec.RunId);
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         var r = end.Result!;
         Assert.Contains(r.Warnings!, w => w.Contains("rebuilt from its mirror"));
@@ -184,7 +160,7 @@ public sealed class ShardLossTests
         Assert.True(pair.Shard is not null, $"no shard and mirror both off the primary and the run grain's silo: {string.Join("; ", roles.Select(r => $"{r.Key}: {string.Join(", ", r.Value)}"))}");
         await KillMidStepAsync(cluster, spec, roles, pair.Shard!, pair.Mirror!);
 
-        var end = await EndAsync(cluster.Client, spec.RunId);
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         var r = end.Result!;
         Assert.Contains(r.Warnings!, w => w.Contains("went back to the checkpoint"));
@@ -225,15 +201,7 @@ public sealed class CoordinatorLossTests
 
         // Nobody calls the run: the silos wake it once membership declares the silo dead. Then the client watches it.
         await Task.Delay(TimeSpan.FromSeconds(15));
-        RunStatus end;
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-        while (true)
-        {
-            end = await client.GetStatusAsync(spec.RunId);
-            if (end.IsFinished) break;
-            Assert.True(DateTime.UtcNow < deadline, $"run at step {end.Step} ({end.Phase}) after four minutes");
-            await Task.Delay(200);
-        }
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         var r = end.Result!;
         Assert.Contains(r.Warnings!, w => w.Contains("took the run over"));
@@ -292,13 +260,7 @@ public sealed class LedgerThroughFailuresTests
             await cluster.Cluster.KillSiloAsync(victim);
             await cluster.Cluster.StartAdditionalSiloAsync(); // a replacement: the run goes back to two workers
         }
-        RunStatus end;
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-        while (!(end = await client.GetStatusAsync(spec.RunId)).IsFinished)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"run at step {end.Step} ({end.Phase})");
-            await Task.Delay(100);
-        }
+        var end = await cluster.WaitForEndAsync(spec.RunId, TimeSpan.FromMinutes(4));
         Assert.True(end.State == RunState.Completed, end.Error);
         var r = end.Result!;
         Assert.Equal(3.0, r.Epochs); // 30 steps × 32 samples over 320
