@@ -40,8 +40,24 @@ public sealed class ElasticCluster : IAsyncDisposable
     }
 
     /// <summary>Where a grain is active now (null when nowhere).</summary>
-    public async Task<SiloAddress?> HostOfAsync(IAddressable grain) =>
-        await Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+    public Task<SiloAddress?> HostOfAsync(IAddressable grain) =>
+        Retrying(async () => await Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain));
+
+    /// <summary>A call from the test's client, asked again while it fails for a silo the test killed: the client keeps a
+    /// gateway connection per silo, and one to a killed silo fails until the client drops that gateway.</summary>
+    private static async Task<T> Retrying<T>(Func<Task<T>> call)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            try { return await call(); }
+            catch (Exception e) when (DateTime.UtcNow < until && (e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
+                || e.GetType().Name.Contains("ConnectionFailed", StringComparison.Ordinal)))
+            {
+                await Task.Delay(500);
+            }
+        }
+    }
 
     public SiloHandle Silo(SiloAddress address) => Cluster.Silos.Single(s => s.SiloAddress.Equals(address));
 
@@ -82,7 +98,7 @@ public sealed class ElasticCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var status = await Client.GetGrain<IRunGrain>(runId).GetStatusAsync();
+            var status = await new Client.TrainingClient(Client).GetStatusAsync(runId);
             if (status.Step >= steps) return status;
             if (status.IsFinished) throw new InvalidOperationException($"run {runId} ended ({status.State}: {status.Error}) at step {status.Step}, before step {steps}");
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is at step {status.Step} ({status.Phase}) after {timeout}");

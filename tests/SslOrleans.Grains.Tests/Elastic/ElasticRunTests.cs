@@ -73,7 +73,7 @@ public sealed class ElasticRunTests
         // The new silo's slot is taken at a step boundary once its worker has initialised.
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         RunStatus status;
-        while ((status = await cluster.Client.GetGrain<IRunGrain>(spec.RunId).GetStatusAsync()).Workers < 3)
+        while ((status = await client.GetStatusAsync(spec.RunId)).Workers < 3)
         {
             Assert.False(status.IsFinished, $"the run ended before the third worker joined: {status.State} {status.Error}");
             Assert.True(DateTime.UtcNow < deadline, "the third worker did not join within two minutes");
@@ -148,11 +148,15 @@ public sealed class ShardLossTests
         Assert.True(reference.State == RunState.Completed, reference.Error);
 
         var spec = Spec("lost-mirror", 24) with { CheckpointEvery = 4 };
-        await new Client.TrainingClient(cluster.Client).SubmitAsync(spec);
+        // Shard k goes to silo k in address order and its mirror to the next one: with the run grain on the last silo
+        // that is not the primary, some shard and its mirror both live off the primary and off the run grain's silo.
+        var primary = cluster.Cluster.Primary!.SiloAddress;
+        var runHost = cluster.Cluster.Silos.Select(h => h.SiloAddress).Where(a => !a.Equals(primary))
+            .OrderBy(a => a.ToString(), StringComparer.Ordinal).Last();
+        await Grains.Placement.PlacementHint.On(runHost, () => new Client.TrainingClient(cluster.Client).SubmitAsync(spec));
         // Past the checkpoint of step 12 and before the next (16): the loss falls in step 13 or 14, so going back redoes steps.
         await cluster.WaitForStepAsync(spec.RunId, 13, TimeSpan.FromMinutes(2));
         var roles = await cluster.RolesAsync(spec, 3);
-        var primary = cluster.Cluster.Primary!.SiloAddress;
         SiloAddress? Host(string role) => roles.FirstOrDefault(r => r.Value.Contains(role)).Key;
         var pair = Enumerable.Range(0, spec.ParameterShards).Select(k => (Shard: Host($"shard {k}"), Mirror: Host($"mirror {k}")))
             .FirstOrDefault(p => p.Shard is not null && p.Mirror is not null && !p.Shard.Equals(p.Mirror)
