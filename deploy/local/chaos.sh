@@ -302,7 +302,7 @@ aims=(coordinator shard worker)
 ready_marker="sslo silo ready:"
 run_pretrain() {
   local label=$1 kills=$2 out="$work/$1.out" err="$work/$1.err" cmd step last_step=0 last_change=$SECONDS
-  local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim add_pid="" now i
+  local started=$SECONDS next=0 min_next=0 added said=$SECONDS aim add_pid="" add_retried="" now i
   # Per kill: when it happened and the step then; recovery[i] becomes the seconds until the run finished a step more.
   local -a kill_time=()
   run_failure=""; run_rc=0; kills_done=0; kill_steps=(); kill_roles=(); kill_hosted=(); recovery=()
@@ -335,9 +335,17 @@ run_pretrain() {
       if wait "$add_pid" && added=$(tail -n 1 "$work/add-$next.out") && [ -n "$added" ]; then
         say "kill $next/$kills: replacement silo $added ready (the run at step $step)"
         add_pid=""
+      elif [ -z "${add_retried:-}" ]; then
+        # A replacement is the harness's help, not what is tested: one that failed to start (a port taken meanwhile,
+        # a membership table still naming the killed silo) gets one more try.
+        say "kill $next/$kills: the replacement silo did not start; trying once more. The end of its output:"
+        tail -n 5 "$work/add-$next.err" | sed 's/^/  | /' >&2 || true
+        add_retried=1
+        "$cluster" add >"$work/add-$next.out" 2>"$work/add-$next.err" </dev/null &
+        add_pid=$!
       else
         tail -n 15 "$work/add-$next.err" >&2 || true
-        run_failure="the replacement after kill $next/$kills (cluster.sh add) failed"
+        run_failure="the replacement after kill $next/$kills (cluster.sh add) failed twice"
         break
       fi
     fi
@@ -365,7 +373,7 @@ run_pretrain() {
       kill_roles+=("$hit"); kill_hosted+=("$hosted")
       say "kill $next/$kills at $(role_phrase "$aim"): silo $victim (pid $vpid, ${hosted:-nothing of the run}) at step $step${why:+ ($why)}"
       "$cluster" add >"$work/add-$next.out" 2>"$work/add-$next.err" </dev/null &
-      add_pid=$!
+      add_pid=$!; add_retried=""
       continue
     fi
     sleep 0.2
