@@ -125,12 +125,6 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/sslo-chaos.XXXXXX")
 azurite_pid=""; pretrain_pid=""; cluster_started=0
 
-alive() {
-  local pid=$1 stat
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-  [[ "${stat##*) }" != Z* ]]
-}
 
 # stop_pid PID GRACE: TERM, KILL after GRACE seconds.
 stop_pid() {

@@ -73,14 +73,6 @@ publish_silo() {
   touch "$silo_dll"
 }
 
-# pid alive (a zombie waiting for its parent counts as gone)?
-alive() {
-  local pid=$1 stat
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-  [[ "${stat##*) }" != Z* ]]
-}
-
 # pid alive and still the program we started (not a recycled pid)?
 ours() {
   local pid=$1 what=$2
