@@ -18,4 +18,8 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>Sets the number of workers a running run aims for from its next step boundary: it takes free device
     /// slots up to it, or lets its newest workers go above it. The global batch and micro-batch stay as they are.</summary>
     [Alias("Scale"), AlwaysInterleave] Task<RunStatus> ScaleAsync(int workers);
+    /// <summary>Pushes every finished step and every change of status to <paramref name="observer"/> until the
+    /// subscription lapses (<see cref="RunSubscription.Lifetime"/> after the last subscribe) or is ended; subscribing again renews it.</summary>
+    [Alias("Subscribe"), AlwaysInterleave] Task<RunStatus> SubscribeAsync(IRunObserver observer);
+    [Alias("Unsubscribe"), AlwaysInterleave] Task UnsubscribeAsync(IRunObserver observer);
 }

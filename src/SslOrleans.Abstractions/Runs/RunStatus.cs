@@ -15,7 +15,15 @@ public sealed record RunStatus(
     /// <summary>Workers the run has now.</summary>
     [property: Id(9)] int Workers = 0,
     /// <summary>Where the run lives now, one "role silo" entry each: "coordinator S…", "worker 3 S…", "shard 1 S…".</summary>
-    [property: Id(10)] string[]? Roles = null)
+    [property: Id(10)] string[]? Roles = null,
+    /// <summary>The run's method and backbone ("byol", "resnet18"); null before it started.</summary>
+    [property: Id(11)] string? Method = null,
+    [property: Id(12)] string? Backbone = null,
+    /// <summary>How far the current phase has come when it is a long one other than training (evaluation,
+    /// a checkpoint's upload); null otherwise.</summary>
+    [property: Id(13)] PhaseProgress? Progress = null,
+    /// <summary>When the run started (or was resumed), UTC.</summary>
+    [property: Id(14)] DateTimeOffset? StartedAt = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Stopped;
 }

@@ -116,6 +116,7 @@ public sealed partial class RunGrain
         TrainingMetrics.BytesPushed.Add(reportList.Sum(r => r.BytesPushed), tags);
         if (redone > 0) TrainingMetrics.MicroBatchesRedone.Add(redone, tags);
         var p = progress[^1];
+        NotifyStep(p);
         await LogCurvesAsync(step, new()
         {
             ["train/loss"] = loss, ["train/lr"] = lr, ["train/tau"] = tau,

@@ -28,6 +28,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     private RunLayout? layout;
     private RunState state = RunState.Pending;
     private string phase = "pending";
+    private PhaseProgress? phaseProgress;
+    private DateTimeOffset? startedAt;
     private long step;
     private long plannedSteps;
     private int trainCount;
@@ -66,7 +68,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         layout = await PlaceAsync(runSpec);
         spec = runSpec;
         state = RunState.Running;
-        phase = "starting";
+        Phase = "starting";
+        startedAt = DateTimeOffset.UtcNow;
         step = 0;
         plannedSteps = 0;
         error = null;
@@ -84,9 +87,11 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         return await GetStatusAsync();
     }
 
-    public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(
+    public Task<RunStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    private RunStatus Status() => new(
         this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result,
-        ledger?.Totals, crew?.Members.Count ?? 0, Roles()));
+        ledger?.Totals, crew?.Members.Count ?? 0, Roles(), spec?.Method, spec?.Backbone, phaseProgress, startedAt);
 
     /// <summary>Which silo hosts what of the run now (the chaos harness aims its kills with it).</summary>
     private string[] Roles() =>
@@ -145,8 +150,9 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         if (record.RecordExists && record.State is { Spec: { } saved, State: RunState.Running or RunState.Evaluating } r)
         {
             spec = saved;
+            startedAt = r.StartedAt;
             state = RunState.Running;
-            phase = "taking over (the coordinator's silo was lost)";
+            Phase = "taking over (the coordinator's silo was lost)";
             (step, plannedSteps, scaleTarget, stopRequested) = (r.Step, r.PlannedSteps, r.ScaleTarget, r.StopRequested);
             logger.LogWarning("Run {Run}: taking over at step {Step} on {Silo}", saved.RunId, r.Step, here.SiloAddress);
             _ = RunLoopAsync(takeover: true);
@@ -154,7 +160,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         else if (record.RecordExists && record.State.Spec is { } ended)
         {
             (spec, state, step, plannedSteps, error, result) = (ended, record.State.State, record.State.Step, record.State.PlannedSteps, record.State.Error, record.State.Result);
-            phase = state.ToString().ToLowerInvariant();
+            startedAt = record.State.StartedAt;
+            Phase = state.ToString().ToLowerInvariant();
         }
         return Task.CompletedTask;
     }
@@ -170,6 +177,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         r.Error = error;
         r.Result = result;
         r.ScaleTarget = scaleTarget;
+        r.StartedAt = startedAt;
         r.StopRequested = stopRequested;
         if (crew is not null)
         {
@@ -199,7 +207,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             CheckpointManifest? resumeFrom = null;
             if (s.Resume && !takeover)
             {
-                phase = "finding the newest checkpoint that verifies";
+                Phase = "finding the newest checkpoint that verifies";
                 var point = await Task.Run(() => new CheckpointCatalog(store).FindResumableAsync())
                     ?? throw new InvalidOperationException($"resume: {store.Location} holds no checkpoint to resume from (none is complete and verifies)");
                 foreach (var note in point.Notes) checkpoints.Warn($"resume: {note}");
@@ -212,7 +220,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             if (takeover) await AdoptWorkersAsync(s);
             else
             {
-                phase = "initialising workers";
+                Phase = "initialising workers";
                 await crew.StartAsync(s, layout!.Workers);
             }
             var placed = layout!;
@@ -235,7 +243,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             if (takeover) await TakeOverShardsAsync(s);
             else if (resumeFrom is not null)
             {
-                phase = $"loading {CheckpointNames.Folder(resumeFrom.Step)}";
+                Phase = $"loading {CheckpointNames.Folder(resumeFrom.Step)}";
                 await Task.WhenAll(shards.Select((g, k) => g.LoadAsync(resumeFrom.Step, resumeFrom.Files.Single(f => f.Name == CheckpointNames.Shard(k)))));
                 step = resumeFrom.Step;
                 plannedSteps = resumeFrom.PlannedSteps;
@@ -255,7 +263,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             if (takeover) budget = null;
             long replanAt = budget is not null && resumeFrom is null && !takeover ? Math.Max(5, plannedSteps / 20) : -1;
             double firstStepEnd = 0;
-            phase = "training";
+            Phase = "training";
             string? refused = null;
             while (step < plannedSteps && !stopRequested && (budget is null || clock.Elapsed.TotalSeconds < budget))
             {
@@ -304,7 +312,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
-            phase = "checkpointing";
+            Phase = "checkpointing";
             var (manifestPath, manifest, paramL2) = await WriteFinalCheckpointAsync(s);
             if (refused is not null)
                 throw new NonFiniteStepException($"{refused}; the last good state is checkpointed in {manifestPath} (resume from it with --resume)");
@@ -315,11 +323,11 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             if (finished && s.Evaluate)
             {
                 state = RunState.Evaluating;
-                phase = "kNN of the pretrained backbone";
-                knn = await KnnEvaluation.Top1Async(s, Workers(), first, initial: false);
-                phase = "kNN of the initial backbone";
-                knnInit = await KnnEvaluation.Top1Async(s, Workers(), first, initial: true);
-                phase = "online probe on the test split";
+                Phase = "kNN of the pretrained backbone";
+                knn = await KnnEvaluation.Top1Async(s, Workers(), first, initial: false, PhaseReporter("images"));
+                Phase = "kNN of the initial backbone";
+                knnInit = await KnnEvaluation.Top1Async(s, Workers(), first, initial: true, PhaseReporter("images"));
+                Phase = "online probe on the test split";
                 probeTop1 = await ProbeTop1Async(Workers(), first.TestCount);
                 // The scores belong to the checkpoint: rewrite its manifest (same files) with them.
                 await checkpoints.AddMetricsAsync(new Dictionary<string, double>
@@ -338,14 +346,14 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 crew.SilosUsed, crew.Members.Select(m => m.Placement).ToArray(),
                 crew.Members.Select(m => m.Ready.Numerics).ToArray(), checkpoints.Warnings.Concat(crew.Events).ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds,
                 totals.MicrobatchesCommitted, totals.MicrobatchesRedone, totals.SamplesLost, totals.SamplesDoubled, totals.WorkersMax, totals.StepsRedone);
-            phase = state.ToString().ToLowerInvariant();
+            Phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }
         catch (Exception e)
         {
             state = RunState.Failed;
             error = RunWorkers.Message(e);
-            phase = "failed";
+            Phase = "failed";
             logger.LogError(e, "Run {Run} failed at step {Step}", s.RunId, step);
         }
         finally
@@ -369,7 +377,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     /// on free slots. The slots the run holds are leased again (the register may have lost them with its silo).</summary>
     private async Task AdoptWorkersAsync(RunSpec s)
     {
-        phase = "taking over: finding the surviving workers";
+        Phase = "taking over: finding the surviving workers";
         var r = record.State;
         crew!.NextNumber = r.NextWorkerNumber;
         crew.Events.AddRange(r.Events);
@@ -394,7 +402,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     /// (this coordinator cuts the step anew), and every worker pulls the step's state.</summary>
     private async Task TakeOverShardsAsync(RunSpec s)
     {
-        phase = "taking over: checking the parameter shards";
+        Phase = "taking over: checking the parameter shards";
         try
         {
             await RecoverShardsAsync(s, new InvalidOperationException("the coordinator was lost"));
@@ -441,7 +449,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     {
         if (s.Steps is { } steps) return steps;
         if (s.Minutes is not { } minutes) return (long)Math.Ceiling((s.Epochs ?? 1.0) * trainCount / s.Batch);
-        phase = "timing a step";
+        Phase = "timing a step";
         var share = RunPlan.Assign(RunPlan.MicroBatches(s, 0, await data.TakeAsync(0, s.Batch)), workers.Length);
         // The first call on each worker allocates and JIT-compiles: warm every worker up, then time.
         await Task.WhenAll(workers.Select((w, i) => w.TimeMicroBatchesAsync(share[i])));

@@ -32,6 +32,8 @@ public sealed class RunRecord
     [Id(12)] public bool StopRequested { get; set; }
     /// <summary>The silo each parameter shard lives on, as the coordinator last saw it.</summary>
     [Id(13)] public string[] ShardSilos { get; set; } = [];
+    /// <summary>When the run started (or was resumed): what `sslo runs` and the run page show.</summary>
+    [Id(14)] public DateTimeOffset? StartedAt { get; set; }
 }
 
 /// <summary>Worker <c>Number</c> of the run on slot <c>SlotIndex</c> of <c>Silo</c>.</summary>
