@@ -23,7 +23,9 @@ public sealed record RunStatus(
     /// a checkpoint's upload); null otherwise.</summary>
     [property: Id(13)] PhaseProgress? Progress = null,
     /// <summary>When the run started (or was resumed), UTC.</summary>
-    [property: Id(14)] DateTimeOffset? StartedAt = null)
+    [property: Id(14)] DateTimeOffset? StartedAt = null,
+    /// <summary>Where the run writes its checkpoints (a folder on the silos, or az://CONTAINER/PREFIX).</summary>
+    [property: Id(15)] string? Out = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Stopped;
 }

@@ -91,7 +91,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
 
     private RunStatus Status() => new(
         this.GetPrimaryKeyString(), state, step, plannedSteps, phase, progress.Count > 0 ? progress[^1] : null, error, result,
-        ledger?.Totals, crew?.Members.Count ?? 0, Roles(), spec?.Method, spec?.Backbone, phaseProgress, startedAt);
+        ledger?.Totals, crew?.Members.Count ?? 0, Roles(), spec?.Method, spec?.Backbone, phaseProgress, startedAt, spec?.Out);
 
     /// <summary>Which silo hosts what of the run now (the chaos harness aims its kills with it).</summary>
     private string[] Roles() =>
