@@ -78,7 +78,7 @@ public static class Sslo
             };
         }
         catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException
-                                      or Hosting.ClusterConnectionException or Hosting.SslConfigurationException)
+                                      or Client.ClusterConnectionException or Hosting.SslConfigurationException)
         {
             stderr.WriteLine($"sslo: {e.Message}");
             return 2;

@@ -3,7 +3,11 @@ using SslOrleans.Abstractions.Runs;
 
 namespace SslOrleans.Client;
 
-/// <summary>The SDK for operators and monitors: submit a run, watch its progress, scale it, stop it.</summary>
+/// <summary>
+/// The SDK for operators and monitors: submit a run, list the cluster's runs, watch one (pushed updates), scale it,
+/// stop it, and reach its checkpoints. Connect with <see cref="ClusterClientHost.ConnectAsync(string, Action{TrainingClientOptions}?, CancellationToken)"/>
+/// and pass its <see cref="ClusterClientHost.Client"/>.
+/// </summary>
 public sealed class TrainingClient(IGrainFactory grains)
 {
     public Task<RunStatus> SubmitAsync(RunSpec spec)
@@ -15,7 +19,15 @@ public sealed class TrainingClient(IGrainFactory grains)
     /// <summary>The run's status; a <see cref="RunNotFoundException"/> when no run with this id was started on the cluster.</summary>
     public async Task<RunStatus> GetStatusAsync(string runId) => Known(runId, await Retrying(() => Run(runId).GetStatusAsync()));
 
-    public Task StopAsync(string runId) => Run(runId).StopAsync();
+    /// <summary>Asks the run to stop after its current step, writing a checkpoint it can resume from; returns its
+    /// status. Throws <see cref="RunNotFoundException"/> for a run never started.</summary>
+    public async Task<RunStatus> StopAsync(string runId)
+    {
+        var run = Run(runId);
+        var status = Known(runId, await Retrying(run.GetStatusAsync));
+        if (!status.IsFinished) await Retrying(async () => { await run.StopAsync(); return true; });
+        return status;
+    }
 
     /// <summary>
     /// Sets the number of workers a running run aims for from its next step boundary (global batch and micro-batch
@@ -30,32 +42,104 @@ public sealed class TrainingClient(IGrainFactory grains)
         return await run.ScaleAsync(workers);
     }
 
-    /// <summary>Every finished step, then the final status once the run ends (completed, stopped or failed).
-    /// Throws <see cref="RunNotFoundException"/> when the cluster does not know the run (never started, or its
-    /// coordinator was lost) instead of waiting for ever on a run that will not move.</summary>
-    public async IAsyncEnumerable<RunUpdate> WatchAsync(string runId, TimeSpan? pollInterval = null,
+    /// <summary>
+    /// Every finished step as the run pushes it, every change of status (phase, phase progress such as evaluation's),
+    /// then the final status once the run ends (completed, stopped or failed). Steps come in order, each once, even
+    /// across the loss of the coordinator's silo or of this client's gateway: pushes are checked against the run's
+    /// progress list, which fills any gap. Throws <see cref="RunNotFoundException"/> when the cluster does not know the
+    /// run (never started) instead of waiting for ever on a run that will not move.
+    /// </summary>
+    /// <param name="afterStep">Steps after this one are reported (0: all that the run still lists).</param>
+    public async IAsyncEnumerable<RunUpdate> WatchAsync(string runId, long afterStep = 0,
         [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         var run = Run(runId);
-        long seen = 0;
-        var interval = pollInterval ?? TimeSpan.FromMilliseconds(500);
-        while (true)
+        var watch = new RunWatch();
+        var reference = grains.CreateObjectReference<IRunObserver>(watch);
+        try
         {
-            var status = Known(runId, await Retrying(run.GetStatusAsync, cancellation));
-            foreach (var p in await Retrying(() => run.GetProgressAsync(seen), cancellation))
-            {
-                seen = p.Step;
-                yield return new RunUpdate(status, p);
-            }
-            if (status.IsFinished)
-            {
-                yield return new RunUpdate(status, null);
-                yield break;
-            }
+            long seen = afterStep;
+            var status = Known(runId, await Retrying(() => run.SubscribeAsync(reference), cancellation));
             yield return new RunUpdate(status, null);
-            await Task.Delay(interval, cancellation);
+            var renewAt = DateTime.UtcNow + RunWatch.RenewEvery;
+            bool catchUp = true;
+            while (true)
+            {
+                if (catchUp)
+                {
+                    // Steps the run finished that no push brought (before the subscription, or lost on the way).
+                    foreach (var p in await Retrying(() => run.GetProgressAsync(seen), cancellation))
+                    {
+                        seen = p.Step;
+                        status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
+                        yield return new RunUpdate(status, p);
+                    }
+                    catchUp = false;
+                }
+                if (status.IsFinished)
+                {
+                    yield return new RunUpdate(status, null);
+                    yield break;
+                }
+                var wait = renewAt - DateTime.UtcNow;
+                bool pushedSomething = wait > TimeSpan.Zero && await WaitToReadAsync(watch, wait, cancellation);
+                if (!pushedSomething)
+                {
+                    // Renewal: the subscription lives on, and a run that moved to another silo (its coordinator's was
+                    // lost) is subscribed to again where it now lives; its status and any missed steps follow.
+                    status = Known(runId, await Retrying(() => run.SubscribeAsync(reference), cancellation));
+                    renewAt = DateTime.UtcNow + RunWatch.RenewEvery;
+                    catchUp = true;
+                    continue;
+                }
+                while (watch.Pushed.TryRead(out var item))
+                {
+                    if (item is StepProgress p)
+                    {
+                        if (p.Step <= seen) continue; // already reported
+                        if (p.Step > seen + 1)
+                        {
+                            catchUp = true; // a push went missing: the progress list has it
+                            continue;
+                        }
+                        seen = p.Step;
+                        status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
+                        yield return new RunUpdate(status, p);
+                    }
+                    else if (item is RunStatus pushedStatus)
+                    {
+                        status = pushedStatus;
+                        if (status.Step > seen || status.IsFinished) catchUp = true; // report every step before the end
+                        else yield return new RunUpdate(status, null);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            try { await run.UnsubscribeAsync(reference).WaitAsync(CallTimeout, CancellationToken.None); }
+            catch (Exception e) when (IsTransient(e) || e is OrleansException) { } // it lapses on its own
+            grains.DeleteObjectReference<IRunObserver>(reference);
         }
     }
+
+    private static async Task<bool> WaitToReadAsync(RunWatch watch, TimeSpan wait, CancellationToken cancellation)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        limit.CancelAfter(wait);
+        try
+        {
+            return await watch.Pushed.WaitToReadAsync(limit.Token);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Every run the cluster remembers (the running ones and the newest finished ones), newest first.</summary>
+    public Task<IReadOnlyList<RunStatus>> ListAsync(CancellationToken cancellation = default) =>
+        Retrying(() => grains.GetGrain<IRunRegistryGrain>(0).ListAsync(), cancellation);
 
     /// <summary>A run grain that was never started answers in its initial shape (pending, phase "pending", step 0,
     /// nothing else): a started run is running, evaluating or finished from the moment StartAsync returns.</summary>

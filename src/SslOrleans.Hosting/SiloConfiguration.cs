@@ -1,3 +1,4 @@
+using SslOrleans.Client;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

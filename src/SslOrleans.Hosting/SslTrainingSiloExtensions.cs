@@ -75,11 +75,6 @@ public static class SslTrainingSiloExtensions
         var options = new SslTrainingOptions();
         configure?.Invoke(options);
         options.Validate();
-        client.Configure<ClientMessagingOptions>(o =>
-        {
-            o.ResponseTimeout = options.ResponseTimeout;
-            o.MaxMessageBodySize = options.MaxMessageBodySize;
-        });
-        return client;
+        return Client.TrainingClientBuilderExtensions.AddTrainingClient(client, new Client.TrainingClientOptions { ResponseTimeout = options.ResponseTimeout, MaxMessageBodySize = options.MaxMessageBodySize });
     }
 }

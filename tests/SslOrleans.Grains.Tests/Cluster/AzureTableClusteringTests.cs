@@ -1,3 +1,4 @@
+using SslOrleans.Client;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;

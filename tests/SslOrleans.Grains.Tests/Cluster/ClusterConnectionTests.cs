@@ -1,3 +1,4 @@
+using SslOrleans.Client;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

@@ -135,7 +135,7 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
     private static async Task<RunStatus> WaitAsync(Client.TrainingClient client, string runId)
     {
         RunStatus? last = null;
-        await foreach (var u in client.WatchAsync(runId, TimeSpan.FromMilliseconds(100))) last = u.Status;
+        await foreach (var u in client.WatchAsync(runId)) last = u.Status;
         return last!;
     }
 

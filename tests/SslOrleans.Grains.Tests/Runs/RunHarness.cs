@@ -62,7 +62,7 @@ public static class RunHarness
         await client.SubmitAsync(spec);
         using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
         RunStatus? last = null;
-        await foreach (var u in client.WatchAsync(spec.RunId, TimeSpan.FromMilliseconds(100), cancel.Token)) last = u.Status;
+        await foreach (var u in client.WatchAsync(spec.RunId, cancellation: cancel.Token)) last = u.Status;
         return last!;
     }
 

@@ -21,7 +21,7 @@ public sealed class TrainingClientTests(ClusterFixture fixture)
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var watch = await Assert.ThrowsAsync<RunNotFoundException>(async () =>
         {
-            await foreach (var _ in Client.WatchAsync(runId, TimeSpan.FromMilliseconds(50), cancel.Token)) { }
+            await foreach (var _ in Client.WatchAsync(runId, cancellation: cancel.Token)) { }
         });
         Assert.Contains(runId, watch.Message);
 
@@ -37,7 +37,7 @@ public sealed class TrainingClientTests(ClusterFixture fixture)
         Assert.False(TrainingClient.IsUnknown(started));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         RunStatus? last = null;
-        await foreach (var u in Client.WatchAsync(spec.RunId, TimeSpan.FromMilliseconds(50), cancel.Token)) last = u.Status;
+        await foreach (var u in Client.WatchAsync(spec.RunId, cancellation: cancel.Token)) last = u.Status;
         Assert.True(last!.State == RunState.Completed, last.Error);
         Assert.Equal(RunState.Completed, (await Client.GetStatusAsync(spec.RunId)).State);
     }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 
-namespace SslOrleans.Hosting;
+namespace SslOrleans.Client;
 
 /// <summary>A cluster a client submits runs to: an embedded one it started, or an existing one it joined.</summary>
 public interface ITrainingCluster : IAsyncDisposable
@@ -12,8 +12,8 @@ public interface ITrainingCluster : IAsyncDisposable
 }
 
 /// <summary>
-/// An Orleans client connected to an existing cluster through its membership store (Redis or an Azure table), with
-/// the training messaging limits (<see cref="SslTrainingSiloExtensions.AddSslTrainingClient"/>; section "SslTraining"
+/// An Orleans client connected to an existing cluster through its membership store (Redis or an Azure table) or its
+/// localhost gateways, with the training messaging limits (<see cref="TrainingClientOptions"/>; section "SslTraining"
 /// of the environment applies as on the silos, so the message limit matches theirs by default).
 /// </summary>
 public sealed class ClusterClientHost : ITrainingCluster
@@ -34,16 +34,21 @@ public sealed class ClusterClientHost : ITrainingCluster
     /// <summary>How long joining may take once the store named an active cluster.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
-    public static Task<ClusterClientHost> ConnectAsync(string connection, Action<SslTrainingOptions>? configure = null, CancellationToken cancellation = default) =>
+    public static Task<ClusterClientHost> ConnectAsync(string connection, Action<TrainingClientOptions>? configure = null, CancellationToken cancellation = default) =>
         ConnectAsync(ClusterConnection.Parse(connection), configure, cancellation);
 
-    public static async Task<ClusterClientHost> ConnectAsync(ClusterConnection connection, Action<SslTrainingOptions>? configure = null, CancellationToken cancellation = default)
+    public static async Task<ClusterClientHost> ConnectAsync(ClusterConnection connection, Action<TrainingClientOptions>? configure = null, CancellationToken cancellation = default)
     {
         var resolved = await connection.ResolveAsync(cancellation: cancellation);
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ToStandardError();
-        var training = new SslTrainingOptions();
-        SslTrainingConfiguration.Bind(builder.Configuration, training);
+        // Logs go to stderr: stdout is the program's (the CLI's last stdout line is its JSON result).
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        TrainingClientOptions options;
+        try { options = TrainingClientOptions.From(builder.Configuration); }
+        catch (ArgumentException e) { throw new ClusterConnectionException(e.Message, e); }
+        configure?.Invoke(options);
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -51,18 +56,19 @@ public sealed class ClusterClientHost : ITrainingCluster
                 o.ClusterId = resolved.ClusterId!;
                 o.ServiceId = resolved.ServiceId!;
             });
-            if (resolved.Store == ClusterStore.Redis)
-                client.UseRedisClustering(o => o.ConfigurationOptions = resolved.Redis!.Options.Clone());
-            else
-                client.UseAzureStorageClustering((Orleans.Clustering.AzureStorage.AzureStorageGatewayOptions o) => o.TableServiceClient = resolved.Azure!.Client());
-            client.AddSslTrainingClient(o =>
+            switch (resolved.Store)
             {
-                o.Devices = training.Devices;
-                o.MaxMessageBodySize = training.MaxMessageBodySize;
-                o.ResponseTimeout = training.ResponseTimeout;
-                o.IdleCollectionAge = training.IdleCollectionAge;
-                configure?.Invoke(o);
-            });
+                case ClusterStore.Redis:
+                    client.UseRedisClustering(o => o.ConfigurationOptions = resolved.Redis!.Options.Clone());
+                    break;
+                case ClusterStore.AzureTable:
+                    client.UseAzureStorageClustering((Orleans.Clustering.AzureStorage.AzureStorageGatewayOptions o) => o.TableServiceClient = resolved.Azure!.Client());
+                    break;
+                default:
+                    client.UseLocalhostClustering(resolved.GatewayPorts.ToArray(), resolved.ServiceId!, resolved.ClusterId!);
+                    break;
+            }
+            client.AddTrainingClient(options);
         });
         // The caller owns Ctrl+C (the CLI stops the run with a checkpoint): the host must not close the client under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
@@ -87,7 +93,7 @@ public sealed class ClusterClientHost : ITrainingCluster
 }
 
 /// <summary>A host lifetime that ignores console signals: whoever started the host stops it.</summary>
-internal sealed class CallerOwnedLifetime : IHostLifetime
+public sealed class CallerOwnedLifetime : IHostLifetime
 {
     public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

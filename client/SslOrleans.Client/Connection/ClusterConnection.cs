@@ -3,10 +3,10 @@ using System.Text.Json;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
-namespace SslOrleans.Hosting;
+namespace SslOrleans.Client;
 
 /// <summary>Where a cluster's membership lives.</summary>
-public enum ClusterStore { Redis, AzureTable }
+public enum ClusterStore { Redis, AzureTable, Localhost }
 
 /// <summary>A cluster connection that cannot be used; the message names the connection (secrets redacted) and the fix.</summary>
 public sealed class ClusterConnectionException(string message, Exception? inner = null) : Exception(message, inner);
@@ -19,7 +19,9 @@ public sealed record DiscoveredCluster(string ClusterId, string ServiceId, int A
 /// <list type="bullet">
 /// <item><c>redis://host:port[?cluster=ID&amp;service=ID]</c> (also <c>redis://:password@host:port/db</c>, <c>rediss://</c> for TLS);</item>
 /// <item>an Azure Storage connection string (<c>TableEndpoint=…</c>, <c>AccountName=…;AccountKey=…</c> or
-/// <c>UseDevelopmentStorage=true</c>), optionally with extra parts <c>ClusterId=…;ServiceId=…</c>.</item>
+/// <c>UseDevelopmentStorage=true</c>), optionally with extra parts <c>ClusterId=…;ServiceId=…</c>;</item>
+/// <item><c>localhost:PORT[,PORT…][?cluster=ID&amp;service=ID]</c>: silos on this machine with localhost clustering,
+/// reached at their gateway ports (no membership store to discover them in: the cluster id defaults to Orleans' "dev").</item>
 /// </list>
 /// Without a cluster id, <see cref="ResolveAsync"/> discovers the one cluster of the store that has active silos.
 /// </summary>
@@ -27,8 +29,10 @@ public sealed class ClusterConnection
 {
     public const string DefaultServiceId = "sslo";
     public const string AzureTableName = "OrleansSiloInstances";
-    private const string Forms = "expected redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string " +
-        "(TableEndpoint=…, AccountName=…;AccountKey=…, or UseDevelopmentStorage=true; optional ClusterId=…;ServiceId=…)";
+    public const string LocalhostClusterId = "dev";
+    private const string Forms = "expected redis://host:port[?cluster=ID&service=ID], an Azure Storage connection string " +
+        "(TableEndpoint=…, AccountName=…;AccountKey=…, or UseDevelopmentStorage=true; optional ClusterId=…;ServiceId=…) " +
+        "or localhost:GATEWAYPORT[,PORT…][?cluster=ID]";
 
     /// <summary>How long discovery waits for the store before it reports it unreachable.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
@@ -37,8 +41,10 @@ public sealed class ClusterConnection
     /// (killed): Orleans' own rule, IAmAliveTablePublishTimeout × NumMissedTableIAmAliveLimit, plus a minute.</summary>
     public static readonly TimeSpan StaleAfter = StaleLimit();
 
-    private ClusterConnection(ClusterStore store, string display, string? clusterId, string? serviceId, RedisAddress? redis, AzureTableAddress? azure)
+    private ClusterConnection(ClusterStore store, string display, string? clusterId, string? serviceId, RedisAddress? redis, AzureTableAddress? azure,
+        IReadOnlyList<int>? gatewayPorts = null)
     {
+        GatewayPorts = gatewayPorts ?? [];
         Store = store;
         Display = display;
         ClusterId = clusterId;
@@ -52,8 +58,10 @@ public sealed class ClusterConnection
     public string Display { get; }
     public string? ClusterId { get; }
     public string? ServiceId { get; }
-    internal RedisAddress? Redis { get; }
-    internal AzureTableAddress? Azure { get; }
+    public RedisAddress? Redis { get; }
+    public AzureTableAddress? Azure { get; }
+    /// <summary>The gateway ports of a localhost cluster.</summary>
+    public IReadOnlyList<int> GatewayPorts { get; }
 
     public override string ToString() =>
         ClusterId is null ? Display : $"{Display} (cluster {ClusterId}, service {ServiceId ?? DefaultServiceId})";
@@ -83,12 +91,41 @@ public sealed class ClusterConnection
             return new ClusterConnection(ClusterStore.AzureTable, azure.Display,
                 azure.Extras.GetValueOrDefault("ClusterId"), azure.Extras.GetValueOrDefault("ServiceId"), null, azure);
         }
+        if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) return ParseLocalhost(text);
         throw new ClusterConnectionException($"--cluster '{Redact(text)}': {Forms}");
+    }
+
+    private static ClusterConnection ParseLocalhost(string text)
+    {
+        var rest = text["localhost:".Length..];
+        var query = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        int q = rest.IndexOf('?');
+        if (q >= 0)
+        {
+            foreach (var pair in rest[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var kv = pair.Split('=', 2);
+                if (kv.Length != 2 || kv[1].Length == 0) throw new ClusterConnectionException($"--cluster '{text}': query part '{pair}' must be key=value");
+                if (!kv[0].Equals("cluster", StringComparison.OrdinalIgnoreCase) && !kv[0].Equals("service", StringComparison.OrdinalIgnoreCase))
+                    throw new ClusterConnectionException($"--cluster '{text}': unknown query key '{kv[0]}'; known: cluster, service");
+                query[kv[0]] = kv[1];
+            }
+            rest = rest[..q];
+        }
+        var ports = new List<int>();
+        foreach (var part in rest.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+                throw new ClusterConnectionException($"--cluster '{text}': '{part}' is not a gateway port (1-65535); {Forms}");
+            ports.Add(port);
+        }
+        return new ClusterConnection(ClusterStore.Localhost, $"localhost:{string.Join(',', ports)}",
+            query.GetValueOrDefault("cluster") ?? LocalhostClusterId, query.GetValueOrDefault("service") ?? DefaultServiceId, null, null, ports);
     }
 
     /// <summary>This connection with the cluster fixed (a discovered one).</summary>
     public ClusterConnection For(DiscoveredCluster cluster) =>
-        new(Store, Display, cluster.ClusterId, cluster.ServiceId, Redis, Azure);
+        new(Store, Display, cluster.ClusterId, cluster.ServiceId, Redis, Azure, GatewayPorts);
 
     /// <summary>
     /// The cluster to join: the one named, or the only cluster of the store with active silos. No such cluster, several,
@@ -96,6 +133,8 @@ public sealed class ClusterConnection
     /// </summary>
     public async Task<ClusterConnection> ResolveAsync(TimeSpan? timeout = null, CancellationToken cancellation = default)
     {
+        // Localhost clusters keep no membership store a client can read: the connection names them fully.
+        if (Store == ClusterStore.Localhost) return this;
         var found = await ListActiveAsync(timeout, cancellation);
         var matching = found
             .Where(c => ClusterId is null || c.ClusterId == ClusterId)
@@ -119,7 +158,12 @@ public sealed class ClusterConnection
         var t = timeout ?? DefaultTimeout;
         try
         {
-            var list = Store == ClusterStore.Redis ? await ListRedisAsync(t, cancellation) : await ListAzureAsync(t, cancellation);
+            var list = Store switch
+            {
+                ClusterStore.Redis => await ListRedisAsync(t, cancellation),
+                ClusterStore.AzureTable => await ListAzureAsync(t, cancellation),
+                _ => [new DiscoveredCluster(ClusterId!, ServiceId!, GatewayPorts.Count)],
+            };
             return list.OrderBy(c => c.ServiceId, StringComparer.Ordinal).ThenBy(c => c.ClusterId, StringComparer.Ordinal).ToList();
         }
         catch (Exception e) when (e is not ClusterConnectionException && !(e is OperationCanceledException && cancellation.IsCancellationRequested))

@@ -1,11 +1,11 @@
 using System.Net;
 using StackExchange.Redis;
 
-namespace SslOrleans.Hosting;
+namespace SslOrleans.Client;
 
 /// <summary>A Redis server named as redis://[user:password@]host[:port][/db][?key=value&amp;…] (rediss:// for TLS)
 /// or in StackExchange.Redis' own form "host:port[,option=value…]".</summary>
-internal sealed record RedisAddress(ConfigurationOptions Options, string Display, IReadOnlyDictionary<string, string> Query)
+public sealed record RedisAddress(ConfigurationOptions Options, string Display, IReadOnlyDictionary<string, string> Query)
 {
     public const int DefaultPort = 6379;
 
@@ -85,7 +85,7 @@ internal sealed record RedisAddress(ConfigurationOptions Options, string Display
 /// UseDevelopmentStorage=true (Azurite on its default ports). Extra parts <c>ClusterId=…;ServiceId=…</c> are taken out
 /// before the string reaches the Azure client.
 /// </summary>
-internal sealed record AzureTableAddress(string ConnectionString, string Display, IReadOnlyDictionary<string, string> Extras)
+public sealed record AzureTableAddress(string ConnectionString, string Display, IReadOnlyDictionary<string, string> Extras)
 {
     private static readonly string[] ExtraKeys = ["ClusterId", "ServiceId"];
     private static readonly string[] SecretKeys = ["AccountKey", "SharedAccessSignature"];
