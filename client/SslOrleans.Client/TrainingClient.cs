@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using SslOrleans.Abstractions.Runs;
+using SslOrleans.Storage;
+using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Client;
 
@@ -135,6 +137,21 @@ public sealed class TrainingClient(IGrainFactory grains)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The checkpoints of a run, read where the run writes them (its <see cref="RunStatus.Out"/>: a folder the silos
+    /// share with this machine, or az:// with the account of <paramref name="storage"/> or SSLO_STORAGE). Each entry
+    /// has its step, manifest (metrics, files with sha256) and whether <c>latest</c> names it; verify and download
+    /// through the returned catalog; load a backbone with SslOrleans.Checkpoints.
+    /// </summary>
+    public async Task<(CheckpointCatalog Catalog, IReadOnlyList<CheckpointEntry> Checkpoints)> ListCheckpointsAsync(
+        string runId, StorageOptions? storage = null, CancellationToken cancellation = default)
+    {
+        var status = await GetStatusAsync(runId);
+        var location = status.Out ?? throw new InvalidOperationException($"run '{runId}' names no checkpoint location yet");
+        var catalog = new CheckpointCatalog(new CheckpointStoreFactory((storage ?? new StorageOptions()).WithEnvironment()).Open(location));
+        return (catalog, await catalog.ListAsync(cancellation));
     }
 
     /// <summary>Every run the cluster remembers (the running ones and the newest finished ones), newest first.</summary>
