@@ -4,11 +4,13 @@ using SslOrleans.Client;
 namespace SslOrleans.Cli.Commands;
 
 /// <summary>Live progress on stderr: one rewritten line on a terminal, a line every few seconds otherwise; a change
-/// in the number of workers always gets a line of its own.</summary>
+/// in the number of workers always gets a line of its own. Long phases other than training (evaluation's feature
+/// extraction, the final checkpoint's upload) show how far they have come and an ETA the same way.</summary>
 public sealed class ProgressPrinter(TextWriter stderr, bool? terminal = null)
 {
     private readonly bool terminal = terminal ?? !Console.IsErrorRedirected;
     private DateTime lastLine = DateTime.MinValue;
+    private DateTime lastPhaseLine = DateTime.MinValue;
     private string lastPhase = "";
     private int lastWorkers;
 
@@ -36,6 +38,17 @@ public sealed class ProgressPrinter(TextWriter stderr, bool? terminal = null)
         {
             if (terminal && lastPhase == "training") stderr.WriteLine();
             stderr.WriteLine($"sslo: {s.Phase}");
+            lastPhaseLine = DateTime.UtcNow;
+        }
+        else if (s.Progress is { } g && g.Phase == s.Phase)
+        {
+            var line = $"sslo: {g.Phase}: {g.Done}/{g.Total} {g.Unit} ({100 * g.Fraction:F0}%)  ETA {Eta(g.EtaSeconds)}";
+            if (terminal) stderr.Write("\r" + line.PadRight(110) + (g.Done >= g.Total ? "\n" : ""));
+            else if (DateTime.UtcNow - lastPhaseLine > TimeSpan.FromSeconds(5) || g.Done >= g.Total)
+            {
+                stderr.WriteLine(line);
+                lastPhaseLine = DateTime.UtcNow;
+            }
         }
         lastPhase = s.Phase;
     }

@@ -75,13 +75,15 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
 
     /// <summary>The final checkpoint: waits for the one in flight, then writes this one and waits for it; its failure fails the run.
     /// When the one in flight was of the same step, it is the final checkpoint.</summary>
-    public async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> WriteFinalAsync(long step, Func<Task<Snapshot>> snapshot)
+    /// <param name="progress">Told (files uploaded, files to upload) as each file of the checkpoint is written.</param>
+    public async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> WriteFinalAsync(long step, Func<Task<Snapshot>> snapshot,
+        Action<long, long>? progress = null)
     {
         await DrainAsync();
         if (Last is { } last && last.Manifest.Step == step) return last;
         var taken = await snapshot();
         sinceLast.Restart();
-        return await CompleteAsync(taken);
+        return await CompleteAsync(taken, progress);
     }
 
     /// <summary>Waits for the checkpoint in flight, if any (its failure is already a warning).</summary>
@@ -115,14 +117,21 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         }
     }
 
-    private async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> CompleteAsync(Snapshot taken)
+    private async Task<(string Path, CheckpointManifest Manifest, double ParamL2)> CompleteAsync(Snapshot taken, Action<long, long>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         long step = taken.Manifest.Step;
+        long total = taken.Shards.Length + 1 + (taken.Export.OnlineProbe is null ? 0 : 1), done = 0;
+        async Task<T> Counted<T>(Task<T> upload)
+        {
+            var written = await upload;
+            progress?.Invoke(++done, total);
+            return written;
+        }
         // The backbone and the probe go up beside the shards' own uploads.
-        var backbone = Task.Run(() => store.WriteFileAsync(step, CheckpointNames.Backbone, taken.Export.SafeTensors));
-        var probe = taken.Export.OnlineProbe is { } p ? Task.Run(() => store.WriteFileAsync(step, CheckpointNames.OnlineProbe, p)) : null;
-        var files = (await Task.WhenAll(taken.Shards.Select(g => g.EndSaveAsync(step)))).ToList();
+        var backbone = Counted(Task.Run(() => store.WriteFileAsync(step, CheckpointNames.Backbone, taken.Export.SafeTensors)));
+        var probe = taken.Export.OnlineProbe is { } p ? Counted(Task.Run(() => store.WriteFileAsync(step, CheckpointNames.OnlineProbe, p))) : null;
+        var files = (await Task.WhenAll(taken.Shards.Select(g => Counted(g.EndSaveAsync(step))))).ToList();
         files.Add((await backbone).ToDigest());
         if (probe is not null) files.Add((await probe).ToDigest());
         var manifest = taken.Manifest with { Files = files.ToArray(), CreatedUtc = DateTimeOffset.UtcNow };

@@ -107,7 +107,7 @@ public sealed partial class RunGrain
         {
             try
             {
-                return await checkpoints!.WriteFinalAsync(step, () => SnapshotAsync(s));
+                return await checkpoints!.WriteFinalAsync(step, () => SnapshotAsync(s), PhaseReporter("files"));
             }
             catch (Exception e) when (attempt < 3 && e is not RunRewoundException)
             {

@@ -224,27 +224,6 @@ public sealed class LedgerThroughFailuresTests
 {
     private const int Samples = 320;
 
-    /// <summary>The first <paramref name="count"/> training images (and 100 test images) as uncompressed idx files.</summary>
-    private static string SubsetFolder(int count)
-    {
-        var folder = Cluster.ClusterTestSupport.TempDir("sslo-subset");
-        void Write(string name, ImageDatasetPart part)
-        {
-            using var f = File.Create(Path.Combine(folder, name));
-            f.Write([0, 0, 8, (byte)part.Dims.Length]);
-            foreach (var d in part.Dims) f.Write([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
-            f.Write(part.Bytes);
-        }
-        foreach (var (prefix, data, n) in new[] { ("train", Core.Data.FashionMnist.LoadTrainCached(null), count), ("t10k", Core.Data.FashionMnist.LoadTestCached(null), 100) })
-        {
-            int pixels = data.Height * data.Width;
-            Write($"{prefix}-images-idx3-ubyte", new ImageDatasetPart([n, data.Height, data.Width], data.Pixels.AsSpan(0, n * pixels).ToArray()));
-            Write($"{prefix}-labels-idx1-ubyte", new ImageDatasetPart([n], data.Labels.AsSpan(0, n).ToArray()));
-        }
-        return folder;
-    }
-
-    private sealed record ImageDatasetPart(int[] Dims, byte[] Bytes);
 
     [Fact]
     public async Task Three_epochs_under_three_worker_losses_apply_every_sample_of_every_epoch_exactly_once()
@@ -252,7 +231,7 @@ public sealed class LedgerThroughFailuresTests
         await using var cluster = await ElasticCluster.StartAsync(slotSilos: 3);
         var spec = RunHarness.Tiny("ledger", workers: 2, steps: 30) with
         {
-            Data = SubsetFolder(Samples), ParameterShards = 1, DataShards = 2, CheckpointMinutes = 0,
+            Data = RunHarness.SubsetFolder(Samples), ParameterShards = 1, DataShards = 2, CheckpointMinutes = 0,
         };
         var client = new Client.TrainingClient(cluster.Client);
         await client.SubmitAsync(spec);

@@ -34,6 +34,28 @@ public static class RunHarness
         Out = Path.Combine(Path.GetTempPath(), "sslo-tests", Guid.NewGuid().ToString("N")),
     };
 
+    /// <summary>The first <paramref name="count"/> training images (and 100 test images) as uncompressed idx files.</summary>
+    public static string SubsetFolder(int count)
+    {
+        var folder = SslOrleans.Grains.Tests.Cluster.ClusterTestSupport.TempDir("sslo-subset");
+        void Write(string name, ImageDatasetPart part)
+        {
+            using var f = File.Create(Path.Combine(folder, name));
+            f.Write([0, 0, 8, (byte)part.Dims.Length]);
+            foreach (var d in part.Dims) f.Write([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+            f.Write(part.Bytes);
+        }
+        foreach (var (prefix, data, n) in new[] { ("train", Core.Data.FashionMnist.LoadTrainCached(null), count), ("t10k", Core.Data.FashionMnist.LoadTestCached(null), 100) })
+        {
+            int pixels = data.Height * data.Width;
+            Write($"{prefix}-images-idx3-ubyte", new ImageDatasetPart([n, data.Height, data.Width], data.Pixels.AsSpan(0, n * pixels).ToArray()));
+            Write($"{prefix}-labels-idx1-ubyte", new ImageDatasetPart([n], data.Labels.AsSpan(0, n).ToArray()));
+        }
+        return folder;
+    }
+
+    private sealed record ImageDatasetPart(int[] Dims, byte[] Bytes);
+
     /// <summary>The tiny spec for a method: MAE and BEiT on a ViT with 7 × 7 patches (16 per image), BEiT with the shared test tokenizer.</summary>
     public static RunSpec ForMethod(RunSpec spec, string method) => method switch
     {
