@@ -136,8 +136,9 @@ public static class Flag
 
     /// <summary>
     /// Flags as sslo knows them: '_' in a flag's name becomes '-' (--micro_batch=32 is --micro-batch=32), since run-spec
-    /// keys are snake_case in YAML and users type both. Done on the tokens rather than as aliases so that help lists
-    /// each flag once. Values are left alone.
+    /// keys are snake_case in YAML and users type both. Done on the tokens rather than as aliases: System.CommandLine
+    /// 2.0 lists every alias in help (its HelpBuilder is internal), which would double every multi-word flag's line.
+    /// Values are left alone.
     /// </summary>
     public static string[] Normalize(IEnumerable<string> args) => args.Select(a =>
     {

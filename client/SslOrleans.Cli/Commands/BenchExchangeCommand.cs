@@ -36,7 +36,8 @@ public static class BenchExchangeCommand
         var chunkBytes = Flag.PositiveInteger("--chunk-bytes", "Largest tensor payload of one message", new RunSpec().ChunkBytes);
         var dtype = Flag.OneOf("--gradient-dtype", "How workers send gradient sums", "float64", GradientWire.Names);
         var rounds = Flag.PositiveInteger("--rounds", "Measured rounds after one warm-up", 5);
-        var mirror = Flag.Switch("--mirror-shards", "After its apply every shard copies its state to a mirror on another silo, as in runs (part of 'aggregate')",
+        var mirror = Flag.Switch("--mirror-shards", "After its apply every shard copies its state to a mirror on another silo, as in runs (part of 'aggregate'); " +
+            "--mirror-shards false measures without [default: true]",
             defaultValue: true);
         var silo = Flag.Text("--silo", "PATH", "The silo host's SslOrleans.Silo.dll (default: beside sslo, or artifacts/silo)");
         var command = new Command("exchange",
