@@ -1,81 +1,48 @@
-using SslOrleans.Cli.Commands;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.Reflection;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Data;
 
 namespace SslOrleans.Cli;
 
-/// <summary>The sslo command line: dispatches to a command and turns bad input into one clear line and exit code 2.</summary>
+/// <summary>
+/// The sslo command line: composes the commands (each <see cref="VerbAttribute"/> class makes its own), runs the one
+/// given, and turns bad input into one clear line on stderr and exit code 2 (0: done, 1: a run or check failed).
+/// </summary>
 public static class Sslo
 {
-    public const string Usage = """
-        usage: sslo <command> [flags]
-          pretrain [--config FILE] [--method byol|simclr|barlow|rotnet|mae|beit] [--dataset fashion-mnist] [--data DIR] [--width N] [--workers N]
-                   [--batch B] [--micro-batch M] [--steps N | --epochs E | --minutes M] [--seed S] [--out DIR|az://CONTAINER/PREFIX]
-                   [--resume] [--stop-after N] [--checkpoint-every N] [--checkpoint-minutes 10] [--keep-last 3] [--no-eval] [--lr X] [--tokenizer DIR (beit)] …
-                   [--cluster CONN]
-                   runs on an embedded single-process cluster, or with --cluster on an existing one (deploy/local/cluster.sh up N
-                   prints CONN): redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string
-                   [;ClusterId=ID;ServiceId=ID]; without an id, the one cluster with active silos there is used;
-                   progress on stderr, a JSON result (with silos and workers) as the last stdout line; Ctrl+C stops with a checkpoint;
-                   elastic: [--min-workers N] [--max-workers N] [--step-deadline-seconds S] (workers start the run)
-          scale RUN --workers N --cluster CONN
-                   sets the workers a running run aims for from its next step boundary (1..batch/micro-batch; the global
-                   batch and micro-batch stay); one JSON line: run id, state, step, target and current workers
-          status RUN --cluster CONN
-                   a run's status on the cluster (state, step, last step, sample ledger totals, workers, result) as one JSON line
-          checkpoint list LOCATION | verify LOCATION [--step N] | download LOCATION [--step N] --to DIR [--format safetensors|pytorch]
-                   a run's checkpoints (steps, time, metrics, which one 'latest' names); the sha256 of every file of one;
-                   its files into DIR (pytorch: also backbone.pt and model.json, see docs/checkpoints.md).
-                   LOCATION: a run folder or az://CONTAINER/PREFIX (account from SSLO_STORAGE), a step folder or a manifest.json
-          data upload [--dataset fashion-mnist] [--data DIR] | --from DIR  --to az://CONTAINER/PREFIX
-                   puts the dataset's files (or a folder's, e.g. a tokenizer) into blob storage for --data / --tokenizer az://…
-          eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]
-                   kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone (--init: the run's initial one);
-                   PATH: a run folder, a step folder or a manifest.json; the sample limits take the first N of each split
-          bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--doc docs/benchmarks.md] …
-                   pretrains each method from configs/<method>-fashion-mnist.yaml for the same budget (beit after training
-                   its tokenizer), evaluates each, and writes its rows into the table of docs/benchmarks.md
-          bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards N] [--chunk-bytes B] [--gradient-dtype float64|float32|bfloat16] [--rounds 5]
-                   one step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback,
-                   beside a memcpy and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line
-          bench numerics [--backbone resnet18] [--width 16] [--micro-batch 32] [--threads 1] [--image-size 28] [--channels 1] [--rounds 3]
-                   what a worker's numerics self-check (every conv and linear layer against float64) costs; JSON as the last stdout line
-          bench checkpoint --to az://CONTAINER/PREFIX|DIR [--backbone resnet50] [--width 64] [--run-width 16] [--run-steps 24] [--run-every 4]
-                   one checkpoint of the model's whole state to --to and to a local folder with fsync (bytes, seconds, MB/s), and
-                   a short run with a checkpoint every few steps against one without (step time, time the loop waited per checkpoint)
-          tokenizer train [--dataset fashion-mnist] [--data DIR] [--out runs/tokenizer-fashion-mnist] [--codebook 512] [--patch-size 4]
-                   [--code-dim 32] [--hidden-dim 64] [--steps N | --minutes 2] [--batch 256] [--lr 1e-3] [--seed 0] [--force]
-                   trains the VQ-VAE patch tokenizer of BEiT-style pretraining; writes tokenizer.safetensors + tokenizer.json to --out
-        methods: byol, simclr, barlow, rotnet, mae, beit; backbones: resnet18, resnet50 (--stem cifar|imagenet), vit-tiny (--patch-size P)
-        every run-spec key works as a flag: --key value (snake_case keys, '-' or '_')
-        """;
+    private const string Description =
+        "Self-supervised pretraining (BYOL, SimCLR, Barlow Twins, RotNet, MAE, BEiT) on an Orleans cluster. " +
+        "Progress goes to stderr; a command's result is one JSON object, the last line of stdout. " +
+        "Every command takes --help; multi-word flags may also be written with '_' (--micro_batch).";
+
+    // Response files (@FILE) are off: an argument that starts with @ is a value, as it always was.
+    internal static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null };
 
     public static async Task<int> MainAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        var parsed = CreateRoot().Parse(Flag.Normalize(args), Parsing);
+        if (parsed.Action is ParseErrorAction)
         {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
+            stderr.WriteLine($"sslo: {ParseErrors.Describe(parsed)}");
+            return 2;
         }
+        var invocation = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            // Bad input is reported below, in sslo's words; pretrain handles Ctrl+C itself (a checkpoint, then stop).
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
         try
         {
-            // Before anything computes (eval and tokenizer training run convolutions in this process).
-            Core.Numerics.OneDnnIsaGuard.Apply();
-            return args[0] switch
-            {
-                "pretrain" => await PretrainCommand.RunAsync(args[1..], stdout, stderr),
-                "scale" => await ScaleCommand.ScaleAsync(args[1..], stdout, stderr),
-                "status" => await ScaleCommand.StatusAsync(args[1..], stdout, stderr),
-                "checkpoint" => await CheckpointCommand.RunAsync(args[1..], stdout, stderr),
-                "eval" => EvalCommand.Run(args[1..], stdout, stderr),
-                "data" when args.Length > 1 && args[1] == "upload" => await DataCommand.UploadAsync(args[2..], stdout, stderr),
-                "bench" when args.Length > 1 && args[1] == "learn" => await BenchLearnCommand.RunAsync(args[2..], stdout, stderr),
-                "bench" when args.Length > 1 && args[1] == "exchange" => await BenchExchangeCommand.RunAsync(args[2..], stdout, stderr),
-                "bench" when args.Length > 1 && args[1] == "numerics" => BenchNumericsCommand.Run(args[2..], stdout, stderr),
-                "bench" when args.Length > 1 && args[1] == "checkpoint" => await BenchCheckpointCommand.RunAsync(args[2..], stdout, stderr),
-                "tokenizer" when args.Length > 1 && args[1] == "train" => TokenizerCommand.Train(args[2..], stdout, stderr),
-                _ => Unknown(args[0], stderr),
-            };
+            // Before anything computes (eval and tokenizer training run convolutions in this process); not for help.
+            if (parsed.Action == parsed.CommandResult.Command.Action && parsed.CommandResult.Command.Subcommands.Count == 0)
+                Core.Numerics.OneDnnIsaGuard.Apply();
+            return await parsed.InvokeAsync(invocation);
         }
         catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException
                                       or Client.ClusterConnectionException or Hosting.SslConfigurationException)
@@ -97,10 +64,37 @@ public static class Sslo
         }
     }
 
-    private static int Unknown(string command, TextWriter stderr)
+    /// <summary>sslo and every command under it, with help on each (-h, --help).</summary>
+    public static Command CreateRoot()
     {
-        stderr.WriteLine($"sslo: unknown command '{command}'");
-        stderr.WriteLine(Usage);
-        return 2;
+        var root = new Command("sslo", Description);
+        var help = new HelpOption();
+        root.Add(help);
+        root.Add(new VersionOption());
+        foreach (var verb in Verbs()) root.Add(verb);
+        var helpAction = (HelpAction)help.Action!;
+        // sslo alone: what it can do, and exit code 2 (nothing was done).
+        root.SetAction(parsed =>
+        {
+            helpAction.Invoke(parsed);
+            return 2;
+        });
+        return root;
     }
+
+    /// <summary>A group of subcommands (bench, checkpoint…): given alone, it names them.</summary>
+    public static Command Group(string name, string description, params Command[] subcommands)
+    {
+        var group = new Command(name, description);
+        foreach (var c in subcommands) group.Add(c);
+        group.SetAction(int (parsed) => throw parsed.Problem($"give one of: {string.Join(", ", subcommands.Select(c => c.Name))}"));
+        return group;
+    }
+
+    private static IEnumerable<Command> Verbs() => typeof(Sslo).Assembly.GetTypes()
+        .Select(t => (Type: t, Verb: t.GetCustomAttribute<VerbAttribute>()))
+        .Where(v => v.Verb is not null)
+        .OrderBy(v => v.Verb!.Order).ThenBy(v => v.Type.Name, StringComparer.Ordinal)
+        .Select(v => v.Type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, Type.EmptyTypes)?.Invoke(null, null) as Command
+                     ?? throw new InvalidOperationException($"{v.Type.Name} is a [Verb] without a public static Command Create()"));
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using SslOrleans.Abstractions.Runs;
@@ -21,19 +22,39 @@ namespace SslOrleans.Cli.Commands;
 /// </summary>
 public static class BenchCheckpointCommand
 {
-    public const string Usage = "usage: sslo bench checkpoint --to az://CONTAINER/PREFIX|DIR [--local DIR] [--backbone resnet50] [--width 64] [--shards 2] " +
-                                "[--run-width 16] [--run-steps 24] [--run-every 4] [--batch 128]";
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var flags = CommandFlags.Parse(args, "bench checkpoint", Usage,
-            ["to", "local", "backbone", "width", "shards", "run-width", "run-steps", "run-every", "batch"], []);
-        var to = flags.Text("to") ?? throw new SpecException($"bench checkpoint: --to is required; {Usage}");
-        var local = Path.GetFullPath(flags.Text("local") ?? Path.Combine(Path.GetTempPath(), "sslo-bench-checkpoint"));
+        var to = Flag.Text("--to", "az://CONTAINER/PREFIX|DIR", "Where the checkpoint and the short runs' checkpoints go; required");
+        var local = Flag.Text("--local", "DIR", "The local folder written with fsync for comparison (default: TMP/sslo-bench-checkpoint)");
+        var backbone = Flag.Text("--backbone", "NAME", "The checkpointed model's backbone", "resnet50");
+        var width = Flag.PositiveInteger("--width", "The checkpointed model's width", 64);
+        var shards = Flag.PositiveInteger("--shards", "Parameter shards: files written in parallel", 2);
+        var runWidth = Flag.PositiveInteger("--run-width", "Width of the short runs (BYOL, resnet18)", 16);
+        var runSteps = Flag.PositiveInteger("--run-steps", "Steps of each short run", 24);
+        var runEvery = Flag.PositiveInteger("--run-every", "Steps between checkpoints in the run with checkpoints", 4);
+        var batch = Flag.PositiveInteger("--batch", "Batch of the short runs", 128);
+        var command = new Command("checkpoint",
+            "One checkpoint of a model's whole state to --to and to a local folder with fsync (bytes, seconds, MB/s), and a short " +
+            "run with a checkpoint every few steps against one without (step time, time the loop waited per checkpoint)")
+        {
+            to, local, backbone, width, shards, runWidth, runSteps, runEvery, batch,
+        };
+        command.SetAction((parsed, _) => RunAsync(new Settings(
+            parsed.GetValue(to) ?? throw parsed.Problem("--to is required"),
+            Path.GetFullPath(parsed.GetValue(local) ?? Path.Combine(Path.GetTempPath(), "sslo-bench-checkpoint")),
+            parsed.GetValue(backbone)!, parsed.GetValue(width), parsed.GetValue(shards),
+            parsed.GetValue(runWidth), parsed.GetValue(runSteps), parsed.GetValue(runEvery), parsed.GetValue(batch)), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    private sealed record Settings(string To, string Local, string Backbone, int Width, int Shards, int RunWidth, int RunSteps, int RunEvery, int Batch);
+
+    private static async Task<int> RunAsync(Settings o, TextWriter stdout, TextWriter stderr)
+    {
+        var (to, local) = (o.To, o.Local);
         var spec = Grains.Runs.RunPlan.WithMethodDefaults(new RunSpec
         {
-            Method = "byol", Backbone = flags.Text("backbone") ?? "resnet50", Width = flags.PositiveInteger("width") ?? 64,
-            ParameterShards = flags.PositiveInteger("shards") ?? 2, RunId = "bench-checkpoint",
+            Method = "byol", Backbone = o.Backbone, Width = o.Width, ParameterShards = o.Shards, RunId = "bench-checkpoint",
         });
         var stores = new CheckpointStoreFactory(new StorageOptions().WithEnvironment());
         var target = stores.Open(to + "/" + Guid.NewGuid().ToString("N")[..8]);
@@ -48,8 +69,7 @@ public static class BenchCheckpointCommand
         await disk.DeleteStepAsync(1);
         await target.DeleteStepAsync(1);
 
-        int runWidth = flags.PositiveInteger("run-width") ?? 16, steps = flags.PositiveInteger("run-steps") ?? 24, every = flags.PositiveInteger("run-every") ?? 4;
-        int batch = flags.PositiveInteger("batch") ?? 128;
+        int runWidth = o.RunWidth, steps = o.RunSteps, every = o.RunEvery, batch = o.Batch;
         stderr.WriteLine($"sslo bench checkpoint: BYOL resnet18 width {runWidth}, {steps} steps of batch {batch}, checkpoints every {every} steps to {to}, then none");
         var with = await PretrainAsync(to, runWidth, steps, batch, every, stderr);
         var without = await PretrainAsync(to, runWidth, steps, batch, 0, stderr);
@@ -113,8 +133,9 @@ public static class BenchCheckpointCommand
     {
         var output = new StringWriter();
         var location = $"{to}/run-{(every > 0 ? "with" : "without")}-{Guid.NewGuid():N}"[..(to.Length + 20)];
-        int code = await PretrainCommand.RunAsync(["--method", "byol", "--width", width.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(),
-            "--checkpoint-every", every.ToString(), "--checkpoint-minutes", "0", "--no-eval", "--workers", "2", "--out", location], output, stderr);
+        var spec = SpecLoader.Load(["--method", "byol", "--width", width.ToString(), "--batch", batch.ToString(), "--steps", steps.ToString(),
+            "--checkpoint-every", every.ToString(), "--checkpoint-minutes", "0", "--no-eval", "--workers", "2", "--out", location]);
+        int code = await PretrainCommand.RunAsync(spec, null, output, stderr);
         if (code != 0) throw new InvalidOperationException($"bench checkpoint: the pretraining run to {location} exited with {code}");
         using var json = JsonDocument.Parse(output.ToString().TrimEnd().Split('\n')[^1]);
         return json.RootElement.Clone();

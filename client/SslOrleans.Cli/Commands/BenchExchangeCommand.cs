@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -26,29 +27,36 @@ public static class BenchExchangeCommand
 {
     private const int TensorSize = 1 << 20;
 
-    public const string Usage = "usage: sslo bench exchange [--params 11200000] [--workers 2] [--silos 2] [--shards 2·silos] [--chunk-bytes 16777216] [--gradient-dtype float64|float32|bfloat16] [--rounds 5] [--mirror-shards true|false] [--silo PATH]";
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var flags = CommandFlags.Parse(args, "bench exchange", Usage,
-            ["params", "workers", "silos", "shards", "chunk-bytes", "gradient-dtype", "rounds", "silo", "mirror-shards"], []);
-        int parameters = flags.PositiveInteger("params") ?? 11_200_000;
-        int workers = flags.PositiveInteger("workers") ?? 2;
-        int silos = flags.PositiveInteger("silos") ?? 2;
-        int shards = flags.PositiveInteger("shards") ?? 2 * silos;
-        int chunkBytes = flags.PositiveInteger("chunk-bytes") ?? new RunSpec().ChunkBytes;
-        string dtype = flags.Text("gradient-dtype") ?? "float64";
-        if (!GradientWire.Names.Contains(dtype)) throw new SpecException($"bench exchange: --gradient-dtype wants one of {string.Join(", ", GradientWire.Names)}, got '{dtype}'");
-        int rounds = flags.PositiveInteger("rounds") ?? 5;
-        // After its apply every shard copies its state to a mirror on another silo (as in runs): part of "aggregate".
-        bool mirror = flags.Text("mirror-shards") switch
+        var parameters = Flag.PositiveInteger("--params", "Parameters of the synthetic model (cut into 1 Mi-element tensors)", 11_200_000);
+        var workers = Flag.PositiveInteger("--workers", "Workers that push and pull", 2);
+        var silos = Flag.PositiveInteger("--silos", "Silo processes started on loopback (at most 16)", 2);
+        var shards = Flag.PositiveInteger("--shards", "Parameter shards (default: 2 × silos)");
+        var chunkBytes = Flag.PositiveInteger("--chunk-bytes", "Largest tensor payload of one message", new RunSpec().ChunkBytes);
+        var dtype = Flag.OneOf("--gradient-dtype", "How workers send gradient sums", "float64", GradientWire.Names);
+        var rounds = Flag.PositiveInteger("--rounds", "Measured rounds after one warm-up", 5);
+        var mirror = Flag.Switch("--mirror-shards", "After its apply every shard copies its state to a mirror on another silo, as in runs (part of 'aggregate'); " +
+            "--mirror-shards false measures without [default: true]",
+            defaultValue: true);
+        var silo = Flag.Text("--silo", "PATH", "The silo host's SslOrleans.Silo.dll (default: beside sslo, or artifacts/silo)");
+        var command = new Command("exchange",
+            "One step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback, beside a memcpy " +
+            "and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line")
         {
-            null or "true" => true,
-            "false" => false,
-            var other => throw new SpecException($"bench exchange: --mirror-shards wants true or false, got '{other}'"),
+            parameters, workers, silos, shards, chunkBytes, dtype, rounds, mirror, silo,
         };
+        command.SetAction((parsed, _) => RunAsync(parsed.GetValue(parameters), parsed.GetValue(workers), parsed.GetValue(silos),
+            parsed.GetValue(shards) ?? 2 * parsed.GetValue(silos), parsed.GetValue(chunkBytes), parsed.GetValue(dtype)!, parsed.GetValue(rounds),
+            parsed.GetValue(mirror), parsed.GetValue(silo), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int parameters, int workers, int silos, int shards, int chunkBytes, string dtype, int rounds,
+        bool mirror, string? siloPath, TextWriter stdout, TextWriter stderr)
+    {
         if (silos > 16) throw new SpecException($"bench exchange: --silos wants at most 16 processes on this machine, got {silos}");
-        string siloDll = SiloDll(flags.Text("silo"));
+        string siloDll = SiloDll(siloPath);
 
         var spec = RunPlan.WithMethodDefaults(new RunSpec
         {
@@ -123,7 +131,7 @@ public static class BenchExchangeCommand
             exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs, mirror);
         stderr.WriteLine($"  exchange {exchangeMs:F0} ms ({result.ExchangeGbps:F2} GB/s; moving bytes {wireMs:F0} ms), memcpy {memcpyMs:F0} ms ({result.MemcpyGbps:F2} GB/s), " +
                          $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}");
-        stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
+        stdout.WriteLine(JsonSerializer.Serialize(result, JsonLines.Options));
         return 0;
     }
 

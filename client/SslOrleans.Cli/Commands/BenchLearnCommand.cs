@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -14,14 +15,42 @@ namespace SslOrleans.Cli.Commands;
 /// </summary>
 public static class BenchLearnCommand
 {
-    public const string Usage = "usage: sslo bench learn [--minutes 15] [--width 16] [--methods byol,simclr,barlow,rotnet,mae,beit] [--tokenizer-minutes 2] [--workers 2] [--batch 256] " +
-                                "[--seed 0] [--configs configs] [--out runs/bench-learn] [--doc docs/benchmarks.md | --no-doc] [--data DIR] [--train-samples N] [--test-samples N]";
     public const string Begin = "<!-- bench-learn:begin -->";
     public const string End = "<!-- bench-learn:end -->";
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var o = Options.Parse(args);
+        var minutes = Flag.PositiveNumber("--minutes", "Training budget of each method, in minutes", 15);
+        var width = Flag.PositiveInteger("--width", "Backbone width", 16);
+        var methods = Flag.Valued("--methods", "M1,M2", "The methods to measure, comma-separated [default: " + string.Join(",", Options.AllMethods) + "]",
+            text => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } names ? names
+                : throw new SpecException("--methods names no method"));
+        var tokenizerMinutes = Flag.PositiveNumber("--tokenizer-minutes", "Minutes of BEiT's tokenizer training, outside the budget", 2);
+        var workers = Flag.PositiveInteger("--workers", "Workers of each run", 2);
+        var batch = Flag.PositiveInteger("--batch", "Global batch of each run", 256);
+        var seed = Flag.Integer("--seed", "Seed of each run and tokenizer", 0);
+        var configs = Flag.Text("--configs", "DIR", "The folder of configs/<method>-fashion-mnist.yaml", "configs");
+        var output = Flag.Text("--out", "DIR", "Where the runs go", Path.Combine("runs", "bench-learn"));
+        var doc = Flag.Text("--doc", "FILE", "The document whose table to write (between its bench-learn markers)", Path.Combine("docs", "benchmarks.md"));
+        var noDoc = Flag.Switch("--no-doc", "Write no document (the table still goes to stderr)");
+        var data = Flag.Text("--data", "DIR", "The dataset's folder (default: the system locations)");
+        var trainSamples = Flag.PositiveInteger("--train-samples", "Evaluate on the first N training images (default: all)");
+        var testSamples = Flag.PositiveInteger("--test-samples", "Evaluate on the first N test images (default: all)");
+        var command = new Command("learn",
+            "Pretrains each method from configs/<method>-fashion-mnist.yaml for the same budget (beit after training its tokenizer), " +
+            "evaluates each, and writes its rows into the table of docs/benchmarks.md")
+        {
+            minutes, width, methods, tokenizerMinutes, workers, batch, seed, configs, output, doc, noDoc, data, trainSamples, testSamples,
+        };
+        command.SetAction((parsed, _) => RunAsync(new Options(
+            parsed.GetValue(minutes), parsed.GetValue(width), parsed.GetValue(methods) ?? Options.AllMethods, parsed.GetValue(workers), parsed.GetValue(batch),
+            parsed.GetValue(seed), parsed.GetValue(configs)!, parsed.GetValue(output)!, parsed.GetValue(noDoc) ? null : parsed.GetValue(doc), parsed.GetValue(data),
+            parsed.GetValue(trainSamples), parsed.GetValue(testSamples), parsed.GetValue(tokenizerMinutes)), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr)
+    {
         var commit = Git("rev-parse --short HEAD") + (Git("status --porcelain --untracked-files=no").Length > 0 ? "+dirty" : "");
         var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         var rows = new List<BenchRow>();
@@ -41,27 +70,28 @@ public static class BenchLearnCommand
             {
                 // The tokenizer is trained afresh on the same data, outside the pretraining budget.
                 var tokenizerDir = runDir + "-tokenizer";
-                var tokenizerArgs = new List<string> { "--dataset", configSpec.Dataset, "--minutes", Num(o.TokenizerMinutes), "--patch-size",
-                    configSpec.PatchSize.ToString(CultureInfo.InvariantCulture), "--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "--out", tokenizerDir };
-                if (o.Data is not null) tokenizerArgs.AddRange(["--data", o.Data]);
+                if (o.Seed is < 0 or > int.MaxValue) throw new SpecException($"bench learn: --seed {o.Seed}: the tokenizer takes a seed from 0 to {int.MaxValue}");
+                var tokenizerSettings = new TokenizerCommand.TokenizerSettings
+                {
+                    Dataset = configSpec.Dataset, Data = o.Data, Minutes = o.TokenizerMinutes, PatchSize = configSpec.PatchSize, Seed = (int)o.Seed, Out = tokenizerDir,
+                };
                 stderr.WriteLine($"sslo bench: {method}: training its image tokenizer for {Num(o.TokenizerMinutes)} minutes");
-                var tokenizer = await Capture((w, e) => Task.FromResult(TokenizerCommand.Train(tokenizerArgs, w, e)), stderr, $"tokenizer for {method}");
+                var tokenizer = await Capture((w, e) => Task.FromResult(TokenizerCommand.Train(tokenizerSettings, w, e)), stderr, $"tokenizer for {method}");
                 pretrainArgs.AddRange(["--tokenizer", tokenizerDir]);
                 note = $"tokenizer: {Num(o.TokenizerMinutes)} min, {tokenizer.GetProperty("steps").GetInt64()} steps, " +
                        $"{tokenizer.GetProperty("codes_used").GetInt32()}/{tokenizer.GetProperty("codebook_size").GetInt32()} codes used";
             }
             stderr.WriteLine($"sslo bench: {method}: pretraining for {Num(o.Minutes)} minutes");
-            var run = await Capture((w, e) => PretrainCommand.RunAsync(pretrainArgs, w, e), stderr, $"pretrain {method}");
-            var evalArgs = new List<string> { "--checkpoint", runDir };
-            if (o.Data is not null) evalArgs.AddRange(["--data", o.Data]);
-            if (o.TrainSamples is { } tr) evalArgs.AddRange(["--train-samples", tr.ToString(CultureInfo.InvariantCulture)]);
-            if (o.TestSamples is { } te) evalArgs.AddRange(["--test-samples", te.ToString(CultureInfo.InvariantCulture)]);
-            var eval = await Capture((w, e) => Task.FromResult(EvalCommand.Run(evalArgs, w, e)), stderr, $"eval {method}");
+            // Parsed as `sslo pretrain` would parse these flags: the config's keys, with the bench's over them.
+            var pretrainSpec = SpecLoader.Load(pretrainArgs);
+            var run = await Capture((w, e) => PretrainCommand.RunAsync(pretrainSpec, null, w, e), stderr, $"pretrain {method}");
+            var evalSettings = new EvalCommand.EvalSettings(runDir, Data: o.Data, TrainSamples: o.TrainSamples, TestSamples: o.TestSamples);
+            var eval = await Capture((w, e) => Task.FromResult(EvalCommand.Run(evalSettings, w, e)), stderr, $"eval {method}");
             var backbone = eval.GetProperty("backbone").GetString()!;
             // Every method builds its backbone first from the same seed: one initial backbone per architecture serves them all.
             if (!inits.ContainsKey(backbone))
             {
-                var init = await Capture((w, e) => Task.FromResult(EvalCommand.Run([.. evalArgs, "--init"], w, e)), stderr, $"eval of the initial {backbone}");
+                var init = await Capture((w, e) => Task.FromResult(EvalCommand.Run(evalSettings with { Init = true }, w, e)), stderr, $"eval of the initial {backbone}");
                 inits[backbone] = new InitRow(backbone, commit, o.Width, o.Seed, Score(init, "knn_top1_k200"), Score(init, "knn_top1_k20"), Score(init, "linear_top1"));
             }
             var row = new BenchRow(method, backbone, commit, date, o.Minutes, o.Width, o.Workers, o.Batch, o.Seed,
@@ -82,7 +112,7 @@ public static class BenchLearnCommand
             minutes = o.Minutes, width = o.Width,
             methods = rows.Select(r => new { method = r.Method, backbone = r.Backbone, steps = r.Steps, images_per_sec = r.ImagesPerSec, knn_top1_k200 = r.Knn200, knn_top1_k20 = r.Knn20, linear_top1 = r.Linear }),
             init = inits.Values.Select(i => new { backbone = i.Backbone, knn_top1_k200 = i.Knn200, knn_top1_k20 = i.Knn20, linear_top1 = i.Linear }),
-        }, PretrainCommand.Json));
+        }, JsonLines.Options));
         return 0;
     }
 
@@ -115,7 +145,7 @@ public static class BenchLearnCommand
         var json = line[DataPrefix.Length..^DataSuffix.Length];
         try
         {
-            return JsonSerializer.Deserialize<BenchData>(json, PretrainCommand.Json);
+            return JsonSerializer.Deserialize<BenchData>(json, JsonLines.Options);
         }
         catch (JsonException e)
         {
@@ -172,7 +202,7 @@ public static class BenchLearnCommand
             sb.AppendLine();
             sb.AppendLine("Outside the budget: " + string.Join("; ", notes) + ".");
         }
-        sb.AppendLine(DataPrefix + JsonSerializer.Serialize(data, PretrainCommand.Json) + DataSuffix);
+        sb.AppendLine(DataPrefix + JsonSerializer.Serialize(data, JsonLines.Options) + DataSuffix);
         return sb.ToString();
     }
 
@@ -218,39 +248,5 @@ public static class BenchLearnCommand
         string Configs, string Out, string? Doc, string? Data, int? TrainSamples = null, int? TestSamples = null, double TokenizerMinutes = 2)
     {
         public static readonly string[] AllMethods = ["byol", "simclr", "barlow", "rotnet", "mae", "beit"];
-
-        public static Options Parse(IReadOnlyList<string> args)
-        {
-            var o = new Options(15, 16, AllMethods, 2, 256, 0, "configs", Path.Combine("runs", "bench-learn"), Path.Combine("docs", "benchmarks.md"), null);
-            for (int i = 0; i < args.Count; i++)
-            {
-                var name = args[i].StartsWith("--", StringComparison.Ordinal) ? args[i][2..].Replace('_', '-') : throw new SpecException($"bench learn: unexpected argument '{args[i]}'; {Usage}");
-                if (name == "no-doc") { o = o with { Doc = null }; continue; }
-                if (i + 1 >= args.Count) throw new SpecException($"bench learn: --{name} needs a value");
-                var v = args[++i];
-                o = name switch
-                {
-                    "minutes" => o with { Minutes = Positive(double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) ? m : -1, name, v) },
-                    "tokenizer-minutes" => o with { TokenizerMinutes = Positive(double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var tm) ? tm : -1, name, v) },
-                    "width" => o with { Width = (int)Positive(int.TryParse(v, out var w) ? w : -1, name, v) },
-                    "workers" => o with { Workers = (int)Positive(int.TryParse(v, out var k) ? k : -1, name, v) },
-                    "batch" => o with { Batch = (int)Positive(int.TryParse(v, out var b) ? b : -1, name, v) },
-                    "seed" => o with { Seed = long.TryParse(v, out var s) ? s : throw new SpecException($"bench learn: --seed wants an integer, got '{v}'") },
-                    "methods" => o with { Methods = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
-                    "configs" => o with { Configs = v },
-                    "out" => o with { Out = v },
-                    "doc" => o with { Doc = v },
-                    "data" => o with { Data = v },
-                    "train-samples" => o with { TrainSamples = (int)Positive(int.TryParse(v, out var n1) ? n1 : -1, name, v) },
-                    "test-samples" => o with { TestSamples = (int)Positive(int.TryParse(v, out var n2) ? n2 : -1, name, v) },
-                    _ => throw new SpecException($"bench learn: unknown flag '--{name}'; {Usage}"),
-                };
-            }
-            if (o.Methods.Count == 0) throw new SpecException("bench learn: --methods names no method");
-            return o;
-        }
-
-        private static double Positive(double x, string name, string v) =>
-            x > 0 ? x : throw new SpecException($"bench learn: --{name} wants a positive number, got '{v}'");
     }
 }

@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Text.Json;
-using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Models;
 using SslOrleans.Core.Numerics;
 using TorchSharp;
@@ -12,20 +12,32 @@ namespace SslOrleans.Cli.Commands;
 /// </summary>
 public static class BenchNumericsCommand
 {
-    public const string Usage = "usage: sslo bench numerics [--backbone resnet18|resnet50|vit-tiny] [--width 16] [--stem cifar|imagenet] [--patch-size 4] " +
-                                "[--image-size 28] [--channels 1] [--micro-batch 32] [--threads 1] [--rounds 3]";
-
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var flags = CommandFlags.Parse(args, "bench numerics", Usage,
-            ["backbone", "width", "stem", "patch-size", "image-size", "channels", "micro-batch", "threads", "rounds"], []);
-        int imageSize = flags.PositiveInteger("image-size") ?? 28;
-        var options = new BackboneOptions(flags.Text("backbone") ?? "resnet18", flags.PositiveInteger("width") ?? 16,
-            flags.PositiveInteger("channels") ?? 1, flags.Text("stem") ?? "cifar", flags.PositiveInteger("patch-size") ?? 4, imageSize);
-        int microBatch = flags.PositiveInteger("micro-batch") ?? 32;
-        int threads = flags.PositiveInteger("threads") ?? 1;
-        int rounds = flags.PositiveInteger("rounds") ?? 3;
+        var backbone = Flag.Text("--backbone", "NAME", "resnet18, resnet50 or vit-tiny", "resnet18");
+        var width = Flag.PositiveInteger("--width", "Backbone width", 16);
+        var stem = Flag.Text("--stem", "NAME", "ResNet stem: cifar or imagenet", "cifar");
+        var patchSize = Flag.PositiveInteger("--patch-size", "ViT patch size", 4);
+        var imageSize = Flag.PositiveInteger("--image-size", "Side of the input images", 28);
+        var channels = Flag.PositiveInteger("--channels", "Channels of the input images", 1);
+        var microBatch = Flag.PositiveInteger("--micro-batch", "Images per check, as a worker's micro-batch", 32);
+        var threads = Flag.PositiveInteger("--threads", "libtorch's intra-op threads", 1);
+        var rounds = Flag.PositiveInteger("--rounds", "Measured rounds after one warm-up", 3);
+        var command = new Command("numerics",
+            "What a worker's numerics self-check (every conv and linear layer against float64) costs; JSON as the last stdout line")
+        {
+            backbone, width, stem, patchSize, imageSize, channels, microBatch, threads, rounds,
+        };
+        command.SetAction(parsed => Run(
+            new BackboneOptions(parsed.GetValue(backbone)!, parsed.GetValue(width), parsed.GetValue(channels), parsed.GetValue(stem)!,
+                parsed.GetValue(patchSize), parsed.GetValue(imageSize)),
+            parsed.GetValue(microBatch), parsed.GetValue(threads), parsed.GetValue(rounds), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
 
+    private static int Run(BackboneOptions options, int microBatch, int threads, int rounds, TextWriter stdout, TextWriter stderr)
+    {
+        int imageSize = options.ImageSize;
         torch.set_num_threads(threads);
         using var backbone = options.Create();
         stderr.WriteLine($"sslo bench numerics: {backbone.Architecture}, micro-batch {microBatch} of {options.InputChannels}×{imageSize}×{imageSize}, " +

@@ -1,7 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SslOrleans.Checkpoints;
-using SslOrleans.Cli.Specs;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Cli.Commands;
@@ -10,34 +10,57 @@ namespace SslOrleans.Cli.Commands;
 /// sslo checkpoint list|verify|download LOCATION: a run's checkpoints in a folder or az://CONTAINER/PREFIX, for
 /// checkpoint consumers. LOCATION may also name a step folder or a manifest.json. The last stdout line is JSON.
 /// </summary>
+[Verb(40)]
 public static class CheckpointCommand
 {
-    public const string Usage =
-        "usage: sslo checkpoint list LOCATION | verify LOCATION [--step N] | download LOCATION [--step N] --to DIR [--format safetensors|pytorch]\n" +
-        "       LOCATION: a run folder or az://CONTAINER/PREFIX (SSLO_STORAGE names the account), a step folder or a manifest.json";
+    private const string LocationHelp =
+        "A run folder or az://CONTAINER/PREFIX (SSLO_STORAGE names the account), a step folder or a manifest.json";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create() => Sslo.Group("checkpoint", "A run's checkpoints, in a folder or in blob storage", List(), Verify(), Download());
+
+    private static Command List()
     {
-        if (args.Count < 2 || args[0] is not ("list" or "verify" or "download") || args[1].StartsWith("--", StringComparison.Ordinal))
-            throw new SpecException(Usage);
-        var command = $"checkpoint {args[0]}";
-        var flags = CommandFlags.Parse(args.Skip(2).ToList(), command, Usage, args[0] switch
-        {
-            "list" => [],
-            "verify" => ["step"],
-            _ => ["step", "to", "format"],
-        }, []);
-        var source = CheckpointSource.Open(args[1]);
-        long? step = flags.NonNegativeInteger("step") ?? source.NamedStep;
-        return args[0] switch
-        {
-            "list" => await ListAsync(source, stdout),
-            "verify" => await VerifyAsync(source, step, stdout, stderr),
-            _ => await DownloadAsync(source, step, flags, stdout, stderr),
-        };
+        var location = Location();
+        var command = new Command("list", "A run's checkpoints: steps, time, metrics, and which one 'latest' names") { location };
+        command.SetAction((parsed, _) => ListAsync(CheckpointSource.Open(parsed.GetValue(location)!), parsed.Stdout()));
+        return command;
     }
+
+    private static Command Verify()
+    {
+        var location = Location();
+        var step = Step();
+        var command = new Command("verify", "Recomputes the sha256 of every file of one checkpoint; exit code 1 when one differs") { location, step };
+        command.SetAction(async (parsed, _) =>
+        {
+            var source = CheckpointSource.Open(parsed.GetValue(location)!);
+            return await VerifyAsync(source, parsed.GetValue(step) ?? source.NamedStep, parsed.Stdout(), parsed.Stderr());
+        });
+        return command;
+    }
+
+    private static Command Download()
+    {
+        var location = Location();
+        var step = Step();
+        var to = Flag.Text("--to", "DIR", "The folder to write the files into; required");
+        var format = Flag.OneOf("--format", "safetensors: the checkpoint's files; pytorch: also backbone.pt and model.json (docs/checkpoints.md)",
+            "safetensors", "safetensors", "pytorch");
+        var command = new Command("download", "Writes one checkpoint's files into a folder") { location, step, to, format };
+        command.SetAction(async (parsed, _) =>
+        {
+            var folder = parsed.GetValue(to) ?? throw parsed.Problem("--to DIR is required");
+            var source = CheckpointSource.Open(parsed.GetValue(location)!);
+            return await DownloadAsync(source, parsed.GetValue(step) ?? source.NamedStep, folder, parsed.GetValue(format)!, parsed.Stdout(), parsed.Stderr());
+        });
+        return command;
+    }
+
+    private static PositionalArgument Location() => Flag.Positional("LOCATION", LocationHelp, "LOCATION is missing: a run folder, az://CONTAINER/PREFIX, a step folder or a manifest.json");
+
+    private static Option<long?> Step() => Flag.NonNegativeInteger("--step", "The checkpoint of this step (default: the one 'latest' names, or the one LOCATION names)");
 
     private static async Task<int> ListAsync(CheckpointSource source, TextWriter stdout)
     {
@@ -76,12 +99,8 @@ public static class CheckpointCommand
         return problems.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<int> DownloadAsync(CheckpointSource source, long? step, CommandFlags flags, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> DownloadAsync(CheckpointSource source, long? step, string to, string format, TextWriter stdout, TextWriter stderr)
     {
-        var to = flags.Text("to") ?? throw new SpecException($"checkpoint download: --to DIR is required; {Usage}");
-        var format = flags.Text("format") ?? "safetensors";
-        if (format is not ("safetensors" or "pytorch"))
-            throw new SpecException($"checkpoint download: --format '{format}' is unknown; safetensors (the checkpoint's files) or pytorch (also backbone.pt and model.json)");
         var checkpoint = await source.OpenAsync(step);
         var folder = Path.GetFullPath(to);
         await source.Catalog.DownloadAsync(checkpoint.Summary, checkpoint.Manifest, folder);

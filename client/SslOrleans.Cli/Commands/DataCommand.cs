@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Core.Data;
@@ -12,27 +13,45 @@ namespace SslOrleans.Cli.Commands;
 /// storage (each with its sha256 as metadata), so that `pretrain --data az://…` reads them on every silo.
 /// --from DIR uploads every file of a folder instead, e.g. a BEiT tokenizer for `--tokenizer az://…`.
 /// </summary>
+[Verb(50)]
 public static class DataCommand
 {
-    public const string Usage = "usage: sslo data upload [--dataset fashion-mnist] [--data DIR] | --from DIR  --to az://CONTAINER/PREFIX";
+    public static Command Create() => Sslo.Group("data", "Datasets and folders in blob storage", Upload());
 
-    public static async Task<int> UploadAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    private static Command Upload()
     {
-        var flags = CommandFlags.Parse(args, "data upload", Usage, ["dataset", "data", "from", "to"], []);
-        var dataset = flags.Text("dataset") ?? "fashion-mnist";
+        var dataset = Flag.Text("--dataset", "NAME", "The dataset whose files to upload", "fashion-mnist");
+        var data = Flag.Text("--data", "DIR", "The folder with the dataset's files (default: the system locations, Debian's package)");
+        var from = Flag.Text("--from", "DIR", "Upload every file of this folder instead (e.g. a tokenizer for --tokenizer az://…)");
+        var to = Flag.Text("--to", "az://CONTAINER/PREFIX", "Where to put the files; required");
+        var command = new Command("upload",
+            "Puts the dataset's files (or a folder's) into blob storage, each with its sha256, for pretrain's --data / --tokenizer az://…")
+        {
+            dataset, data, from, to,
+        };
+        command.SetAction(async (parsed, _) =>
+        {
+            var target = StorageLocation.Parse(parsed.GetValue(to) ?? throw parsed.Problem("--to is required"), "--to");
+            if (parsed.Given(from) && (parsed.Given(data) || parsed.Given(dataset)))
+                throw parsed.Problem("give --from DIR or --dataset/--data, not both");
+            return await UploadAsync(parsed.GetValue(dataset)!, parsed.GetValue(data), parsed.GetValue(from), target, parsed.Stdout(), parsed.Stderr());
+        });
+        return command;
+    }
+
+    private static async Task<int> UploadAsync(string dataset, string? data, string? from, StorageLocation to, TextWriter stdout, TextWriter stderr)
+    {
         if (dataset != "fashion-mnist") throw new SpecException($"data upload: --dataset '{dataset}' is unknown; known: fashion-mnist");
-        var to = StorageLocation.Parse(flags.Text("to") ?? throw new SpecException($"data upload: --to is required; {Usage}"), "--to");
         if (!to.IsBlob) throw new SpecException($"data upload: --to {to}: give az://CONTAINER/PREFIX (a local folder needs no upload)");
         string[] files;
-        if (flags.Text("from") is { } from)
+        if (from is not null)
         {
-            if (flags.Has("data") || flags.Has("dataset")) throw new SpecException("data upload: give --from DIR or --dataset/--data, not both");
             if (!Directory.Exists(from)) throw new SpecException($"data upload: --from {from} is not a folder");
             files = Directory.GetFiles(from).Order(StringComparer.Ordinal).ToArray();
             if (files.Length == 0) throw new SpecException($"data upload: --from {from} holds no files");
             dataset = Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
         }
-        else files = FashionMnist.Files(flags.Text("data"));
+        else files = FashionMnist.Files(data);
         var options = new StorageOptions().WithEnvironment();
         var uploaded = await BlobFolderUpload.UploadAsync(new BlobAccount(options), to, files);
         foreach (var (name, bytes, sha) in uploaded) stderr.WriteLine($"sslo: {to}/{name}  {bytes} bytes  sha256 {sha}");

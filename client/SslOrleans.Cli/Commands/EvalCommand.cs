@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using SslOrleans.Cli.Specs;
@@ -16,25 +17,43 @@ namespace SslOrleans.Cli.Commands;
 /// --init of the backbone the run started from. Runs in this process, no cluster; progress on stderr, one JSON
 /// object as the last stdout line.
 /// </summary>
+[Verb(60)]
 public static class EvalCommand
 {
-    public const string Usage = "usage: sslo eval --checkpoint PATH [--init] [--data DIR] [--train-samples N] [--test-samples N]";
-
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var flags = EvalFlags.Parse(args);
+        var checkpoint = Flag.Text("--checkpoint", "PATH", "The checkpoint: a run folder (its latest), a step folder or a manifest.json; required");
+        var init = Flag.Switch("--init", "Score the backbone the run started from instead (same seed, same weights)");
+        var data = Flag.Text("--data", "DIR", "The dataset's folder (default: the run's, or the system locations)");
+        var trainSamples = Flag.PositiveInteger("--train-samples", "Use the first N images of the training split (default: all)");
+        var testSamples = Flag.PositiveInteger("--test-samples", "Use the first N images of the test split (default: all)");
+        var command = new Command("eval", "kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone, in this process (no cluster)")
+        {
+            checkpoint, init, data, trainSamples, testSamples,
+        };
+        command.SetAction(parsed => Run(new EvalSettings(
+            parsed.GetValue(checkpoint) ?? throw parsed.Problem("--checkpoint is required"), parsed.GetValue(init), parsed.GetValue(data),
+            parsed.GetValue(trainSamples), parsed.GetValue(testSamples)), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    /// <summary>What to evaluate: the checkpoint (or with <paramref name="Init"/> its run's initial backbone), on which data and how many samples.</summary>
+    public sealed record EvalSettings(string Checkpoint, bool Init = false, string? Data = null, int? TrainSamples = null, int? TestSamples = null);
+
+    public static int Run(EvalSettings settings, TextWriter stdout, TextWriter stderr)
+    {
         var clock = Stopwatch.StartNew();
-        var checkpoint = CheckpointReader.Open(flags.Checkpoint);
+        var checkpoint = CheckpointReader.Open(settings.Checkpoint);
         var spec = Grains.Runs.RunPlan.WithMethodDefaults(checkpoint.Manifest.Spec);
-        var data = flags.Data ?? spec.Data;
+        var data = settings.Data ?? spec.Data;
         // A run's dataset in blob storage is read into the local blob cache (docs/checkpoints.md).
         if (Storage.StorageLocation.IsBlobText(data))
             data = new Storage.Data.BlobFolderCache(new Storage.Blobs.BlobAccount(new Storage.StorageOptions().WithEnvironment()))
                 .LocalFolderAsync(data!, "data").GetAwaiter().GetResult();
         var train = DatasetCatalog.Train(spec.Dataset, data);
         var test = DatasetCatalog.Test(spec.Dataset, data);
-        int trainSamples = Limit(flags.TrainSamples, train.Count, "--train-samples", train.Name);
-        int testSamples = Limit(flags.TestSamples, test.Count, "--test-samples", test.Name);
+        int trainSamples = Limit(settings.TrainSamples, train.Count, "--train-samples", train.Name);
+        int testSamples = Limit(settings.TestSamples, test.Count, "--test-samples", test.Name);
 
         // Evaluation has the process to itself: every core goes to libtorch's intra-op pool.
         torch.set_num_threads(Environment.ProcessorCount);
@@ -44,11 +63,11 @@ public static class EvalCommand
         // Scores from wrong kernels would be wrong scores: the same check a worker makes before it trains.
         var numerics = NumericsSelfCheck.Run(backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
         stderr.WriteLine($"sslo: numerics self-check: {numerics}; {OneDnnIsaGuard.Decision}");
-        stderr.WriteLine($"sslo: evaluating {(flags.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
+        stderr.WriteLine($"sslo: evaluating {(settings.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
                          $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
                          $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");
-        using var onlineProbe = !flags.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(backbone.FeatureDim, train.Classes) : null;
-        if (!flags.Init)
+        using var onlineProbe = !settings.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(backbone.FeatureDim, train.Classes) : null;
+        if (!settings.Init)
         {
             checkpoint.LoadBackbone(backbone);
             if (onlineProbe is not null)
@@ -61,11 +80,11 @@ public static class EvalCommand
         var r = BackboneEvaluation.Run(backbone, train, test, trainSamples, testSamples, spec.KnnTemperature,
             log: line => stderr.WriteLine($"sslo: {line}"), onlineProbe: onlineProbe);
         var result = new EvalResult(
-            checkpoint.ManifestPath, spec.Method, spec.Backbone!, spec.Width, checkpoint.Manifest.Step, flags.Init,
+            checkpoint.ManifestPath, spec.Method, spec.Backbone!, spec.Width, checkpoint.Manifest.Step, settings.Init,
             r.KnnTop1K20, r.KnnTop1K200, r.Linear.TestTop1, r.Linear.TrainTop1, r.Linear.Iterations, r.Linear.Converged,
             r.Linear.TrainLoss, r.FeatureDim, r.TrainSamples, r.TestSamples, BackboneEvaluation.ParameterNorm(backbone),
             Math.Round(clock.Elapsed.TotalSeconds, 2), r.OnlineProbeTop1);
-        stdout.WriteLine(JsonSerializer.Serialize(result, PretrainCommand.Json));
+        stdout.WriteLine(JsonSerializer.Serialize(result, JsonLines.Options));
         return 0;
     }
 
@@ -80,14 +99,4 @@ public static class EvalCommand
         double KnnTop1K20, double KnnTop1K200, double LinearTop1, double LinearTrainTop1, int LinearIterations,
         bool LinearConverged, double LinearTrainLoss, int FeatureDim, int TrainSamples, int TestSamples,
         double ParamL2, double Seconds, double? OnlineProbeTop1);
-
-    private sealed record EvalFlags(string Checkpoint, bool Init, string? Data, int? TrainSamples, int? TestSamples)
-    {
-        public static EvalFlags Parse(IReadOnlyList<string> args)
-        {
-            var f = CommandFlags.Parse(args, "eval", Usage, ["checkpoint", "data", "train-samples", "test-samples"], ["init"]);
-            return new EvalFlags(f.Text("checkpoint") ?? throw new SpecException($"eval: --checkpoint is required; {Usage}"), f.Switch("init"),
-                f.Text("data"), f.PositiveInteger("train-samples"), f.PositiveInteger("test-samples"));
-        }
-    }
 }

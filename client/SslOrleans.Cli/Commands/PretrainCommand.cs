@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Cli.Specs;
 using SslOrleans.Client;
@@ -12,20 +12,28 @@ namespace SslOrleans.Cli.Commands;
 /// (<see cref="ClusterConnection"/>), submits the run, shows live progress on stderr and prints the result as one
 /// JSON object, the last line of stdout. Ctrl+C stops with a checkpoint.
 /// </summary>
+[Verb(10)]
 public static class PretrainCommand
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    private const string Description =
+        "Pretrains a backbone on an embedded single-process cluster, or with --cluster on an existing one. Every run-spec " +
+        "key is a flag (below) and a key of the --config YAML. Progress on stderr, the JSON result (with silos and workers) " +
+        "as the last stdout line; Ctrl+C stops with a checkpoint";
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var (clusterText, specArgs) = TakeCluster(args);
-        // A malformed connection is bad input: say so before anything else.
-        var connection = clusterText is null ? null : ClusterConnection.Parse(clusterText);
-        var spec = SpecLoader.Load(specArgs);
+        var flags = new RunSpecFlags();
+        var cluster = CommonOptions.Cluster("Train on this cluster instead of an embedded one");
+        var command = new Command("pretrain", Description);
+        flags.AddTo(command);
+        command.Add(cluster);
+        command.SetAction((parsed, _) => RunAsync(flags.Load(parsed), parsed.GetValue(cluster), parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="spec"/> (as <see cref="SpecLoader"/> made it) on an embedded cluster, or on <paramref name="connection"/>'s.</summary>
+    public static async Task<int> RunAsync(RunSpec spec, ClusterConnection? connection, TextWriter stdout, TextWriter stderr)
+    {
         if (!spec.Resume)
         {
             spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
@@ -73,7 +81,7 @@ public static class PretrainCommand
                 return 1;
             }
             foreach (var warning in final.Result.Warnings ?? []) stderr.WriteLine($"sslo: warning: {warning}");
-            stdout.WriteLine(JsonSerializer.Serialize(final.Result, Json));
+            stdout.WriteLine(JsonSerializer.Serialize(final.Result, JsonLines.Options));
             return 0;
         }
         finally
@@ -88,32 +96,6 @@ public static class PretrainCommand
         var joined = await ClusterClientHost.ConnectAsync(connection);
         stderr.WriteLine($"sslo: joined cluster {joined.Connection.ClusterId} (service {joined.Connection.ServiceId}) through {joined.Connection.Display}");
         return joined;
-    }
-
-    /// <summary>Takes <c>--cluster CONN</c> (or <c>--cluster=CONN</c>) out of the flags: it is no run-spec key.</summary>
-    internal static (string? Cluster, IReadOnlyList<string> Others) TakeCluster(IReadOnlyList<string> args)
-    {
-        string? cluster = null;
-        var rest = new List<string>(args.Count);
-        for (int i = 0; i < args.Count; i++)
-        {
-            string? value;
-            if (args[i] == "--cluster")
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    throw new SpecException("--cluster needs a connection: redis://host:port[?cluster=ID] or an Azure Storage connection string");
-                value = args[++i];
-            }
-            else if (args[i].StartsWith("--cluster=", StringComparison.Ordinal)) value = args[i]["--cluster=".Length..];
-            else
-            {
-                rest.Add(args[i]);
-                continue;
-            }
-            if (cluster is not null) throw new SpecException("--cluster is given twice");
-            cluster = value;
-        }
-        return (cluster, rest);
     }
 
     private static string Budget(RunSpec s) =>

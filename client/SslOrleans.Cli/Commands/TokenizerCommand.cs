@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SslOrleans.Cli.Specs;
@@ -11,30 +12,79 @@ namespace SslOrleans.Cli.Commands;
 /// sslo tokenizer train: trains the VQ-VAE patch tokenizer that BEiT-style pretraining predicts the tokens of, in this
 /// process (no cluster), and writes the tokenizer folder. Progress on stderr, one JSON object as the last stdout line.
 /// </summary>
+[Verb(80)]
 public static class TokenizerCommand
 {
-    public const string Usage =
-        "usage: sslo tokenizer train [--dataset fashion-mnist] [--data DIR] [--out DIR] [--codebook 512] [--patch-size 4] [--code-dim 32] " +
-        "[--hidden-dim 64] [--steps N | --minutes M] [--batch 256] [--lr 1e-3] [--seed 0] [--force]";
-
     // Codebook use is measured on test images the tokenizer never saw; 1024 images are 50 176 patches at 28×28 / 4.
     private const int HeldOutSamples = 1024;
 
-    public static int Train(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Create() => Sslo.Group("tokenizer", "The image tokenizer of BEiT-style pretraining", TrainCommand());
+
+    private static Command TrainCommand()
     {
-        var flags = TokenizerFlags.Parse(args);
-        var outDir = Path.GetFullPath(flags.Out);
+        var d = new TokenizerSettings();
+        var dataset = Flag.Text("--dataset", "NAME", "The dataset to train on", d.Dataset);
+        var data = Flag.Text("--data", "DIR", "The dataset's folder (default: the system locations, Debian's package)");
+        var output = Flag.Text("--out", "DIR", "The tokenizer's folder (default: runs/tokenizer-DATASET)");
+        var codebook = Flag.PositiveInteger("--codebook", "Codes in the codebook", d.Codebook);
+        var patchSize = Flag.PositiveInteger("--patch-size", "Side of a patch (one code each); must divide the image side", d.PatchSize);
+        var codeDim = Flag.PositiveInteger("--code-dim", "Width of a code vector", d.CodeDim);
+        var hiddenDim = Flag.PositiveInteger("--hidden-dim", "Hidden width of the encoder and decoder", d.HiddenDim);
+        var steps = Flag.PositiveInteger("--steps", "Budget in steps (instead of --minutes)");
+        var minutes = Flag.PositiveNumber("--minutes", "Budget in minutes of training [default: 2]");
+        var batch = Flag.PositiveInteger("--batch", "Images per step", d.Batch);
+        var lr = Flag.PositiveNumber("--lr", "Learning rate", d.Lr);
+        var seed = Flag.NonNegativeInteger("--seed", "Seed of the initial weights and the batches", d.Seed);
+        var force = Flag.Switch("--force", "Replace a tokenizer already in --out");
+        var command = new Command("train",
+            "Trains the VQ-VAE patch tokenizer of BEiT-style pretraining in this process; writes tokenizer.safetensors + tokenizer.json to --out")
+        {
+            dataset, data, output, codebook, patchSize, codeDim, hiddenDim, steps, minutes, batch, lr, seed, force,
+        };
+        command.SetAction(parsed => Train(new TokenizerSettings
+        {
+            Dataset = parsed.GetValue(dataset)!, Data = parsed.GetValue(data), Out = parsed.GetValue(output),
+            Codebook = parsed.GetValue(codebook), PatchSize = parsed.GetValue(patchSize), CodeDim = parsed.GetValue(codeDim), HiddenDim = parsed.GetValue(hiddenDim),
+            Steps = parsed.GetValue(steps), Minutes = parsed.GetValue(minutes), Batch = parsed.GetValue(batch), Lr = parsed.GetValue(lr),
+            Seed = parsed.GetValue(seed), Force = parsed.GetValue(force),
+        }, parsed.Stdout(), parsed.Stderr()));
+        return command;
+    }
+
+    /// <summary>What sslo tokenizer train takes, with its defaults; <see cref="Out"/> null is runs/tokenizer-DATASET.</summary>
+    public sealed record TokenizerSettings
+    {
+        public string Dataset { get; init; } = "fashion-mnist";
+        public string? Data { get; init; }
+        public string? Out { get; init; }
+        public int Codebook { get; init; } = 512;
+        public int PatchSize { get; init; } = 4;
+        public int CodeDim { get; init; } = 32;
+        public int HiddenDim { get; init; } = 64;
+        public int? Steps { get; init; }
+        public double? Minutes { get; init; }
+        public int Batch { get; init; } = 256;
+        public double Lr { get; init; } = 1e-3;
+        public int Seed { get; init; }
+        public bool Force { get; init; }
+    }
+
+    public static int Train(TokenizerSettings settings, TextWriter stdout, TextWriter stderr)
+    {
+        if (settings.Steps is not null && settings.Minutes is not null) throw new SpecException("tokenizer: give --steps or --minutes, not both");
+        settings = settings with { Out = settings.Out ?? $"runs/tokenizer-{settings.Dataset}" };
+        var outDir = Path.GetFullPath(settings.Out!);
         // Refused before training, so that a mistyped --out costs nothing.
-        if (File.Exists(outDir)) throw new SpecException($"tokenizer: --out {flags.Out} is a file, not a folder");
+        if (File.Exists(outDir)) throw new SpecException($"tokenizer: --out {settings.Out} is a file, not a folder");
         bool holdsTokenizer = File.Exists(Path.Combine(outDir, TokenizerCheckpoint.InfoFile)) || File.Exists(Path.Combine(outDir, TokenizerCheckpoint.WeightsFile));
-        if (holdsTokenizer && !flags.Force)
+        if (holdsTokenizer && !settings.Force)
             throw new SpecException($"tokenizer: {outDir} already holds a tokenizer; pass --force to replace it or choose another --out");
 
-        var train = DatasetCatalog.Train(flags.Dataset, flags.Data);
-        var heldOut = DatasetCatalog.Test(flags.Dataset, flags.Data);
+        var train = DatasetCatalog.Train(settings.Dataset, settings.Data);
+        var heldOut = DatasetCatalog.Test(settings.Dataset, settings.Data);
         if (train.Height != train.Width) throw new SpecException($"tokenizer: {train.Name} has {train.Height}×{train.Width} images; the tokenizer wants square ones");
-        var options = new TokenizerOptions(flags.Codebook, flags.PatchSize, flags.CodeDim, flags.HiddenDim, train.Channels, train.Height);
-        var training = new TokenizerTrainingOptions(flags.Batch, flags.Lr, flags.Seed, flags.Steps, flags.Steps is null ? flags.Minutes ?? 2 : null);
+        var options = new TokenizerOptions(settings.Codebook, settings.PatchSize, settings.CodeDim, settings.HiddenDim, train.Channels, train.Height);
+        var training = new TokenizerTrainingOptions(settings.Batch, settings.Lr, settings.Seed, settings.Steps, settings.Steps is null ? settings.Minutes ?? 2 : null);
         try
         {
             options.Validate();
@@ -44,14 +94,14 @@ public static class TokenizerCommand
         {
             throw new SpecException($"tokenizer: {FlagOf(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}");
         }
-        if (flags.Batch > train.Count) throw new SpecException($"tokenizer: --batch {flags.Batch}: {train.Name} has only {train.Count} images");
+        if (settings.Batch > train.Count) throw new SpecException($"tokenizer: --batch {settings.Batch}: {train.Name} has only {train.Count} images");
 
         // Training has the process to itself: every core goes to libtorch's intra-op pool.
         torch.set_num_threads(Environment.ProcessorCount);
-        var budget = flags.Steps is { } steps ? Invariant($"{steps} steps") : Invariant($"{training.Minutes} minutes");
+        var budget = settings.Steps is { } steps ? Invariant($"{steps} steps") : Invariant($"{training.Minutes} minutes");
         stderr.WriteLine(
             Invariant($"sslo: training a {options.CodebookSize}-code tokenizer (patch {options.PatchSize}, code dim {options.CodeDim}, hidden {options.HiddenDim}) ") +
-            Invariant($"on {train.Name} for {budget}, batch {flags.Batch}, lr {flags.Lr}, seed {flags.Seed}, {torch.get_num_threads()} threads"));
+            Invariant($"on {train.Name} for {budget}, batch {settings.Batch}, lr {settings.Lr}, seed {settings.Seed}, {torch.get_num_threads()} threads"));
         var result = TokenizerTrainer.Train(train, options, training, p =>
         {
             if (p.Step == 1 || p.Step % 10 == 0)
@@ -60,14 +110,14 @@ public static class TokenizerCommand
         using var tokenizer = result.Tokenizer;
         var usage = TokenizerTrainer.Measure(tokenizer, heldOut, Math.Min(HeldOutSamples, heldOut.Count), train.Mean, train.Std);
         TokenizerCheckpoint.Save(outDir, tokenizer, new TokenizerTraining(
-            train.Name, train.Mean, train.Std, flags.Seed, result.Steps, Math.Round(result.Seconds, 2), result.ReconMseLast, usage));
+            train.Name, train.Mean, train.Std, settings.Seed, result.Steps, Math.Round(result.Seconds, 2), result.ReconMseLast, usage));
         stderr.WriteLine(
             Invariant($"sslo: {result.Steps} steps in {result.Seconds:F1} s; on {usage.Samples} held-out images ({heldOut.Name}): recon {usage.ReconMse:F3}, ") +
             Invariant($"codes used {usage.CodesUsed}/{options.CodebookSize}, perplexity {usage.Perplexity:F1}; wrote {outDir}"));
 
         stdout.WriteLine(JsonSerializer.Serialize(new TokenizerResult(
             outDir, result.Steps, Math.Round(result.Seconds, 2), result.ReconMseFirst, result.ReconMseLast, result.VqLossLast,
-            usage.CodesUsed, usage.Perplexity, usage.ReconMse, options.CodebookSize, options.PatchSize), PretrainCommand.Json));
+            usage.CodesUsed, usage.Perplexity, usage.ReconMse, options.CodebookSize, options.PatchSize), JsonLines.Options));
         return 0;
     }
 
@@ -94,25 +144,4 @@ public static class TokenizerCommand
     public sealed record TokenizerResult(
         string Out, int Steps, double Seconds, double ReconMseFirst, double ReconMseLast, double VqLossLast,
         int CodesUsed, double Perplexity, double HeldOutReconMse, int CodebookSize, int PatchSize);
-
-    private sealed record TokenizerFlags(
-        string Dataset, string? Data, string Out, int Codebook, int PatchSize, int CodeDim, int HiddenDim,
-        int? Steps, double? Minutes, int Batch, double Lr, int Seed, bool Force)
-    {
-        private static readonly string[] Valued =
-            ["dataset", "data", "out", "codebook", "patch-size", "code-dim", "hidden-dim", "steps", "minutes", "batch", "lr", "seed"];
-
-        public static TokenizerFlags Parse(IReadOnlyList<string> args)
-        {
-            var f = CommandFlags.Parse(args, "tokenizer", Usage, Valued, ["force"]);
-            if (f.Has("steps") && f.Has("minutes"))
-                throw new SpecException("tokenizer: give --steps or --minutes, not both");
-            var dataset = f.Text("dataset") ?? "fashion-mnist";
-            return new TokenizerFlags(
-                dataset, f.Text("data"), f.Text("out") ?? $"runs/tokenizer-{dataset}",
-                f.PositiveInteger("codebook") ?? 512, f.PositiveInteger("patch-size") ?? 4, f.PositiveInteger("code-dim") ?? 32, f.PositiveInteger("hidden-dim") ?? 64,
-                f.PositiveInteger("steps"), f.PositiveNumber("minutes"),
-                f.PositiveInteger("batch") ?? 256, f.PositiveNumber("lr") ?? 1e-3, f.NonNegativeInteger("seed") ?? 0, f.Switch("force"));
-        }
-    }
 }

@@ -11,12 +11,21 @@ namespace SslOrleans.Cli.Specs;
 /// </summary>
 public static class SpecBinder
 {
-    private static readonly Dictionary<string, PropertyInfo> Properties = typeof(RunSpec)
+    /// <summary>Every key with its property, in the order RunSpec declares them (the order help lists the flags in).</summary>
+    public static readonly IReadOnlyList<(string Key, PropertyInfo Property)> Keys = typeof(RunSpec)
         .GetProperties(BindingFlags.Public | BindingFlags.Instance)
         .Where(p => p.CanWrite)
-        .ToDictionary(p => SnakeCase(p.Name), StringComparer.Ordinal);
+        .OrderBy(p => p.MetadataToken)
+        .Select(p => (SnakeCase(p.Name), p))
+        .ToList();
 
-    public static bool IsBoolean(string key) => Properties.TryGetValue(key, out var p) && (p.PropertyType == typeof(bool) || p.PropertyType == typeof(bool?));
+    private static readonly Dictionary<string, PropertyInfo> Properties = Keys.ToDictionary(k => k.Key, k => k.Property, StringComparer.Ordinal);
+
+    public static bool IsBoolean(PropertyInfo p) => p.PropertyType == typeof(bool) || p.PropertyType == typeof(bool?);
+
+    /// <summary>Checks that <paramref name="value"/> suits the key, as <see cref="Set"/> would take it; the error names <paramref name="source"/>.</summary>
+    public static void Check(string key, string? value, string source) =>
+        Parse(Properties.TryGetValue(key, out var p) ? p.PropertyType : throw new SpecException($"{source}: unknown key '{key}'"), value, key, source);
 
     public static RunSpec Set(RunSpec spec, string key, string? value, string source)
     {

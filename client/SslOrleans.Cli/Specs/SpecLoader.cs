@@ -1,24 +1,35 @@
+using System.CommandLine;
 using SslOrleans.Abstractions.Runs;
 using YamlDotNet.RepresentationModel;
 
 namespace SslOrleans.Cli.Specs;
 
-/// <summary>Builds a run spec from an optional YAML file and flags; flags win.</summary>
+/// <summary>Builds a run spec from an optional YAML file and flags (<see cref="RunSpecFlags"/>); flags win.</summary>
 public static class SpecLoader
 {
+    /// <summary>The run spec of pretrain's flags (e.g. ["--config", FILE, "--steps", "7"]), parsed as sslo pretrain parses them.</summary>
     public static RunSpec Load(IReadOnlyList<string> args)
     {
-        var spec = new RunSpec();
-        var flags = ParseFlags(args);
-        if (flags.FirstOrDefault(f => f.Key == "config") is { Key: not null } config)
-            spec = FromYaml(spec, config.Value ?? throw new SpecException("--config needs a file"));
+        var flags = new RunSpecFlags();
+        var pretrain = new Command("pretrain");
+        flags.AddTo(pretrain);
+        var parsed = new Command("sslo") { pretrain }.Parse(Flag.Normalize(["pretrain", .. args]), Sslo.Parsing);
+        if (parsed.Errors.Count > 0) throw new SpecException(ParseErrors.Describe(parsed));
+        return flags.Load(parsed);
+    }
+
+    /// <summary>
+    /// The spec of an optional YAML file with flags over it (snake_case keys with their text values, in order; flags
+    /// win), its paths resolved here and validated.
+    /// </summary>
+    public static RunSpec Load(string? config, IReadOnlyList<KeyValuePair<string, string?>> flags)
+    {
+        var spec = config is null ? new RunSpec() : FromYaml(new RunSpec(), config);
         bool outGiven = false, runIdGiven = false;
         // A budget given as a flag replaces the file's budget, whichever kind it is.
         if (flags.Any(f => f.Key is "steps" or "epochs" or "minutes")) spec = spec with { Steps = null, Epochs = null, Minutes = null };
         foreach (var (key, value) in flags)
         {
-            if (key == "config") continue;
-            if (key == "no_eval") { spec = spec with { Evaluate = false }; continue; }
             spec = SpecBinder.Set(spec, key, value, $"--{key.Replace('_', '-')}");
             outGiven |= key == "out";
             runIdGiven |= key == "run_id";
@@ -68,29 +79,5 @@ public static class SpecLoader
             spec = SpecBinder.Set(spec, key, scalar.Value, path);
         }
         return spec;
-    }
-
-    /// <summary>--key value, --key=value, and bare boolean flags (--resume).</summary>
-    private static List<KeyValuePair<string, string?>> ParseFlags(IReadOnlyList<string> args)
-    {
-        var result = new List<KeyValuePair<string, string?>>();
-        for (int i = 0; i < args.Count; i++)
-        {
-            var a = args[i];
-            if (!a.StartsWith("--") || a.Length < 3) throw new SpecException($"unexpected argument '{a}'; flags look like --key value");
-            var name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-            var key = name.Replace('-', '_');
-            bool boolean = key == "no_eval" || SpecBinder.IsBoolean(key);
-            if (value is null && !boolean)
-            {
-                if (i + 1 >= args.Count) throw new SpecException($"--{name} needs a value");
-                value = args[++i];
-            }
-            result.Add(new(key, value));
-        }
-        return result;
     }
 }

@@ -40,7 +40,7 @@ public sealed class CliTests
 
         (code, _, err) = await RunAsync("pretrain", "--widht", "4");
         Assert.Equal(2, code);
-        Assert.Contains("unknown key 'widht'", err);
+        Assert.Contains("unknown flag '--widht'", err);
 
         (code, _, err) = await RunAsync("pretrain", "--width", "four");
         Assert.Equal(2, code);

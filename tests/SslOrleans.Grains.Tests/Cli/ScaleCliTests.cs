@@ -30,6 +30,7 @@ public sealed class ScaleCliTests(RedisServerFixture redis) : IClassFixture<Redi
     [InlineData(new[] { "status" }, "status: the run id is missing")]
     [InlineData(new[] { "status", "r1" }, "status: --cluster CONN is missing")]
     [InlineData(new[] { "status", "r1", "--workers", "2", "--cluster", "redis://127.0.0.1:1" }, "status: unknown flag '--workers'")]
+    [InlineData(new[] { "status", "r1", "--json=yes", "--cluster", "redis://127.0.0.1:1" }, "status: --json wants true or false, got 'yes'")]
     public async Task Bad_input_is_one_line_naming_the_flag_and_exit_code_2(string[] args, string message)
     {
         var (code, stdout, stderr) = await RunAsync(args);
@@ -90,6 +91,12 @@ public sealed class ScaleCliTests(RedisServerFixture redis) : IClassFixture<Redi
 
             (code, stdout, stderr) = await RunAsync("status", spec.RunId, "--cluster", connection);
             Assert.True(code == 0, stderr);
+            // A line for people, then the JSON; with --json the JSON alone.
+            Assert.Equal(2, stdout.TrimEnd().Split('\n').Length);
+            Assert.StartsWith($"run {spec.RunId}: running, step ", stdout);
+            var jsonOnly = await RunAsync("status", spec.RunId, "--cluster", connection, "--json");
+            Assert.True(jsonOnly.Code == 0, jsonOnly.Err);
+            using (JsonDocument.Parse(Assert.Single(jsonOnly.Out.TrimEnd().Split('\n')))) { }
             using (var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]))
             {
                 var r = json.RootElement;

@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace SslOrleans.Cli.Commands;
+
+/// <summary>sslo bench: the measurements behind docs/benchmarks.md, each a subcommand of its own.</summary>
+[Verb(70)]
+public static class BenchCommand
+{
+    public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, the gradient exchange, the numerics self-check, checkpoints",
+        BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create());
+}
