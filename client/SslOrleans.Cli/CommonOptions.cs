@@ -1,5 +1,5 @@
 using System.CommandLine;
-using SslOrleans.Hosting;
+using SslOrleans.Client;
 
 namespace SslOrleans.Cli;
 
@@ -10,8 +10,9 @@ namespace SslOrleans.Cli;
 public static class CommonOptions
 {
     public const string ClusterForms =
-        "redis://host:port[?cluster=ID&service=ID] or an Azure Storage connection string [;ClusterId=ID;ServiceId=ID] " +
-        "(deploy/local/cluster.sh up N prints it); without an id, the one cluster with active silos there is used";
+        "redis://host:port[?cluster=ID&service=ID], an Azure Storage connection string [;ClusterId=ID;ServiceId=ID] " +
+        "(deploy/local/cluster.sh up N prints it; without an id, the one cluster with active silos there is used), " +
+        "or localhost:GATEWAYPORT[,PORT…][?cluster=ID] for silos with localhost clustering";
 
     /// <summary>
     /// --cluster CONN: the cluster to join, checked as it parses (a malformed connection is bad input before anything

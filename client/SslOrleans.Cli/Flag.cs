@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using SslOrleans.Cli.Specs;
-using SslOrleans.Hosting;
+using SslOrleans.Client;
 
 namespace SslOrleans.Cli;
 

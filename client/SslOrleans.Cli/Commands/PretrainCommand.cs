@@ -24,30 +24,30 @@ public static class PretrainCommand
     {
         var flags = new RunSpecFlags();
         var cluster = CommonOptions.Cluster("Train on this cluster instead of an embedded one");
+        var detach = Flag.Switch("--detach",
+            "With --cluster: submit the run and return at once; the last stdout line is a JSON object with its run_id " +
+            "(follow it with sslo watch, stop it with sslo stop)");
         var command = new Command("pretrain", Description);
         flags.AddTo(command);
         command.Add(cluster);
-        command.SetAction((parsed, _) => RunAsync(flags.Load(parsed), parsed.GetValue(cluster), parsed.Stdout(), parsed.Stderr()));
+        command.Add(detach);
+        command.SetAction((parsed, _) =>
+        {
+            var connection = parsed.GetValue(cluster);
+            if (parsed.GetValue(detach) && connection is null)
+                throw parsed.Problem("--detach needs --cluster CONN: a run on the embedded cluster ends with this process");
+            var spec = flags.Load(parsed);
+            return parsed.GetValue(detach)
+                ? DetachAsync(spec, connection!, parsed.Stdout(), parsed.Stderr())
+                : RunAsync(spec, connection, parsed.Stdout(), parsed.Stderr());
+        });
         return command;
     }
 
     /// <summary>Runs <paramref name="spec"/> (as <see cref="SpecLoader"/> made it) on an embedded cluster, or on <paramref name="connection"/>'s.</summary>
     public static async Task<int> RunAsync(RunSpec spec, ClusterConnection? connection, TextWriter stdout, TextWriter stderr)
     {
-        if (!spec.Resume)
-        {
-            spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
-            // A tokenizer in blob storage is checked by the run grain, which reads it.
-            if (!Storage.StorageLocation.IsBlobText(spec.Tokenizer)) Grains.RunSpecOptions.CheckRequirements(spec);
-        }
-
-        if (connection is null && !Storage.StorageLocation.IsBlobText(spec.Data))
-        {
-            // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
-            // On a cluster the silos read the data, from the same absolute path (SpecLoader resolves --data and --out).
-            Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
-            Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
-        }
+        spec = Prepare(spec, connection);
         stderr.WriteLine(spec.Resume
             ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
             : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
@@ -89,6 +89,40 @@ public static class PretrainCommand
             Console.CancelKeyPress -= onCancel;
         }
     }
+
+    /// <summary>The method's defaults and the checks that need this machine (tokenizer, data), before any cluster starts.</summary>
+    private static RunSpec Prepare(RunSpec spec, ClusterConnection? connection)
+    {
+        if (!spec.Resume)
+        {
+            spec = Grains.Runs.RunPlan.WithMethodDefaults(spec);
+            // A tokenizer in blob storage is checked by the run grain, which reads it.
+            if (!Storage.StorageLocation.IsBlobText(spec.Tokenizer)) Grains.RunSpecOptions.CheckRequirements(spec);
+        }
+
+        if (connection is null && !Storage.StorageLocation.IsBlobText(spec.Data))
+        {
+            // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
+            // On a cluster the silos read the data, from the same absolute path (SpecLoader resolves --data and --out).
+            Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
+            Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
+        }
+        return spec;
+    }
+
+    /// <summary>Submits <paramref name="spec"/> to the cluster and returns: the run goes on without this process.</summary>
+    public static async Task<int> DetachAsync(RunSpec spec, ClusterConnection connection, TextWriter stdout, TextWriter stderr)
+    {
+        spec = Prepare(spec, connection);
+        await using var cluster = await StartOrJoinAsync(connection, spec.Workers, stderr);
+        var status = await new TrainingClient(cluster.Client).SubmitAsync(spec);
+        stderr.WriteLine($"sslo: run {spec.RunId} submitted; follow it with: sslo watch {spec.RunId} --cluster CONN");
+        stdout.WriteLine(JsonSerializer.Serialize(new Submitted(status.RunId, status.State, spec.Method, spec.Out, connection.ToString()), JsonLines.WithEnums));
+        return 0;
+    }
+
+    /// <summary>What sslo pretrain --detach prints: the run, its state and where it writes; the cluster, safe to print.</summary>
+    public sealed record Submitted(string RunId, RunState State, string Method, string Out, string Cluster);
 
     private static async Task<ITrainingCluster> StartOrJoinAsync(ClusterConnection? connection, int workers, TextWriter stderr)
     {

@@ -19,17 +19,19 @@ public static class ScaleCommand
         var workers = Flag.PositiveInteger("--workers",
             "The workers the run aims for from its next step boundary: 1 to batch / micro-batch (the global batch and micro-batch stay); required");
         var cluster = CommonOptions.Cluster("The cluster the run trains on; required");
+        // Scale prints its JSON line alone already; --json is accepted so that every cluster verb takes it.
+        var json = CommonOptions.Json();
         var command = new Command("scale",
             "Sets the workers a running run aims for from its next step boundary; one JSON line: run id, state, step, target and current workers")
         {
-            run, workers, cluster,
+            run, workers, cluster, json,
         };
         command.SetAction((parsed, _) => ScaleAsync(parsed.GetValue(run)!,
             parsed.GetValue(workers) ?? throw parsed.Problem("--workers N is missing"), parsed.RequiredCluster(cluster), parsed.Stdout(), parsed.Stderr()));
         return command;
     }
 
-    private static async Task<int> ScaleAsync(string runId, int workers, Hosting.ClusterConnection connection, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> ScaleAsync(string runId, int workers, Client.ClusterConnection connection, TextWriter stdout, TextWriter stderr)
     {
         await using var cluster = await CommonOptions.JoinAsync(connection, stderr);
         var client = new TrainingClient(cluster.Client);

@@ -28,7 +28,7 @@ public static class StatusCommand
         return command;
     }
 
-    private static async Task<int> StatusAsync(string runId, Hosting.ClusterConnection connection, bool jsonOnly, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> StatusAsync(string runId, Client.ClusterConnection connection, bool jsonOnly, TextWriter stdout, TextWriter stderr)
     {
         await using var cluster = await CommonOptions.JoinAsync(connection, stderr);
         RunStatus status;
