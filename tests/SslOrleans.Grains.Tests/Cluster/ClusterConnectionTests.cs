@@ -89,7 +89,7 @@ public sealed class ClusterConnectionTests(RedisServerFixture redis) : IClassFix
 
         (code, _, err) = await SsloInProcess.RunAsync("pretrain", "--steps", "1", "--cluster");
         Assert.Equal(2, code);
-        Assert.Contains("--cluster needs a connection", err);
+        Assert.Contains("--cluster needs a value", err);
 
         int closed = ClusterTestSupport.FreePort();
         var watch = Stopwatch.StartNew();
