@@ -58,6 +58,6 @@ public sealed class ProgressPrinter(TextWriter stderr, bool? terminal = null)
         if (terminal) stderr.WriteLine();
     }
 
-    private static string Eta(double? seconds) => seconds is { } x && double.IsFinite(x)
+    public static string Eta(double? seconds) => seconds is { } x && double.IsFinite(x)
         ? TimeSpan.FromSeconds(Math.Round(x)).ToString(x >= 3600 ? @"h\:mm\:ss" : @"m\:ss") : "?";
 }

@@ -102,10 +102,11 @@ public static class TokenizerCommand
         stderr.WriteLine(
             Invariant($"sslo: training a {options.CodebookSize}-code tokenizer (patch {options.PatchSize}, code dim {options.CodeDim}, hidden {options.HiddenDim}) ") +
             Invariant($"on {train.Name} for {budget}, batch {settings.Batch}, lr {settings.Lr}, seed {settings.Seed}, {torch.get_num_threads()} threads"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = TokenizerTrainer.Train(train, options, training, p =>
         {
             if (p.Step == 1 || p.Step % 10 == 0)
-                stderr.WriteLine(Invariant($"sslo: tokenizer step {p.Step}: recon {p.ReconMse:F3} vq {p.VqLoss:F4} codes used {p.CodesUsed}/{options.CodebookSize} perplexity {p.Perplexity:F1}"));
+                stderr.WriteLine(Invariant($"sslo: tokenizer step {p.Step}{Of(settings.Steps)}: recon {p.ReconMse:F3} vq {p.VqLoss:F4} codes used {p.CodesUsed}/{options.CodebookSize} perplexity {p.Perplexity:F1}  ETA {ProgressPrinter.Eta(EtaSeconds(p.Step, clock.Elapsed.TotalSeconds, settings.Steps, training.Minutes))}"));
         });
         using var tokenizer = result.Tokenizer;
         var usage = TokenizerTrainer.Measure(tokenizer, heldOut, Math.Min(HeldOutSamples, heldOut.Count), train.Mean, train.Std);
@@ -144,4 +145,11 @@ public static class TokenizerCommand
     public sealed record TokenizerResult(
         string Out, int Steps, double Seconds, double ReconMseFirst, double ReconMseLast, double VqLossLast,
         int CodesUsed, double Perplexity, double HeldOutReconMse, int CodebookSize, int PatchSize);
+
+    private static string Of(long? steps) => steps is { } n ? Invariant($"/{n}") : "";
+
+    /// <summary>The seconds left: the remaining steps at the rate so far, or what is left of a minutes budget.</summary>
+    internal static double? EtaSeconds(long step, double elapsedSeconds, long? steps, double? minutes) =>
+        steps is { } n ? (step > 0 ? elapsedSeconds * (n - step) / step : null)
+        : minutes is { } m ? Math.Max(0, m * 60 - elapsedSeconds) : null;
 }

@@ -21,7 +21,9 @@ public sealed class TokenizerCliTests
         var outDir = TempOut();
         var (code, stdout, stderr) = await RunAsync("tokenizer", "train", "--steps", "5", "--batch", "32", "--hidden-dim", "16", "--out", outDir);
         Assert.True(code == 0, stderr);
-        Assert.Contains("sslo: tokenizer step 1: recon ", stderr);
+        Assert.Contains("sslo: tokenizer step 1/5: recon ", stderr);
+        // Each progress line ends with the time left at the rate so far.
+        Assert.Matches(@"sslo: tokenizer step 1/5: .*  ETA \d+:\d\d", stderr);
         Assert.Contains("codes used ", stderr);
         using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
         var r = json.RootElement;
@@ -112,4 +114,12 @@ public sealed class TokenizerCliTests
         Assert.Contains("dataset 'mnist' is unknown", err);
         Assert.False(Directory.Exists(outDir));
     }
+
+    [Theory]
+    [InlineData(5L, null, 10.0, 20L, 30.0)]   // 5 of 20 steps in 10 s: 15 more at 2 s each
+    [InlineData(0L, null, 1.0, 20L, null)]    // no step yet: no rate to go by
+    [InlineData(7L, 2.0, 30.0, null, 90.0)]   // a two-minute budget, 30 s gone
+    [InlineData(7L, 2.0, 150.0, null, 0.0)]   // past the budget: the step in progress ends it
+    public void The_tokenizer_eta_is_the_rest_at_the_rate_so_far_or_what_is_left_of_the_minutes(long step, double? minutes, double elapsed, long? steps, double? eta) =>
+        Assert.Equal(eta, SslOrleans.Cli.Commands.TokenizerCommand.EtaSeconds(step, elapsed, steps, minutes));
 }
