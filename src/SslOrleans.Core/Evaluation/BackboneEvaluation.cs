@@ -33,8 +33,19 @@ public static class BackboneEvaluation
         if (train.Classes != test.Classes) throw new ArgumentException($"{train.Name} has {train.Classes} classes but {test.Name} has {test.Classes}");
 
         var clock = Stopwatch.StartNew();
-        var trainFeatures = Features(backbone, train, trainSamples);
-        var testFeatures = Features(backbone, test, testSamples);
+        // Extraction is the long part (minutes for 70 000 images on two cores): say how far it is every few seconds.
+        long total = (long)trainSamples + testSamples;
+        double lastLog = 0;
+        Action<int> Reporter(long before) => done =>
+        {
+            long all = before + done;
+            double t = clock.Elapsed.TotalSeconds;
+            if (log is null || (t - lastLog < 5 && all < total)) return;
+            lastLog = t;
+            log($"features: {all}/{total} images ({100.0 * all / total:F0}%), about {t * (total - all) / all:F0} s left");
+        };
+        var trainFeatures = Features(backbone, train, trainSamples, progress: Reporter(0));
+        var testFeatures = Features(backbone, test, testSamples, progress: Reporter(trainSamples));
         int dim = trainFeatures.Length / trainSamples;
         var trainLabels = train.Labels.AsSpan(0, trainSamples).ToArray();
         var testLabels = test.Labels.AsSpan(0, testSamples).ToArray();
@@ -65,9 +76,11 @@ public static class BackboneEvaluation
 
     /// <summary>
     /// Eval-mode features of samples [first, first + count), normalised with the dataset's mean and std as in
-    /// training, in batches of <paramref name="batchSize"/>; row-major [count, dim].
+    /// training, in batches of <paramref name="batchSize"/>; row-major [count, dim]. <paramref name="progress"/> is told
+    /// the samples done after every batch.
     /// </summary>
-    public static float[] Features(nn.Module<Tensor, Tensor> backbone, ImageDataset data, int count, int batchSize = 500, int first = 0)
+    public static float[] Features(nn.Module<Tensor, Tensor> backbone, ImageDataset data, int count, int batchSize = 500, int first = 0,
+        Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(data);
@@ -94,6 +107,7 @@ public static class BackboneEvaluation
                     result = new float[(long)count * dim];
                 }
                 MemoryMarshal.Cast<byte, float>(f.bytes).CopyTo(result.AsSpan(start * dim, n * dim));
+                progress?.Invoke(start + n);
             }
             return result;
         }

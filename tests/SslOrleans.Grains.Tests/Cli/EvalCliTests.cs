@@ -82,6 +82,8 @@ public sealed class EvalCliTests
         var trained = await RunAsync("eval", "--checkpoint", run, "--train-samples", "2000", "--test-samples", "500");
         Assert.True(trained.Code == 0, trained.Err);
         Assert.Contains("linear probe:", trained.Err);
+        // Feature extraction says how far it has come, and always its end.
+        Assert.Contains("sslo: features: 2500/2500 images (100%), about 0 s left", trained.Err);
         // The backbone's layers were checked against float64 at the command's thread count before anything was scored.
         Assert.Matches(@"numerics self-check: 11 layer ops at \d+ threads", trained.Err);
         var t = LastJson(trained.Out);
