@@ -178,11 +178,6 @@ public sealed class HelpAndFlagsTests
     [InlineData(new[] { "help", "frobnicate" }, "help: unknown command 'frobnicate'")]
     public async Task Bad_input_is_one_line_naming_the_command_and_the_flag_with_exit_code_2(string[] args, string message)
     {
-        var (code, stdout, stderr) = await RunAsync(args);
-        Assert.True(code == 2, $"exit {code}: {stderr}");
-        Assert.Equal("", stdout);
-        Assert.StartsWith("sslo: ", stderr);
-        Assert.Contains(message, stderr);
-        Assert.Single(stderr.TrimEnd().Split('\n'));
+        await SsloInProcess.AssertBadInputAsync(args, message);
     }
 }

@@ -27,18 +27,20 @@ public sealed class ScaleCliTests(RedisServerFixture redis) : IClassFixture<Redi
     [InlineData(new[] { "scale", "r1", "--workers", "2", "--cluster" }, "scale: --cluster needs a value")]
     [InlineData(new[] { "scale", "r1", "--workers", "2", "--cluster", "nowhere" }, "--cluster 'nowhere'")]
     [InlineData(new[] { "scale", "r1", "--workers", "2", "--cluster", "redis://127.0.0.1:1", "--batch", "64" }, "scale: unknown flag '--batch'")]
+    [InlineData(new[] { "runs" }, "runs: --cluster CONN is missing")]
+    [InlineData(new[] { "runs", "r1", "--cluster", "redis://127.0.0.1:1" }, "runs: unexpected argument 'r1'")]
+    [InlineData(new[] { "watch", "--cluster", "redis://127.0.0.1:1" }, "watch: the run id is missing")]
+    [InlineData(new[] { "watch", "r1" }, "watch: --cluster CONN is missing")]
+    [InlineData(new[] { "stop", "r1", "--cluster", "localhost:0" }, "--cluster 'localhost:0': '0' is not a gateway port")]
+    [InlineData(new[] { "stop", "r1", "--wait=maybe", "--cluster", "redis://127.0.0.1:1" }, "stop: --wait wants true or false, got 'maybe'")]
+    [InlineData(new[] { "pretrain", "--detach", "--steps", "2" }, "--detach needs --cluster CONN")]
     [InlineData(new[] { "status" }, "status: the run id is missing")]
     [InlineData(new[] { "status", "r1" }, "status: --cluster CONN is missing")]
     [InlineData(new[] { "status", "r1", "--workers", "2", "--cluster", "redis://127.0.0.1:1" }, "status: unknown flag '--workers'")]
     [InlineData(new[] { "status", "r1", "--json=yes", "--cluster", "redis://127.0.0.1:1" }, "status: --json wants true or false, got 'yes'")]
     public async Task Bad_input_is_one_line_naming_the_flag_and_exit_code_2(string[] args, string message)
     {
-        var (code, stdout, stderr) = await RunAsync(args);
-        Assert.True(code == 2, $"exit {code}: {stderr}");
-        Assert.Equal("", stdout);
-        Assert.StartsWith("sslo: ", stderr);
-        Assert.Contains(message, stderr);
-        Assert.Single(stderr.TrimEnd().Split('\n'));
+        await SsloInProcess.AssertBadInputAsync(args, message);
     }
 
     [Fact]

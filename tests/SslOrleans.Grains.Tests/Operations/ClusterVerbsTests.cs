@@ -101,13 +101,4 @@ public sealed class ClusterVerbsTests(TwoSiloCluster cluster) : IClassFixture<Tw
         Assert.Equal("", stdout);
         Assert.Contains($"run '{unknown}' is unknown to this cluster", stderr);
     }
-
-    [Fact]
-    public async Task Detach_without_a_cluster_is_bad_input()
-    {
-        var (code, stdout, stderr) = await Sslo("pretrain", "--detach", "--steps", "2");
-        Assert.True(code == 2, $"exit {code}: {stderr}");
-        Assert.Equal("", stdout);
-        Assert.Contains("--detach needs --cluster", stderr);
-    }
 }
