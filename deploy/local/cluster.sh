@@ -63,7 +63,7 @@ publish_silo() {
   if [ -f "$silo_dll" ]; then
     newer=$(cd "$repo" && find src silo build Directory.Build.props Directory.Build.targets Directory.Packages.props global.json \
       \( -name bin -o -name obj \) -prune -o -type f \
-      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' \) \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' -o -name '*.html' \) \
       -newer "$silo_dll" -print -quit 2>/dev/null || true)
     [ -z "$newer" ] && return 0
     say "publishing the silo ($newer is newer than $silo_dll)"
