@@ -68,16 +68,22 @@ public sealed class TelemetryConfigurationTests
         await host.StartAsync();
         var run = "otlp-" + Guid.NewGuid().ToString("N")[..8];
         TrainingMetrics.Steps.Add(1, TrainingMetrics.Run(run, "byol"));
-        using (TrainingTracing.StartStep(run, "byol", 1)) { }
-        host.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000);
-        host.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000);
+        var span = TrainingTracing.StartStep(run, "byol", 1);
+        Assert.NotNull(span);
+        span.Dispose();
+        bool metricsFlushed = host.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000);
+        bool tracesFlushed = host.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000);
         await host.StopAsync();
 
         // Protobuf carries strings as they are: the names and the run id are in the bodies.
-        var metrics = Assert.Single(receiver.Requests, r => r.Path == "/v1/metrics" && r.Body.Contains(run));
+        var received = receiver.Requests;
+        var seen = $"flushed: metrics {metricsFlushed}, traces {tracesFlushed}; received: {string.Join(", ", received.Select(r => $"{r.Path} ({r.Body.Length} bytes, run {(r.Body.Contains(run) ? "in" : "not in")} it)"))}";
+        var metrics = received.SingleOrDefault(r => r.Path == "/v1/metrics" && r.Body.Contains(run));
+        Assert.True(metrics.Path is not null, seen);
         Assert.Contains("sslo.steps", metrics.Body);
         Assert.Equal("application/x-protobuf", metrics.ContentType);
-        var traces = Assert.Single(receiver.Requests, r => r.Path == "/v1/traces" && r.Body.Contains(run));
+        var traces = received.SingleOrDefault(r => r.Path == "/v1/traces" && r.Body.Contains(run));
+        Assert.True(traces.Path is not null, seen);
         Assert.Contains("sslo.step", traces.Body);
     }
 
