@@ -39,7 +39,8 @@ public sealed class TelemetrySiloFixture : IAsyncLifetime
         builder.Logging.ClearProviders();
         builder.Services.AddSslTelemetry(builder.Configuration);
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(m => m.AddInMemoryExporter(Metrics))
+            // Exported when the fixture flushes, not by the clock: the list is not written while the tests read it.
+            .WithMetrics(m => m.AddInMemoryExporter(Metrics, r => r.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 3_600_000))
             .WithTracing(t => t.AddInMemoryExporter(Spans));
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(Loopback.FreePort(), Loopback.FreePort(), serviceId: "sslo-telemetry", clusterId: "telemetry-" + Guid.NewGuid().ToString("N")[..8])
@@ -54,6 +55,10 @@ public sealed class TelemetrySiloFixture : IAsyncLifetime
         // The periodic reader would export in a minute: collect now. (ForceFlush answers false whatever the in-memory
         // reader did: the Prometheus reader only exports when scraped.)
         host.Services.GetRequiredService<MeterProvider>().ForceFlush(30_000);
+        // The flush may return while the exporter thread still adds the snapshots: wait until their count holds still.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        for (int seen = -1; (Metrics.Count == 0 || Metrics.Count != seen) && DateTime.UtcNow < deadline; await Task.Delay(100))
+            seen = Metrics.Count;
     }
 
     public async Task DisposeAsync()
