@@ -10,9 +10,10 @@ fi
 # dataset-fashion-mnist: the real Fashion-MNIST (60k + 10k idx files) in /usr/share/datasets.
 # python3-torch, python3-torchvision: PyTorch for the test that loads exported backbones into torchvision.
 # redis-server: the multi-silo cluster test (deploy/local/cluster.sh) and the connection tests.
+# chromium: the run page's test loads the page in headless Chromium (DevTools protocol) and fails on any console error.
 # nodejs, npm: Azurite (the Azure Storage emulator) for the Azure Table clustering test and the blob storage tests, installed below into .tools/.
 apt_packages=(dataset-fashion-mnist)
-[ "${1:-}" = "--test" ] && apt_packages+=(python3-torch python3-torchvision redis-server)
+[ "${1:-}" = "--test" ] && apt_packages+=(python3-torch python3-torchvision redis-server chromium)
 if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then apt_packages+=(nodejs npm); fi
 missing=()
 for p in "${apt_packages[@]}"; do

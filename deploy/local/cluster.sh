@@ -4,7 +4,8 @@
 #   deploy/local/cluster.sh up N     start Redis (unless one answers on the port) and N silos; the last stdout line is
 #                                    the connection for  sslo pretrain --cluster CONN
 #   deploy/local/cluster.sh status   the recorded processes, silos by number ("silo 3 pid 1234: running"), and whether
-#                                    they run (exit 1 when no silo runs)
+#                                    they run (exit 1 when no silo runs); under each running silo its metrics URL
+#                                    ("    metrics http://127.0.0.1:PORT/metrics") and its run page ("    page http://…/")
 #   deploy/local/cluster.sh add      start one more silo (devices cpu@1) into the recorded cluster, wait until it is
 #                                    ready; the last stdout line is its number (numbers are never reused)
 #   deploy/local/cluster.sh kill K   SIGKILL silo K (a crash: it leaves the membership without a goodbye)
@@ -29,7 +30,7 @@ say() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -62,7 +63,7 @@ publish_silo() {
   if [ -f "$silo_dll" ]; then
     newer=$(cd "$repo" && find src silo build Directory.Build.props Directory.Build.targets Directory.Packages.props global.json \
       \( -name bin -o -name obj \) -prune -o -type f \
-      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' \) \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' -o -name '*.targets' -o -name '*.html' \) \
       -newer "$silo_dll" -print -quit 2>/dev/null || true)
     [ -z "$newer" ] && return 0
     say "publishing the silo ($newer is newer than $silo_dll)"
@@ -159,10 +160,13 @@ cmd_status() {
   if [ ! -f "$state/cluster.env" ]; then echo "no cluster recorded in $state"; return 1; fi
   load_cluster
   echo "cluster $CLUSTER_ID (service $SERVICE_ID), connection $CONNECTION"
-  local k pid up=0
+  local k pid http up=0
   for k in $(silo_numbers); do
     pid=$(silo_pid "$k")
-    if ours "$pid" SslOrleans.Silo.dll; then echo "  silo $k pid $pid: running"; up=1
+    if ours "$pid" SslOrleans.Silo.dll; then
+      echo "  silo $k pid $pid: running"; up=1
+      http=$(cat "$state/silo-$k.http" 2>/dev/null || true)
+      if [ -n "$http" ]; then echo "    metrics http://127.0.0.1:$http/metrics"; echo "    page http://127.0.0.1:$http/"; fi
     else echo "  silo $k pid ${pid:-?}: not running"; fi
   done
   if [ "$REDIS_STARTED" = 1 ]; then
@@ -176,20 +180,21 @@ cmd_status() {
 }
 
 # start_silo K THREADS: starts silo K of the recorded cluster in the background with devices cpu@THREADS, free
-# ports and its log in silo-K.log, and records its pid in silo-K.pid.
+# ports and its log in silo-K.log, and records its pid in silo-K.pid and its HTTP port (run page, /metrics) in silo-K.http.
 start_silo() {
-  local k=$1 threads=$2 silo_port gateway_port
-  silo_port=$(free_port); gateway_port=$(free_port)
+  local k=$1 threads=$2 silo_port gateway_port http_port
+  silo_port=$(free_port); gateway_port=$(free_port); http_port=$(free_port)
+  echo "$http_port" > "$state/silo-$k.http"
   (
     cd "$repo"
     export Silo__ClusterId="$CLUSTER_ID" Silo__ServiceId="$SERVICE_ID" Silo__Clustering=Redis \
       Silo__ConnectionString="127.0.0.1:$REDIS_PORT" Silo__AdvertisedIP=127.0.0.1 \
-      Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" SslTraining__Devices="cpu@$threads" \
+      Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" SslTraining__Devices="cpu@$threads" \
       Logging__LogLevel__SslOrleans=Information
     exec nohup dotnet "$silo_dll" </dev/null >"$state/silo-$k.log" 2>&1
   ) &
   echo $! > "$state/silo-$k.pid"
-  say "silo $k: pid $(silo_pid "$k"), silo port $silo_port, gateway port $gateway_port, devices cpu@$threads"
+  say "silo $k: pid $(silo_pid "$k"), silo port $silo_port, gateway port $gateway_port, http port $http_port, devices cpu@$threads"
 }
 
 # wait_ready K...: until every one of these silos logged the ready marker; false (with the end of the logs) when

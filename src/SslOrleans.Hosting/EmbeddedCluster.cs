@@ -2,6 +2,7 @@ using SslOrleans.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SslOrleans.Hosting.Web;
 
 namespace SslOrleans.Hosting;
 
@@ -19,14 +20,22 @@ public sealed class EmbeddedCluster : ITrainingCluster
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ToStandardError(logLevel);
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort: Loopback.FreePort(), gatewayPort: Loopback.FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
-            .AddSslTraining(o =>
-            {
-                o.Devices = $"cpu*{Math.Max(1, workers)}";
-                // The blob account and transfer settings: SSLO_STORAGE, or Storage__* in the environment.
-                SslTrainingConfiguration.BindStorage(builder.Configuration, o);
-            }));
+        // Section "Telemetry" from the environment (Telemetry__Console=true, OTEL_EXPORTER_OTLP_ENDPOINT=…), as on a silo.
+        builder.Services.AddSslTelemetry(builder.Configuration);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: Loopback.FreePort(), gatewayPort: Loopback.FreePort(), serviceId: "sslo-embedded", clusterId: "sslo-" + Guid.NewGuid().ToString("N")[..8])
+                .AddSslTraining(o =>
+                {
+                    o.Devices = $"cpu*{Math.Max(1, workers)}";
+                    // The blob account and transfer settings: SSLO_STORAGE, or Storage__* in the environment.
+                    SslTrainingConfiguration.BindStorage(builder.Configuration, o);
+                });
+            // The run page and /metrics only when asked for (Silo__HttpPort=9464 sslo pretrain …): a command takes
+            // no fixed port unless told to.
+            if (builder.Configuration[$"{SiloConfiguration.Section}:{nameof(SiloConfiguration.HttpPort)}"] is { Length: > 0 })
+                silo.AddSslWeb(builder.Configuration);
+        });
         // The CLI owns Ctrl+C (stop after the step, checkpoint): the host must not shut the silo down under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         var host = builder.Build();

@@ -14,9 +14,13 @@ namespace SslOrleans.Hosting;
 public sealed class LocalSiloProcesses : IAsyncDisposable
 {
     private readonly List<(Process Process, StringBuilder Log)> silos = [];
+    private readonly List<Uri> web = [];
     private IHost? client;
 
     public IClusterClient Client => client?.Services.GetRequiredService<IClusterClient>() ?? throw new InvalidOperationException("the client is not connected");
+
+    /// <summary>Each silo's HTTP endpoint (run page, /api/runs, /metrics, /healthz), in start order.</summary>
+    public IReadOnlyList<Uri> WebAddresses => web;
 
     public static async Task<LocalSiloProcesses> StartAsync(string siloDll, int count, int slotsPerSilo, TextWriter log, TimeSpan? timeout = null)
     {
@@ -26,6 +30,8 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
             var clusterId = "sslo-local-" + Guid.NewGuid().ToString("N")[..8];
             var siloPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
             var gatewayPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
+            var httpPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
+            cluster.web.AddRange(httpPorts.Select(p => new Uri($"http://127.0.0.1:{p}/")));
             for (int i = 0; i < count; i++)
                 cluster.Start(siloDll, new Dictionary<string, string>
                 {
@@ -33,6 +39,7 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
                     ["Silo__Clustering"] = "Localhost",
                     ["Silo__SiloPort"] = siloPorts[i].ToString(),
                     ["Silo__GatewayPort"] = gatewayPorts[i].ToString(),
+                    ["Silo__HttpPort"] = httpPorts[i].ToString(),
                     ["Silo__PrimarySiloPort"] = siloPorts[0].ToString(),
                     ["SslTraining__Devices"] = $"cpu*{slotsPerSilo}",
                     ["Logging__LogLevel__Default"] = "Warning",
@@ -42,6 +49,9 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
                 await Loopback.WaitUntilListeningAsync(port, deadline, cluster.ThrowIfAnyExited, () => $"the silos' logs:\n{cluster.Tail()}");
             cluster.client = await ConnectAsync(clusterId, gatewayPorts);
             await cluster.WaitForActiveAsync(count, deadline);
+            // The HTTP endpoints open in the silos' Active stage, a moment after membership calls them active.
+            foreach (var port in httpPorts)
+                await Loopback.WaitUntilListeningAsync(port, deadline, cluster.ThrowIfAnyExited, () => $"the silos' logs:\n{cluster.Tail()}");
             log.WriteLine($"  {count} silo processes up (cluster {clusterId}, pids {string.Join(", ", cluster.silos.Select(s => s.Process.Id))})");
             return cluster;
         }

@@ -31,8 +31,11 @@ public sealed class SiloConfiguration
     private static readonly string[] Keys =
     [
         nameof(ClusterId), nameof(ServiceId), nameof(AdvertisedIP), nameof(SiloPort), nameof(GatewayPort),
-        nameof(Clustering), nameof(PrimarySiloPort), nameof(ConnectionString),
+        nameof(Clustering), nameof(PrimarySiloPort), nameof(ConnectionString), nameof(HttpPort),
     ];
+
+    /// <summary>The HTTP port of a standalone silo unless configured: the port Prometheus' exporters conventionally use.</summary>
+    public const int DefaultHttpPort = 9464;
 
     public string ClusterId { get; private init; } = "sslo-dev";
     public string ServiceId { get; private init; } = "sslo";
@@ -40,6 +43,9 @@ public sealed class SiloConfiguration
     public IPAddress AdvertisedIP { get; private init; } = IPAddress.Loopback;
     public int SiloPort { get; private init; } = 11111;
     public int GatewayPort { get; private init; } = 30000;
+    /// <summary>The silo's HTTP endpoint (run page, /api/runs, /metrics, /healthz; see Web/SslWebExtensions.cs);
+    /// 0 serves none. It listens where the silo does: loopback, or every address when advertising a routable one.</summary>
+    public int HttpPort { get; private init; } = DefaultHttpPort;
     public ClusteringKind Clustering { get; private init; } = ClusteringKind.Localhost;
     /// <summary>Localhost clustering: the silo port of the cluster's first silo (default: this silo's own).</summary>
     public int? PrimarySiloPort { get; private init; }
@@ -86,6 +92,9 @@ public sealed class SiloConfiguration
         int siloPort = s.Port(nameof(SiloPort)) ?? defaults.SiloPort;
         int gatewayPort = s.Port(nameof(GatewayPort)) ?? defaults.GatewayPort;
         if (gatewayPort == siloPort) throw s.Error(nameof(GatewayPort), $"must differ from Silo:SiloPort {siloPort}");
+        int httpPort = s.Int(nameof(HttpPort), 0, 65535, "must be a TCP port, a whole number from 1 to 65535, or 0 for no HTTP endpoint") ?? defaults.HttpPort;
+        if (httpPort != 0 && (httpPort == siloPort || httpPort == gatewayPort))
+            throw s.Error(nameof(HttpPort), $"must differ from Silo:SiloPort {siloPort} and Silo:GatewayPort {gatewayPort}");
 
         int? primary = s.Port(nameof(PrimarySiloPort));
         if (primary is not null && clustering != ClusteringKind.Localhost)
@@ -117,7 +126,7 @@ public sealed class SiloConfiguration
 
         return new SiloConfiguration
         {
-            ClusterId = clusterId, ServiceId = serviceId, AdvertisedIP = advertised, SiloPort = siloPort, GatewayPort = gatewayPort,
+            ClusterId = clusterId, ServiceId = serviceId, AdvertisedIP = advertised, SiloPort = siloPort, GatewayPort = gatewayPort, HttpPort = httpPort,
             Clustering = clustering, PrimarySiloPort = primary, ConnectionString = connection, Redis = redis, AzureTable = azure,
         };
     }
@@ -179,19 +188,21 @@ public static class SslSiloExtensions
         .ConfigureEndpoints(c.AdvertisedIP, c.SiloPort, c.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(c.AdvertisedIP));
 }
 
-/// <summary>Logs the silo's one start line once it is active in the cluster (deploy/local/cluster.sh waits for it).</summary>
+/// <summary>Logs the silo's one start line once it is active in the cluster (deploy/local/cluster.sh waits for it), just
+/// after the Active stage, so that what starts in that stage (the HTTP endpoint) already listens when the line appears.</summary>
 internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration c, LocalDeviceSlots slots, ILocalSiloDetails local,
-    Storage.Checkpoints.ICheckpointStoreFactory stores)
+    Storage.Checkpoints.ICheckpointStoreFactory stores, Web.SslWebOptions? web = null)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     public const string Marker = "sslo silo ready:";
 
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active, _ =>
+        lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active + 1, _ =>
         {
             log.LogInformation("{Marker} cluster {ClusterId} (service {ServiceId}), clustering {Clustering} ({Membership}), silo {Silo}, " +
-                "silo port {SiloPort}, gateway port {GatewayPort}, devices {Devices}, pid {Pid}, {OneDnn}, blob storage: {Storage}",
+                "silo port {SiloPort}, gateway port {GatewayPort}, http port {HttpPort}, devices {Devices}, pid {Pid}, {OneDnn}, blob storage: {Storage}",
                 Marker, c.ClusterId, c.ServiceId, c.Clustering, c.MembershipDisplay, local.SiloAddress, c.SiloPort, c.GatewayPort,
+                web is null ? "off" : web.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 DeviceSlots.Format(slots.Slots), Environment.ProcessId, Core.Numerics.OneDnnIsaGuard.Decision,
                 stores is Storage.Checkpoints.CheckpointStoreFactory f ? f.Options.Describe() : "not configured");
             return Task.CompletedTask;

@@ -29,6 +29,9 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
 
     public ICheckpointStore Store => store;
 
+    /// <summary>The span of the last step trained (set by the step): the checkpoint of its state is its child.</summary>
+    public ActivityContext StepTrace { get; set; }
+
     /// <summary>Checkpoints committed by this run.</summary>
     public int Committed { get; private set; }
 
@@ -64,13 +67,26 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
             TrainingMetrics.CheckpointFailures.Add(1, TrainingMetrics.Run(spec.RunId, spec.Method));
             return;
         }
+        // The span lasts until the commit, in the background: it ends in CompleteInBackgroundAsync.
+        var span = TrainingTracing.StartCheckpoint(spec.RunId, step, StepTrace);
         var blocked = Stopwatch.StartNew();
-        var taken = await snapshot();
+        Snapshot taken;
+        try
+        {
+            taken = await snapshot();
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(span, e);
+            span?.Dispose();
+            throw;
+        }
         BlockedSeconds += blocked.Elapsed.TotalSeconds;
         TrainingMetrics.CheckpointBlocked.Record(blocked.Elapsed.TotalSeconds, TrainingMetrics.Run(spec.RunId, spec.Method));
+        span?.SetTag("sslo.checkpoint.blocked", blocked.Elapsed.TotalSeconds);
         sinceLast.Restart();
         inFlightStep = step;
-        inFlight = CompleteInBackgroundAsync(taken);
+        inFlight = CompleteInBackgroundAsync(taken, span);
     }
 
     /// <summary>The final checkpoint: waits for the one in flight, then writes this one and waits for it; its failure fails the run.
@@ -81,9 +97,19 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
     {
         await DrainAsync();
         if (Last is { } last && last.Manifest.Step == step) return last;
-        var taken = await snapshot();
-        sinceLast.Restart();
-        return await CompleteAsync(taken, progress);
+        using var span = TrainingTracing.StartCheckpoint(spec.RunId, step, StepTrace);
+        span?.SetTag("sslo.checkpoint.final", true);
+        try
+        {
+            var taken = await snapshot();
+            sinceLast.Restart();
+            return await CompleteAsync(taken, progress);
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(span, e);
+            throw;
+        }
     }
 
     /// <summary>Waits for the checkpoint in flight, if any (its failure is already a warning).</summary>
@@ -103,7 +129,7 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         Last = last with { Manifest = manifest };
     }
 
-    private async Task CompleteInBackgroundAsync(Snapshot taken)
+    private async Task CompleteInBackgroundAsync(Snapshot taken, Activity? span)
     {
         try
         {
@@ -111,9 +137,14 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         }
         catch (Exception e)
         {
+            TrainingTracing.Fail(span, e);
             TrainingMetrics.CheckpointFailures.Add(1, TrainingMetrics.Run(spec.RunId, spec.Method));
             var reason = e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message;
             Warn($"checkpoint of step {taken.Manifest.Step} failed and was not committed ({e.GetType().Name}: {reason}); training goes on and the next checkpoint is tried");
+        }
+        finally
+        {
+            span?.Dispose();
         }
     }
 
@@ -141,6 +172,9 @@ internal sealed class RunCheckpoints(ILogger logger, ICheckpointStore store, Run
         var tags = TrainingMetrics.Run(spec.RunId, spec.Method);
         TrainingMetrics.Checkpoints.Add(1, tags);
         TrainingMetrics.CheckpointDuration.Record(clock.Elapsed.TotalSeconds, tags);
+        long bytes = manifest.Files.Sum(f => f.Bytes);
+        TrainingMetrics.CheckpointBytes.Add(bytes, tags);
+        if (Activity.Current is { } span && span.Source == TrainingTracing.Source) span.SetTag("sslo.bytes", bytes);
         logger.LogInformation("Run {Run}: checkpoint {Path} in {Seconds:F2} s", spec.RunId, path, clock.Elapsed.TotalSeconds);
         var pruned = await Task.Run(() => new CheckpointCatalog(store).PruneAsync(spec.KeepLast));
         if (pruned.Count > 0) logger.LogInformation("Run {Run}: removed checkpoints {Steps} (keep_last {Keep})", spec.RunId, string.Join(", ", pruned), spec.KeepLast);

@@ -18,9 +18,29 @@ public sealed partial class RunGrain
 
     private async Task TrainStepAsync(RunSpec s, SampleFeed data, Stopwatch clock, bool globalBatchLoss)
     {
+        // Instrumentation: the step's span (its trace reaches the workers through the calls' RequestContext) and
+        // the coordinator's time in each phase; nothing of it changes what the step computes.
+        using var stepSpan = TrainingTracing.StartStep(s.RunId, s.Method, step + 1);
+        try
+        {
+            await TrainStepCoreAsync(s, data, clock, globalBatchLoss, stepSpan);
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(stepSpan, e);
+            if (e is NonFiniteStepException) TrainingMetrics.StepsRefused.Add(1, TrainingMetrics.Run(s.RunId, s.Method));
+            throw;
+        }
+    }
+
+    private async Task TrainStepCoreAsync(RunSpec s, SampleFeed data, Stopwatch clock, bool globalBatchLoss, Activity? stepSpan)
+    {
         var stepClock = Stopwatch.StartNew();
+        using var phases = new PhaseClock(s.RunId, s.Method);
         var deadline = StepDeadline(s);
+        phases.Begin("sample");
         var samples = await TakeSamplesAsync(data, s);
+        phases.End();
         var microBatches = RunPlan.MicroBatches(s, step, samples);
         int n = microBatches.Length;
         var members = crew!.Members.ToList();
@@ -32,6 +52,7 @@ public sealed partial class RunGrain
         byte[]? embeddings = null;
         if (globalBatchLoss)
         {
+            phases.Begin("embed");
             // Workers hold contiguous ranges in order, so the embeddings concatenate in step order.
             var parts = new byte[ranges.Length][];
             var todo = ranges.Select((r, i) => (Index: i, Member: members[i])).ToList();
@@ -57,17 +78,22 @@ public sealed partial class RunGrain
                 part.CopyTo(embeddings, at);
                 at += part.Length;
             }
+            phases.End();
         }
 
         var reports = new Dictionary<int, StepReport>();
         var first = ranges.Select((r, i) => (Range: r, Member: members[i], Only: (int[]?)null)).ToList();
+        // No span of its own: the workers' sslo.compute and sslo.push spans are the step's children.
+        phases.Begin("compute", span: false);
         redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, first, deadline);
+        phases.End();
 
         double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
         double loss = reports.Values.Sum(r => r.LossSum) / n;
         if (!double.IsFinite(loss))
             throw new NonFiniteStepException($"step {step}: the loss is {loss}; nothing was applied, the parameters are those after step {step - 1}; lower the learning rate (lr)");
         var apply = new ApplyRequest(step, n, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
+        phases.Begin("apply");
         for (int attempt = 1; ; attempt++)
         {
             try
@@ -90,8 +116,11 @@ public sealed partial class RunGrain
                 redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, [], deadline);
             }
         }
+        phases.End();
         ledger.Applied(step, ranges);
+        phases.Begin("pull");
         await SyncAllAsync(s, step + 1, deadline);
+        phases.End();
         if (s.CheckReplicas)
         {
             var digests = await Task.WhenAll(crew.Members.Select(m => m.Grain.GetStateDigestAsync()));
@@ -108,14 +137,21 @@ public sealed partial class RunGrain
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
             clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reportList.Max(r => r.ComputeSeconds), seconds,
             100.0 * reportList.Sum(r => r.ProbeCorrect) / s.Batch, members.Count, redone));
+        var p = progress[^1];
         var tags = TrainingMetrics.Run(s.RunId, s.Method);
         TrainingMetrics.Steps.Add(1, tags);
         TrainingMetrics.Images.Add(s.Batch, tags);
         TrainingMetrics.StepDuration.Record(seconds, tags);
         TrainingMetrics.Loss.Record(loss, tags);
-        TrainingMetrics.BytesPushed.Add(reportList.Sum(r => r.BytesPushed), tags);
+        TrainingMetrics.Throughput.Record(p.ImagesPerSec, tags);
+        TrainingMetrics.Workers.Record(members.Count, tags);
         if (redone > 0) TrainingMetrics.MicroBatchesRedone.Add(redone, tags);
-        var p = progress[^1];
+        phases.Record();
+        stepSpan?.SetTag("sslo.loss", loss);
+        stepSpan?.SetTag("sslo.workers", members.Count);
+        stepSpan?.SetTag("sslo.microbatches.redone", redone);
+        // The checkpoint due after this step (if any) is this span's child.
+        if (stepSpan is not null && checkpoints is not null) checkpoints.StepTrace = stepSpan.Context;
         NotifyStep(p);
         await LogCurvesAsync(step, new()
         {
@@ -241,6 +277,7 @@ public sealed partial class RunGrain
         }
         catch (TimeoutException)
         {
+            TrainingMetrics.WorkersLost.Add(1, LostTags("deadline"));
             crew!.Lose(member, step, $"missed the step's deadline of {deadline.TotalSeconds:0} s");
             return (false, default, null);
         }
@@ -251,11 +288,14 @@ public sealed partial class RunGrain
         // A fresh activation answering for the worker: the one holding its replica is gone.
         if (IsUnreachable(failure) || failure.Message.Contains(WorkerErrors.NotInitialised, StringComparison.Ordinal) || !await SiloIsActiveAsync(member.Slot.Silo))
         {
+            TrainingMetrics.WorkersLost.Add(1, LostTags("unreachable"));
             crew!.Lose(member, step, RunWorkers.Message(failure));
             return (false, default, null);
         }
         return (false, default, failure);
     }
+
+    private TagList LostTags(string why) => TrainingMetrics.Run(this.GetPrimaryKeyString(), spec?.Method ?? "", "error.type", why);
 
     private static void Rethrow(Exception e) => System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
 

@@ -10,6 +10,7 @@ using SslOrleans.Core.Numerics;
 using SslOrleans.Core.Training;
 using SslOrleans.Grains.Compute;
 using SslOrleans.Grains.Data;
+using SslOrleans.Grains.Diagnostics;
 using TorchSharp;
 
 namespace SslOrleans.Grains.Workers;
@@ -73,7 +74,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     public async Task SyncAsync(ShardMap shards, long version)
     {
         var (r, c) = Ready();
+        var clock = Stopwatch.StartNew();
         var pulled = await ShardExchange.PullAsync(GrainFactory, dataPlane, shards, version, $"worker {this.GetPrimaryKeyString()}");
+        RecordExchange("pull", pulled.Sum(s => s.Sum(chunk => (long)chunk.Data.Length)), clock.Elapsed.TotalSeconds);
         await c.RunAsync(() =>
         {
             var state = pulledState ??= FlatState.For(r.Layout);
@@ -92,15 +95,49 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var buffers = pushedStep == work.Step ? null : pushBuffers;
         pushedStep = work.Step;
         var clock = Stopwatch.StartNew();
-        var (chunks, g) = await c.RunAsync(() =>
+        var computeSpan = TrainingTracing.StartInCall("sslo.compute", init.Spec.RunId);
+        computeSpan?.SetTag("sslo.worker", this.GetPrimaryKeyString());
+        computeSpan?.SetTag("sslo.microbatches", work.MicroBatches.Length);
+        (List<ShardChunk>[] Chunks, GradientResult G) computed;
+        try
         {
-            var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
-            var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
-            return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g);
-        });
+            computed = await c.RunAsync(() =>
+            {
+                var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
+                var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
+                return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g);
+            });
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(computeSpan, e);
+            throw;
+        }
+        finally
+        {
+            computeSpan?.Dispose();
+        }
+        var (chunks, g) = computed;
         var computeSeconds = clock.Elapsed.TotalSeconds;
-        await ShardExchange.PushAsync(GrainFactory, dataPlane, work.Shards, chunks);
-        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, ShardExchange.Bytes(chunks), g.ProbeCorrect);
+        TrainingMetrics.ComputeDuration.Record(computeSeconds, TrainingMetrics.Run(init.Spec.RunId, init.Spec.Method));
+        long bytes = ShardExchange.Bytes(chunks);
+        using (var pushSpan = TrainingTracing.StartInCall("sslo.push", init.Spec.RunId))
+        {
+            pushSpan?.SetTag("sslo.worker", this.GetPrimaryKeyString());
+            pushSpan?.SetTag("sslo.bytes", bytes);
+            var pushClock = Stopwatch.StartNew();
+            try
+            {
+                await ShardExchange.PushAsync(GrainFactory, dataPlane, work.Shards, chunks);
+            }
+            catch (Exception e)
+            {
+                TrainingTracing.Fail(pushSpan, e);
+                throw;
+            }
+            RecordExchange("push", bytes, pushClock.Elapsed.TotalSeconds);
+        }
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect);
     }
 
     public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
@@ -212,6 +249,14 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         pulledState = null;
         compute = null;
         c.Dispose();
+    }
+
+    /// <summary>Instrumentation: the worker's own exchange with the shards, by direction.</summary>
+    private void RecordExchange(string direction, long bytes, double seconds)
+    {
+        var tags = TrainingMetrics.Run(init!.Spec.RunId, init.Spec.Method, "sslo.direction", direction);
+        TrainingMetrics.ExchangeBytes.Add(bytes, tags);
+        TrainingMetrics.ExchangeDuration.Record(seconds, tags);
     }
 
     private (Replica, ComputeThread) Ready() =>
