@@ -68,6 +68,15 @@ public sealed class ClusterVerbsTests(TwoSiloCluster cluster) : IClassFixture<Tw
         (code, stdout, stderr) = await Sslo("scale", runId, "--workers", "1", "--cluster", c, "--json");
         Assert.True(code == 0, stderr);
         Assert.Equal(1, LastJson(stdout, only: true).GetProperty("target_workers").GetInt32());
+        // A step with one worker before the stop, so that the watch has the change to show.
+        deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        do
+        {
+            (code, stdout, stderr) = await Sslo("status", runId, "--cluster", c, "--json");
+            Assert.True(code == 0, stderr);
+            status = LastJson(stdout, only: true);
+            Assert.True(DateTime.UtcNow < deadline, $"no step with one worker within two minutes: {stdout}");
+        } while (status.GetProperty("last").GetProperty("workers").GetInt32() != 1);
 
         (code, stdout, stderr) = await Sslo("stop", runId, "--cluster", c, "--wait", "--json");
         Assert.True(code == 0, stderr);
