@@ -21,7 +21,7 @@ public sealed record DiscoveredCluster(string ClusterId, string ServiceId, int A
 /// <item>an Azure Storage connection string (<c>TableEndpoint=…</c>, <c>AccountName=…;AccountKey=…</c> or
 /// <c>UseDevelopmentStorage=true</c>), optionally with extra parts <c>ClusterId=…;ServiceId=…</c>;</item>
 /// <item><c>localhost:PORT[,PORT…][?cluster=ID&amp;service=ID]</c>: silos on this machine with localhost clustering,
-/// reached at their gateway ports (no membership store to discover them in: the cluster id defaults to Orleans' "dev").</item>
+/// reached at their gateway ports (no membership store to discover them in: the cluster id defaults to the silos' own default, "sslo-dev").</item>
 /// </list>
 /// Without a cluster id, <see cref="ResolveAsync"/> discovers the one cluster of the store that has active silos.
 /// </summary>
@@ -29,7 +29,8 @@ public sealed class ClusterConnection
 {
     public const string DefaultServiceId = "sslo";
     public const string AzureTableName = "OrleansSiloInstances";
-    public const string LocalhostClusterId = "dev";
+    /// <summary>The cluster id of a localhost connection that names none: a silo's default (Silo:ClusterId).</summary>
+    public const string LocalhostClusterId = "sslo-dev";
     private const string Forms = "expected redis://host:port[?cluster=ID&service=ID], an Azure Storage connection string " +
         "(TableEndpoint=…, AccountName=…;AccountKey=…, or UseDevelopmentStorage=true; optional ClusterId=…;ServiceId=…) " +
         "or localhost:GATEWAYPORT[,PORT…][?cluster=ID]";

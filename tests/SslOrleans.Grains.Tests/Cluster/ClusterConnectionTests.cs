@@ -14,6 +14,34 @@ public sealed class ClusterConnectionTests(RedisServerFixture redis) : IClassFix
     private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     [Fact]
+    public async Task Localhost_names_the_gateways_and_the_cluster_needs_no_discovery()
+    {
+        var plain = ClusterConnection.Parse("localhost:30000,30001");
+        Assert.Equal((ClusterStore.Localhost, "localhost:30000,30001"), (plain.Store, plain.Display));
+        Assert.Equal([30000, 30001], plain.GatewayPorts);
+        // The silos' own defaults (Silo:ClusterId, Silo:ServiceId).
+        Assert.Equal(("sslo-dev", "sslo"), (plain.ClusterId, plain.ServiceId));
+        Assert.Same(plain, await plain.ResolveAsync());
+
+        var named = ClusterConnection.Parse("localhost:40000?cluster=c7&service=s7");
+        Assert.Equal(("c7", "s7", 40000), (named.ClusterId, named.ServiceId, named.GatewayPorts.Single()));
+    }
+
+    [Theory]
+    [InlineData("localhost:", "'' is not a gateway port")]
+    [InlineData("localhost:0", "'0' is not a gateway port")]
+    [InlineData("localhost:70000", "'70000' is not a gateway port")]
+    [InlineData("localhost:30000,x", "'x' is not a gateway port")]
+    [InlineData("localhost:30000?zone=a", "unknown query key 'zone'")]
+    [InlineData("localhost:30000?cluster", "query part 'cluster' must be key=value")]
+    public void A_bad_localhost_connection_names_the_part(string text, string message)
+    {
+        var e = Assert.Throws<ClusterConnectionException>(() => ClusterConnection.Parse(text));
+        Assert.Contains(message, e.Message);
+        Assert.StartsWith($"--cluster '{text}'", e.Message);
+    }
+
+    [Fact]
     public void The_documented_forms_parse()
     {
         var plain = ClusterConnection.Parse("redis://127.0.0.1:6379");
