@@ -7,7 +7,7 @@ namespace SslOrleans.Grains.Diagnostics;
 /// The project's own meter, beside Orleans' "Microsoft.Orleans". Every instrument is tagged with the run id
 /// (<c>sslo.run</c>) and method (<c>sslo.method</c>); units are UCUM ("s", "By", "{image}/s"). Whoever does the work
 /// records it: the coordinator (run grain) the steps and their phases, each worker its own exchange with the shards,
-/// each shard its apply. docs/operations-telemetry.md lists every instrument and its Prometheus name.
+/// each shard its apply. docs/operations.md lists every instrument and its Prometheus name.
 /// </summary>
 public static class TrainingMetrics
 {
