@@ -106,6 +106,12 @@ public sealed class ClientSdkTests(TwoSiloCluster cluster) : IClassFixture<TwoSi
         Assert.True(final.Step < 5000);
         Assert.Equal(RunState.Stopped, (await client.ListAsync()).Single(r => r.RunId == spec.RunId).State);
 
+        // The stop's checkpoint, read where the run wrote it, verifies.
+        var (catalog, checkpoints) = await client.ListCheckpointsAsync(spec.RunId);
+        var latest = Assert.Single(checkpoints, c => c.IsLatest);
+        Assert.Equal(final.Step, latest.Step);
+        Assert.Empty(await catalog.VerifyAsync(latest.Summary!));
+
         var unknown = "no-such-run-" + Guid.NewGuid().ToString("N")[..6];
         var e = await Assert.ThrowsAsync<RunNotFoundException>(() => client.StopAsync(unknown));
         Assert.Contains(unknown, e.Message);
