@@ -69,13 +69,19 @@ public sealed class TrainingClient(IGrainFactory grains)
             {
                 if (catchUp)
                 {
-                    // Steps the run finished that no push brought (before the subscription, or lost on the way).
-                    foreach (var p in await Retrying(() => run.GetProgressAsync(seen), cancellation))
+                    // Steps the run finished that no push brought (before the subscription, or lost on the way),
+                    // in pages of at most 1000 until none is left.
+                    IReadOnlyList<StepProgress> page;
+                    do
                     {
-                        seen = p.Step;
-                        status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
-                        yield return new RunUpdate(status, p);
-                    }
+                        page = await Retrying(() => run.GetProgressAsync(seen), cancellation);
+                        foreach (var p in page)
+                        {
+                            seen = p.Step;
+                            status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
+                            yield return new RunUpdate(status, p);
+                        }
+                    } while (page.Count > 0);
                     catchUp = false;
                 }
                 if (status.IsFinished)

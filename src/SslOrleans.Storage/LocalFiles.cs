@@ -20,8 +20,8 @@ internal static class LocalFiles
                 await f.WriteAsync(data, cancellation);
                 f.Flush(flushToDisk: true);
             }
-            // Without overwrite .NET links the new name (atomic, EEXIST when taken) and then unlinks the temporary one.
-            File.Move(tmp, path, overwrite);
+            if (overwrite) File.Move(tmp, path, overwrite: true);
+            else Publish(tmp, path);
         }
         finally
         {
@@ -29,6 +29,33 @@ internal static class LocalFiles
         }
         SyncFolder(folder);
     }
+
+    /// <summary>
+    /// Gives <paramref name="tmp"/> the name <paramref name="path"/> unless that name exists, atomically: link(2) fails
+    /// with EEXIST when another writer took the name first. (.NET's File.Move without overwrite checks that the name is
+    /// free and then renames, and rename replaces: two writers could both win.) A file system without hard links
+    /// falls back to that check-then-move.
+    /// </summary>
+    private static void Publish(string tmp, string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            File.Move(tmp, path, overwrite: false);
+            return;
+        }
+        if (Link(tmp, path) == 0) return; // the temporary name is removed by the caller
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == EExist) throw new IOException($"{path} exists");
+        if (errno is EPerm or EXDev or ENotSup or EMLink)
+        {
+            File.Move(tmp, path, overwrite: false);
+            return;
+        }
+        throw new IOException($"cannot create {path} (link failed, errno {errno})");
+    }
+
+    // Linux's errno values (EPERM, EEXIST, EXDEV and EMLINK are the same on macOS).
+    private const int EPerm = 1, EExist = 17, EXDev = 18, EMLink = 31, ENotSup = 95;
 
     /// <summary>fsync of a folder: makes the names created, renamed or removed in it durable.</summary>
     public static void SyncFolder(string folder)
@@ -48,6 +75,9 @@ internal static class LocalFiles
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static extern int Fsync(int fd);

@@ -113,7 +113,8 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
     [Fact]
     public async Task Slots_held_by_a_running_run_are_not_given_to_another_until_it_ends()
     {
-        var first = Spec("holder", workers: 2) with { Steps = 40 };
+        // Runs until the test stops it: the checks below must see it running, however slow the machine.
+        var first = Spec("holder", workers: 2) with { Steps = 100_000 };
         var client = new Client.TrainingClient(Grains);
         await client.SubmitAsync(first); // returns once its slots are leased and it runs
         var e = await Assert.ThrowsAsync<ArgumentException>(() => RunHarness.RunToEndAsync(Grains, Spec("crowded", workers: 2)));
@@ -123,7 +124,8 @@ public sealed class MultiSiloTests(MultiSiloFixture fixture) : IClassFixture<Mul
         var beside = await RunHarness.RunToEndAsync(Grains, Spec("beside", workers: 1)); // the one free slot
         Assert.True(beside.State == RunState.Completed, beside.Error);
         var held = await Grains.GetGrain<IRunGrain>(first.RunId).GetStatusAsync();
-        if (held.IsFinished) Assert.Fail("the first run ended before the check; make it longer");
+        Assert.True(held.State == RunState.Running, $"the first run is {held.State}: {held.Error}");
+        await client.StopAsync(first.RunId);
         var firstHosts = (await WaitAsync(client, first.RunId)).Result!.Placement!.Select(p => p.Split(' ')[0]).ToArray();
         Assert.DoesNotContain(beside.Result!.Placement![0].Split(' ')[0], firstHosts);
 
