@@ -69,19 +69,13 @@ public sealed class TrainingClient(IGrainFactory grains)
             {
                 if (catchUp)
                 {
-                    // Steps the run finished that no push brought (before the subscription, or lost on the way),
-                    // in pages of at most 1000 until none is left.
-                    IReadOnlyList<StepProgress> page;
-                    do
+                    // Steps the run finished that no push brought (before the subscription, or lost on the way).
+                    foreach (var p in await StepsAsync(run, seen, int.MaxValue, cancellation))
                     {
-                        page = await Retrying(() => run.GetProgressAsync(seen), cancellation);
-                        foreach (var p in page)
-                        {
-                            seen = p.Step;
-                            status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
-                            yield return new RunUpdate(status, p);
-                        }
-                    } while (page.Count > 0);
+                        seen = p.Step;
+                        status = status with { Step = Math.Max(status.Step, p.Step), Last = p };
+                        yield return new RunUpdate(status, p);
+                    }
                     catchUp = false;
                 }
                 if (status.IsFinished)
@@ -158,6 +152,24 @@ public sealed class TrainingClient(IGrainFactory grains)
         var location = status.Out ?? throw new InvalidOperationException($"run '{runId}' names no checkpoint location yet");
         var catalog = new CheckpointCatalog(new CheckpointStoreFactory((storage ?? new StorageOptions()).WithEnvironment()).Open(location));
         return (catalog, await catalog.ListAsync(cancellation));
+    }
+
+    /// <summary>The steps the run finished after <paramref name="afterStep"/>, at most <paramref name="max"/> of them
+    /// (the run answers in pages of up to 1000: this asks on from the last until it has no more).</summary>
+    public Task<IReadOnlyList<StepProgress>> GetStepsAsync(string runId, long afterStep, int max = int.MaxValue, CancellationToken cancellation = default) =>
+        StepsAsync(Run(runId), afterStep, max, cancellation);
+
+    private static async Task<IReadOnlyList<StepProgress>> StepsAsync(IRunGrain run, long afterStep, int max, CancellationToken cancellation)
+    {
+        var steps = new List<StepProgress>();
+        while (steps.Count < max)
+        {
+            long after = steps.Count > 0 ? steps[^1].Step : afterStep;
+            var page = await Retrying(() => run.GetProgressAsync(after), cancellation);
+            if (page.Count == 0) break;
+            steps.AddRange(page);
+        }
+        return steps;
     }
 
     /// <summary>Every run the cluster remembers (the running ones and the newest finished ones), newest first.</summary>

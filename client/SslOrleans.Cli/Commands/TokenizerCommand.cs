@@ -150,6 +150,6 @@ public static class TokenizerCommand
 
     /// <summary>The seconds left: the remaining steps at the rate so far, or what is left of a minutes budget.</summary>
     internal static double? EtaSeconds(long step, double elapsedSeconds, long? steps, double? minutes) =>
-        steps is { } n ? (step > 0 ? elapsedSeconds * (n - step) / step : null)
+        steps is { } n ? Abstractions.Runs.PhaseProgress.At("tokenizer", step, n, "steps", elapsedSeconds).EtaSeconds
         : minutes is { } m ? Math.Max(0, m * 60 - elapsedSeconds) : null;
 }

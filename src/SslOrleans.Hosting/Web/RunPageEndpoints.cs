@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using SslOrleans.Abstractions.Runs;
+using SslOrleans.Client;
 using SslOrleans.Storage.Checkpoints;
 
 namespace SslOrleans.Hosting.Web;
@@ -73,21 +74,13 @@ internal sealed class RunPageEndpoints(IServiceProvider silo)
             await WriteAsync(context, 400, new { error = $"after '{text}': must be a step number, 0 or more" });
             return;
         }
-        var run = Grains.GetGrain<IRunGrain>(id);
-        var status = await run.GetStatusAsync();
-        if (!Exists(status))
+        var status = await Grains.GetGrain<IRunGrain>(id).GetStatusAsync();
+        if (TrainingClient.IsUnknown(status))
         {
             await WriteAsync(context, 404, new { error = $"no run '{id}' on this cluster" });
             return;
         }
-        // GetProgressAsync answers at most 1000 steps: ask on from the last one until the run has no more.
-        var steps = new List<StepProgress>();
-        while (steps.Count < MaxStepsPerAnswer)
-        {
-            var more = await run.GetProgressAsync(steps.Count > 0 ? steps[^1].Step : after);
-            steps.AddRange(more);
-            if (more.Count == 0 || more.Count < 1000) break;
-        }
+        var steps = await new TrainingClient(Grains).GetStepsAsync(id, after, MaxStepsPerAnswer, context.RequestAborted);
         await WriteAsync(context, 200, new { status, steps });
     }
 
@@ -95,7 +88,7 @@ internal sealed class RunPageEndpoints(IServiceProvider silo)
     {
         var id = (string)context.Request.RouteValues["id"]!;
         var status = await Grains.GetGrain<IRunGrain>(id).GetStatusAsync();
-        if (!Exists(status))
+        if (TrainingClient.IsUnknown(status))
         {
             await WriteAsync(context, 404, new { error = $"no run '{id}' on this cluster" });
             return;
@@ -122,9 +115,6 @@ internal sealed class RunPageEndpoints(IServiceProvider silo)
             await WriteAsync(context, 200, new { location, checkpoints = Array.Empty<object>(), error = $"{location}: {e.Message}" });
         }
     }
-
-    /// <summary>A run grain activated for an id nobody started answers Pending with nothing else set.</summary>
-    private static bool Exists(RunStatus s) => s.State != RunState.Pending || s.Method is not null || s.StartedAt is not null;
 
     private string SiloName() => silo.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
 
