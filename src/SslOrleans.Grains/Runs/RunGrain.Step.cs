@@ -132,7 +132,7 @@ public sealed partial class RunGrain
         double seconds = stepClock.Elapsed.TotalSeconds;
         recentStepSeconds.Enqueue(seconds);
         if (recentStepSeconds.Count > 5) recentStepSeconds.Dequeue();
-        double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count + 1);
+        double avg = clock.Elapsed.TotalSeconds / Math.Max(1, progress.Count - inheritedSteps + 1);
         var reportList = reports.Values.ToList();
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
             clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reportList.Max(r => r.ComputeSeconds), seconds,

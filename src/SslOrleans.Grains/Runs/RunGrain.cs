@@ -37,6 +37,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     private RunResult? result;
     private bool stopRequested;
     private readonly List<StepProgress> progress = [];
+    // Steps of progress that a predecessor finished (kept from the record at a takeover), not timed by this activation.
+    private int inheritedSteps;
     private Core.Diagnostics.TensorBoardLog? curves;
     private RunCheckpoints? checkpoints;
     private RunWorkers? crew;
@@ -80,6 +82,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         ledger = null;
         recentStepSeconds.Clear();
         progress.Clear();
+        inheritedSteps = 0;
         record.State = new RunRecord();
         await PersistAsync();
         await GrainFactory.GetGrain<IRunRegistryGrain>(0).AddAsync(runSpec.RunId);
@@ -154,6 +157,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             state = RunState.Running;
             Phase = "taking over (the coordinator's silo was lost)";
             (step, plannedSteps, scaleTarget, stopRequested) = (r.Step, r.PlannedSteps, r.ScaleTarget, r.StopRequested);
+            progress.AddRange(r.RecentSteps.Where(p => p.Step <= r.Step));
+            inheritedSteps = progress.Count;
             logger.LogWarning("Run {Run}: taking over at step {Step} on {Silo}", saved.RunId, r.Step, here.SiloAddress);
             _ = RunLoopAsync(takeover: true);
         }
@@ -178,6 +183,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         r.Result = result;
         r.ScaleTarget = scaleTarget;
         r.StartedAt = startedAt;
+        r.RecentSteps = progress.TakeLast(RunRecord.RecentStepsKept).ToList();
         r.StopRequested = stopRequested;
         if (crew is not null)
         {

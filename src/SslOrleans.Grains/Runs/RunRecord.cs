@@ -34,6 +34,11 @@ public sealed class RunRecord
     [Id(13)] public string[] ShardSilos { get; set; } = [];
     /// <summary>When the run started (or was resumed): what `sslo runs` and the run page show.</summary>
     [Id(14)] public DateTimeOffset? StartedAt { get; set; }
+    /// <summary>The newest finished steps (at most <see cref="RecentStepsKept"/>): a coordinator that takes over keeps
+    /// answering for them, so a watcher that missed the push of a step its predecessor finished still gets it.</summary>
+    [Id(15)] public List<StepProgress> RecentSteps { get; set; } = [];
+
+    public const int RecentStepsKept = 100;
 }
 
 /// <summary>Worker <c>Number</c> of the run on slot <c>SlotIndex</c> of <c>Silo</c>.</summary>
