@@ -1,0 +1,36 @@
+namespace SslOrleans.Core.Data.Images;
+
+/// <summary>The dataset formats by name, as a configuration or the command line gives them.</summary>
+public static class DatasetFormats
+{
+    public const string ImageFolder = "imagefolder";
+    public const string Tar = "tar";
+    public const string Cifar10 = "cifar10";
+    public const string Cifar100 = "cifar100";
+    public const string Stl10 = "stl10";
+
+    public static IReadOnlyList<string> Known { get; } = [ImageFolder, Tar, Cifar10, Cifar100, Stl10];
+
+    /// <summary>Opens <paramref name="split"/> of the dataset at <paramref name="root"/> in <paramref name="format"/>.</summary>
+    public static ISampleReader Open(string format, string root, string split) => format switch
+    {
+        ImageFolder => new ImageFolderReader(root, split),
+        Tar => new TarShardReader(root, split),
+        Cifar10 => new CifarBinaryReader(root, split, CifarVariant.Cifar10),
+        Cifar100 => new CifarBinaryReader(root, split, CifarVariant.Cifar100),
+        Stl10 => new Stl10BinaryReader(root, split),
+        _ => throw UnknownFormat(format),
+    };
+
+    /// <summary>The side of the format's stored images (32 for CIFAR, 96 for STL-10); null when images vary (folders, tar).</summary>
+    public static int? NativeSize(string format) => format switch
+    {
+        Cifar10 or Cifar100 => 32,
+        Stl10 => 96,
+        ImageFolder or Tar => null,
+        _ => throw UnknownFormat(format),
+    };
+
+    private static ArgumentException UnknownFormat(string format) =>
+        new($"unknown dataset format \"{format}\"; the formats are {string.Join(", ", Known)}", nameof(format));
+}
