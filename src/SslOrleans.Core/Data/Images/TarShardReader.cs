@@ -186,10 +186,15 @@ public sealed class TarShardReader : ISampleReader
                 continue;
             }
 
-            // TarEntry has no public data offset. With copyData: false on a seekable stream, TarReader stops right
-            // after the header(s) and leaves the data for the next call to skip, so the stream's position is where
-            // the data starts (the tests check this against the entry's own DataStream).
-            long offset = stream.Position, length = entry.Length;
+            // TarEntry.DataOffset (.NET 9+) is where the data starts in a seekable archive, after any PAX or GNU
+            // extended headers. The archive stream's Position is not: TarReader has already moved past the data by
+            // the time GetNextEntry returns (tried and seen). The tests read members back at these offsets.
+            long offset = entry.DataOffset, length = entry.Length;
+            if (offset < 0)
+            {
+                throw new InvalidDataException($"tar: shard {path}: member {entry.Name} has no data offset");
+            }
+
             if (offset + length > stream.Length)
             {
                 throw new InvalidDataException(
