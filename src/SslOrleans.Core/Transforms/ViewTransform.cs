@@ -298,7 +298,9 @@ public static class ViewTransform
         var h6 = h.Times(6);
         var sector = h6.floor();
         var f = h6 - sector;
-        var i = sector.to_type(ScalarType.Int64).remainder(6L).unsqueeze(1);
+        // Sector in 0..5; h may round up to exactly 1 (torchvision's i % 6). The modulo is taken in float, where
+        // these small integers are exact, through ScalarOps' rooted scalar.
+        var i = sector.Modulo(6).to_type(ScalarType.Int64).unsqueeze(1);
         var p = (v * s.SubtractedFrom(1)).ClampTo(0, 1);
         var q = (v * (s * f).SubtractedFrom(1)).ClampTo(0, 1);
         var t = (v * (s * f.SubtractedFrom(1)).SubtractedFrom(1)).ClampTo(0, 1);
