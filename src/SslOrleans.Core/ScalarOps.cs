@@ -37,6 +37,9 @@ public static class ScalarOps
     /// <summary>a / c.</summary>
     public static Tensor Over(this Tensor a, double c) => With(a, c, static (t, s) => t.div(s));
 
+    /// <summary>a mod c, the sign of c (Python's %, torch.remainder).</summary>
+    public static Tensor Modulo(this Tensor a, double c) => With(a, c, static (t, s) => t.remainder(s));
+
     /// <summary>c − a.</summary>
     public static Tensor SubtractedFrom(this Tensor a, double c)
     {

@@ -90,6 +90,12 @@ public sealed class ImageDataset
     /// <summary>Population standard deviation matching <see cref="Mean"/>.</summary>
     public float Std { get; }
 
+    /// <summary>
+    /// The normalisation statistics per channel: <see cref="Mean"/> and <see cref="Std"/> repeated over
+    /// <see cref="Channels"/> channels.
+    /// </summary>
+    public Methods.ImageStats Stats => Methods.ImageStats.Repeated(Mean, Std, Channels);
+
     /// <summary>The selected images as float32 [n, C, H, W] in [0,1]; normalisation is left to the transforms.</summary>
     public torch.Tensor ToTensor(ReadOnlySpan<int> indices)
     {

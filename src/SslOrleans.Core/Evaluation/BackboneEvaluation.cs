@@ -88,6 +88,7 @@ public static class BackboneEvaluation
         ArgumentOutOfRangeException.ThrowIfNegative(first);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((long)first + count, data.Count, nameof(count));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var stats = data.Stats;
         bool training = backbone.training;
         backbone.eval();
         try
@@ -99,7 +100,7 @@ public static class BackboneEvaluation
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 int n = Math.Min(batchSize, count - start);
-                var images = ViewTransform.Normalize(data.ToTensor(Enumerable.Range(first + start, n).ToArray()), data.Mean, data.Std);
+                var images = ViewTransform.Normalize(data.ToTensor(Enumerable.Range(first + start, n).ToArray()), stats.Mean, stats.Std);
                 var f = backbone.forward(images).contiguous();
                 if (start == 0)
                 {

@@ -47,5 +47,35 @@ public interface IBatchLossMethod : ISslMethod
 /// <param name="Features">Backbone features of the first view [m, F], detached: the online probe's input.</param>
 public sealed record MethodOutput(Tensor Value, Tensor Features);
 
-/// <summary>Per-dataset normalisation constants.</summary>
-public readonly record struct ImageStats(float Mean, float Std);
+/// <summary>
+/// Per-dataset normalisation constants, one per channel (or a single value that applies to every channel):
+/// <c>(x[c] − Mean[c]) / Std[c]</c>.
+/// </summary>
+public readonly record struct ImageStats
+{
+    public ImageStats(float[] mean, float[] std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Length == 0 || mean.Length != std.Length)
+            throw new ArgumentException($"mean ({mean.Length} values) and std ({std.Length}) must have the same, non-zero length");
+        Mean = mean;
+        Std = std;
+    }
+
+    /// <summary>Mean of each channel, pixels scaled to [0, 1].</summary>
+    public float[] Mean { get; }
+
+    /// <summary>Standard deviation of each channel.</summary>
+    public float[] Std { get; }
+
+    /// <summary>Number of channels the statistics describe.</summary>
+    public int Channels => Mean.Length;
+
+    /// <summary>One statistic repeated over <paramref name="channels"/> channels.</summary>
+    public static ImageStats Repeated(float mean, float std, int channels = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        return new ImageStats(Enumerable.Repeat(mean, channels).ToArray(), Enumerable.Repeat(std, channels).ToArray());
+    }
+}

@@ -115,7 +115,7 @@ public static class TokenizerTrainer
             {
                 using var scope = NewDisposeScope();
                 var indices = Enumerable.Range(start, Math.Min(Chunk, samples - start)).ToArray();
-                var images = ViewTransform.Normalize(data.ToTensor(indices), mean, std);
+                var images = ViewTransform.Normalize(data.ToTensor(indices), [mean], [std]);
                 using var output = tokenizer.forward(images);
                 squaredErrors += nn.functional.mse_loss(output.Reconstruction, images, nn.Reduction.Sum).item<float>();
                 var batchCounts = output.Codes.flatten().bincount(null, tokenizer.CodebookSize).data<long>().ToArray();
@@ -142,8 +142,8 @@ public static class TokenizerTrainer
     {
         var images = data.ToTensor(indices);
         return training.Augment
-            ? ViewTransform.Apply(images, ViewRecipe.CropFlip, DeterministicRandom.Mix(training.Seed, step, ViewSalt), data.Mean, data.Std)
-            : ViewTransform.Normalize(images, data.Mean, data.Std);
+            ? ViewTransform.Apply(images, ViewRecipe.CropFlip, DeterministicRandom.Mix(training.Seed, step, ViewSalt), data.Stats.Mean, data.Stats.Std)
+            : ViewTransform.Normalize(images, data.Stats.Mean, data.Stats.Std);
     }
 
     // A random codebook on the sphere sits mostly where no latent is; codes copied from real latents all start in use.

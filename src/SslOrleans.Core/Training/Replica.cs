@@ -74,7 +74,7 @@ public sealed class Replica : IDisposable
         method.Online.train();
         var start = new float[Layout.BufferCount];
         Gather(buffers, start);
-        var stats = new ImageStats(data.Mean, data.Std);
+        var stats = data.Stats;
         var result = new List<float>();
         foreach (var mb in batches)
         {
@@ -107,7 +107,7 @@ public sealed class Replica : IDisposable
         var scratch = new float[Layout.BufferCount];
         var grads = new double[Layout.ParameterCount];
         var gradScratch = new float[Layout.ParameterCount];
-        var stats = new ImageStats(data.Mean, data.Std);
+        var stats = data.Stats;
         double lossSum = 0, probeLossSum = 0;
         long probeCorrect = 0;
         using var stepScope = NewDisposeScope();

@@ -196,7 +196,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             using var stream = new MemoryStream();
             // The model card's fields travel in the metadata, so `sslo checkpoint download --format pytorch` can write
             // model.json from the checkpoint alone. The replica normalises with the training split's statistics.
-            var card = ModelCard.From(((Core.Models.Backbone)r.Method.Backbone).Options, train!.Mean, train.Std, init!.Spec.Method);
+            var card = ModelCard.From(((Core.Models.Backbone)r.Method.Backbone).Options, train!.Stats.Mean, train.Stats.Std, init!.Spec.Method);
             SafeTensors.Write(stream, r.BackboneStateDict(), card.ToMetadata());
             byte[]? probe = null;
             if (r.ProbeStateDict() is { } probeState)

@@ -55,7 +55,7 @@ public sealed class MethodTrainingTests
         var cached = MethodTestKit.Gradients([replica], [batches], data)[0];
 
         var m = (IBatchLossMethod)replica.Method;
-        var stats = new ImageStats(data.Mean, data.Std);
+        var stats = data.Stats;
         var parameters = m.Online.parameters().ToList();
         foreach (var p in parameters) p.grad?.zero_();
         m.Online.train();

@@ -19,7 +19,7 @@ internal static class TokenizerTestKit
     {
         var data = Train;
         using var raw = data.ToTensor(Enumerable.Range(start, count).ToArray());
-        return ViewTransform.Normalize(raw, data.Mean, data.Std);
+        return ViewTransform.Normalize(raw, data.Stats.Mean, data.Stats.Std);
     }
 
     public static TokenizerTrainingResult Trained(int steps, int seed = 0, int restartEvery = 20, int batch = 64, TokenizerOptions? options = null) =>

@@ -5,7 +5,8 @@ namespace SslOrleans.Core.Tests.Transforms;
 
 public sealed class ViewTransformTests
 {
-    private const float Mean = 0.286f, Std = 0.353f;
+    private const float M = 0.286f, S = 0.353f;
+    private static readonly float[] Mean = [M], Std = [S];
 
     private static Tensor Images()
     {
@@ -21,7 +22,7 @@ public sealed class ViewTransformTests
         {
             using var v = ViewTransform.Apply(x, recipe, 11, Mean, Std);
             Assert.Equal(x.shape, v.shape);
-            using var raw = v * Std + Mean;
+            using var raw = v * S + M;
             Assert.True(raw.min().item<float>() >= -1e-5f);
             Assert.True(raw.max().item<float>() <= 1 + 1e-5f);
         }
@@ -49,7 +50,7 @@ public sealed class ViewTransformTests
         using var x = Images();
         var identity = new ViewRecipe(CropScaleMin: 1, CropScaleMax: 1, FlipProbability: 0, JitterProbability: 0, BlurProbability: 0, SolarizeProbability: 0);
         // A full-size crop with an aspect ratio other than 1 does not fit; keep only samples that drew the whole image.
-        using var v = ViewTransform.Apply(x, identity with { }, 1, 0, 1);
+        using var v = ViewTransform.Apply(x, identity with { }, 1, [0f], [1f]);
         using var diff = (v - x).abs().amax([1, 2, 3]);
         Assert.Contains(diff.data<float>().ToArray(), d => d < 1e-5);
     }
@@ -59,7 +60,7 @@ public sealed class ViewTransformTests
     {
         using var x = full([1, 1, 28, 28], 0.8f);
         var r = new ViewRecipe(CropScaleMin: 1, CropScaleMax: 1, FlipProbability: 0, JitterProbability: 0, SolarizeProbability: 1);
-        using var v = ViewTransform.Apply(x, r, 1, 0, 1);
+        using var v = ViewTransform.Apply(x, r, 1, [0f], [1f]);
         Assert.Equal(0.2f, v.mean().item<float>(), 4);
     }
 }

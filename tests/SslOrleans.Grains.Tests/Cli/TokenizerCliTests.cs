@@ -80,7 +80,7 @@ public sealed class TokenizerCliTests
             for (int start = 0; start < samples; start += 256)
             {
                 using var scope = torch.NewDisposeScope();
-                var images = ViewTransform.Normalize(test.ToTensor(Enumerable.Range(start, Math.Min(256, samples - start)).ToArray()), mean, std);
+                var images = ViewTransform.Normalize(test.ToTensor(Enumerable.Range(start, Math.Min(256, samples - start)).ToArray()), [mean], [std]);
                 foreach (var code in tokenizer.Codes(images).data<long>()) counts[code]++;
             }
             return counts;

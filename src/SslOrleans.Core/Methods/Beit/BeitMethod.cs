@@ -20,8 +20,6 @@ public sealed class BeitMethod : ISampleLossMethod
     private readonly IPatchTokenizer tokenizer;
     private readonly MaskedTokenLoss loss = new();
     private readonly BeitOptions options;
-    // BEiT's augmentation: random resized crop, flip and colour jitter (0.4); the tokenizer codes the same view.
-    private readonly ViewRecipe view = new();
 
     public BeitMethod(BeitOptions options)
     {
@@ -52,7 +50,8 @@ public sealed class BeitMethod : ISampleLossMethod
 
     public MethodOutput Loss(Tensor images, ulong seed, ImageStats stats)
     {
-        var x = ViewTransform.Apply(images, view, ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
+        // BEiT's augmentation: random resized crop, flip and colour jitter (0.4); the tokenizer codes the same view.
+        var x = ViewTransform.Apply(images, ViewRecipes.For(Name, images)[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
         var codes = tokenizer.Codes(x);
         var mask = BlockMasking.Sample((int)x.shape[0], online.Backbone.PatchGridSide, options.MaskRatio, ViewRecipe.ViewSeed(seed, 1));
         var logits = online.MaskedLogits(x, mask);

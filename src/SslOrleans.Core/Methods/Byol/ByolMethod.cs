@@ -15,7 +15,6 @@ public sealed class ByolMethod : ISampleLossMethod
 {
     private readonly SiameseBranch online;
     private readonly SiameseBranch target;
-    private readonly IReadOnlyList<ViewRecipe> views = ViewRecipe.Asymmetric;
 
     public ByolMethod(ByolOptions options)
     {
@@ -40,6 +39,7 @@ public sealed class ByolMethod : ISampleLossMethod
 
     public MethodOutput Loss(Tensor images, ulong seed, ImageStats stats)
     {
+        var views = ViewRecipes.For(Name, images);
         var v1 = ViewTransform.Apply(images, views[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
         var v2 = ViewTransform.Apply(images, views[1], ViewRecipe.ViewSeed(seed, 1), stats.Mean, stats.Std);
         var (p1, features) = online.ForwardWithFeatures(v1);

@@ -17,7 +17,6 @@ public sealed class MaeMethod : ISampleLossMethod
     private readonly MaskedAutoencoder online;
     private readonly MaskedPatchLoss loss;
     private readonly MaeOptions options;
-    private readonly ViewRecipe view = ViewRecipe.CropFlip;
 
     public MaeMethod(MaeOptions options)
     {
@@ -37,7 +36,7 @@ public sealed class MaeMethod : ISampleLossMethod
 
     public MethodOutput Loss(Tensor images, ulong seed, ImageStats stats)
     {
-        var x = ViewTransform.Apply(images, view, ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
+        var x = ViewTransform.Apply(images, ViewRecipes.For(Name, images)[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std);
         // The mask has its own stream: the view's parameters and the mask are independent draws.
         var mask = RandomMasking.Sample((int)x.shape[0], (int)online.Backbone.PatchCount, options.MaskRatio, ViewRecipe.ViewSeed(seed, 1));
         var predicted = online.Reconstruct(x, mask);

@@ -13,7 +13,6 @@ namespace SslOrleans.Core.Methods.RotNet;
 public sealed class RotNetMethod : ISampleLossMethod
 {
     private readonly RotationClassifier online;
-    private readonly ViewRecipe view = ViewRecipe.CropFlip;
 
     public RotNetMethod(RotNetOptions options)
     {
@@ -31,7 +30,7 @@ public sealed class RotNetMethod : ISampleLossMethod
 
     public MethodOutput Loss(Tensor images, ulong seed, ImageStats stats)
     {
-        var (rotated, labels) = Rotations.All(ViewTransform.Apply(images, view, ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std));
+        var (rotated, labels) = Rotations.All(ViewTransform.Apply(images, ViewRecipes.For(Name, images)[0], ViewRecipe.ViewSeed(seed, 0), stats.Mean, stats.Std));
         var (logits, features) = online.ForwardWithFeatures(rotated);
         // The unrotated copies come first: their features feed the online probe.
         return new MethodOutput(nn.functional.cross_entropy(logits, labels), features.narrow(0, 0, images.shape[0]).detach());

@@ -14,7 +14,6 @@ public sealed class SimClrMethod : IBatchLossMethod
 {
     private readonly SiameseBranch online;
     private readonly NtXentLoss loss;
-    private readonly IReadOnlyList<ViewRecipe> views = ViewRecipe.Symmetric;
 
     public SimClrMethod(SimClrOptions options)
     {
@@ -34,7 +33,7 @@ public sealed class SimClrMethod : IBatchLossMethod
     public int Views => 2;
     public long EmbeddingDim { get; }
 
-    public MethodOutput Embed(Tensor images, ulong seed, ImageStats stats) => online.EmbedViews(images, views, seed, stats);
+    public MethodOutput Embed(Tensor images, ulong seed, ImageStats stats) => online.EmbedViews(images, ViewRecipes.For(Name, images), seed, stats);
 
     public Tensor BatchLoss(Tensor embeddings) => loss.Forward(embeddings[0], embeddings[1]);
 
