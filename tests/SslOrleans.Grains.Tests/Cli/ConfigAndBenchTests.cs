@@ -6,6 +6,7 @@ using SslOrleans.Core.Methods;
 
 namespace SslOrleans.Grains.Tests.Cli;
 
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class ConfigAndBenchTests
 {
     /// <summary>The repository root, found upwards from the test binaries.</summary>

@@ -9,6 +9,7 @@ using SslOrleans.Hosting;
 namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>A silo with Silo:Clustering=AzureTable against Azurite, joined by a client that discovers its cluster id.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class AzureTableClusteringTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     [Fact]

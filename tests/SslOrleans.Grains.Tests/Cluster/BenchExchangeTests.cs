@@ -4,6 +4,7 @@ using SslOrleans.Grains.Tests.Cli;
 namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>`sslo bench exchange` on real silo processes (the silo host published by build/test.sh).</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class BenchExchangeTests
 {
     private static readonly string Silo = Path.Combine(ClusterTestSupport.RepoRoot, "artifacts", "silo", "SslOrleans.Silo.dll");

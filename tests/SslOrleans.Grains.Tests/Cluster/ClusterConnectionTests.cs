@@ -9,6 +9,7 @@ using StackExchange.Redis;
 namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>--cluster CONN: the forms it takes, discovery of the cluster id in Redis, and the errors that say what to do.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class ClusterConnectionTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
     private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";

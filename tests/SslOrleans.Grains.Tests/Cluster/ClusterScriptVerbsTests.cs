@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>deploy/local/cluster.sh add, stop K, kill K and the numbered status, on silo processes of a real cluster.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class ClusterScriptVerbsTests
 {
     private static readonly string Script = Path.Combine(ClusterTestSupport.RepoRoot, "deploy", "local", "cluster.sh");

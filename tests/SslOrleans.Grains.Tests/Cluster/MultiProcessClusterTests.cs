@@ -5,6 +5,7 @@ using SslOrleans.Grains.Tests.Cli;
 namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>deploy/local/cluster.sh up 2: two silo processes on Redis, a run submitted with sslo pretrain --cluster, then down.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class MultiProcessClusterTests
 {
     private static readonly string Script = Path.Combine(ClusterTestSupport.RepoRoot, "deploy", "local", "cluster.sh");

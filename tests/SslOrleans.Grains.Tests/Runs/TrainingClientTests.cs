@@ -4,6 +4,7 @@ using SslOrleans.Client;
 namespace SslOrleans.Grains.Tests.Runs;
 
 /// <summary>The SDK on a run id the cluster never saw: a clear error naming it, not a run pending for ever.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(ClusterCollection.Name)]
 public sealed class TrainingClientTests(ClusterFixture fixture)
 {

@@ -8,6 +8,7 @@ using SslOrleans.Storage.Checkpoints;
 namespace SslOrleans.Grains.Tests.Storage;
 
 /// <summary>The blob checkpoint store against a real Azurite: round trips, staged blocks, and commits two writers race for.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(AzuriteBlobCollection.Name)]
 public sealed class BlobCheckpointStoreTests(AzuriteBlobFixture azurite)
 {

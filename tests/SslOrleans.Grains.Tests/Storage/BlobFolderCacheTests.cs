@@ -7,6 +7,7 @@ using SslOrleans.Storage.Data;
 namespace SslOrleans.Grains.Tests.Storage;
 
 /// <summary>az:// folders (datasets, tokenizers) read into the local cache: by sha256, never downloaded twice, checked.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(AzuriteBlobCollection.Name)]
 public sealed class BlobFolderCacheTests(AzuriteBlobFixture azurite)
 {

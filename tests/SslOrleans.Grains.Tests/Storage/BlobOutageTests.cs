@@ -4,6 +4,7 @@ using SslOrleans.Storage.Checkpoints;
 namespace SslOrleans.Grains.Tests.Storage;
 
 /// <summary>Azurite stopped for 30 s while a run with --out az://… trains: training goes on, no torn checkpoint.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(AzuriteBlobCollection.Name)]
 public sealed class BlobOutageTests(AzuriteBlobFixture azurite)
 {

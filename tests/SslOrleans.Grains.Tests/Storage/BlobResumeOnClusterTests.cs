@@ -11,6 +11,7 @@ namespace SslOrleans.Grains.Tests.Storage;
 /// stopped and resumed on a cluster of two other silos that read the same blobs, and ends with the model of the
 /// uninterrupted run.
 /// </summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(AzuriteBlobCollection.Name)]
 public sealed class BlobResumeOnClusterTests(AzuriteBlobFixture azurite)
 {

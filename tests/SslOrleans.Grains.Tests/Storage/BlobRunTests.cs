@@ -10,6 +10,7 @@ namespace SslOrleans.Grains.Tests.Storage;
 /// checkpoints listed, verified and downloaded; a process killed with SIGKILL in the middle of a checkpoint and resumed;
 /// Azurite stopped for 30 s while a run trains.
 /// </summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 [Collection(AzuriteBlobCollection.Name)]
 public sealed class BlobRunTests(AzuriteBlobFixture azurite)
 {
