@@ -44,7 +44,7 @@ public static class Sslo
                 Core.Numerics.OneDnnIsaGuard.Apply();
             return await parsed.InvokeAsync(invocation);
         }
-        catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or InvalidDataException
+        catch (Exception e) when (e is SpecException or ArgumentException or DatasetNotFoundException or IdxFormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                                       or Client.ClusterConnectionException or Hosting.SslConfigurationException)
         {
             stderr.WriteLine($"sslo: {e.Message}");

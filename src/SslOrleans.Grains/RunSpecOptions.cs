@@ -14,12 +14,12 @@ namespace SslOrleans.Grains;
 public static class RunSpecOptions
 {
     /// <param name="data">The run's dataset: its channels and image side shape the backbone.</param>
-    public static MethodOptions Method(RunSpec spec, ImageDataset data)
+    public static MethodOptions Method(RunSpec spec, IImageSource data)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec = Runs.RunPlan.WithMethodDefaults(spec);
         var tokenizer = spec.Tokenizer;
-        return new(spec.Method, new BackboneOptions(spec.Backbone!, spec.Width, data.Channels, spec.Stem, spec.PatchSize, data.Height),
+        return new(spec.Method, new BackboneOptions(spec.Backbone!, spec.Width, data.Channels, spec.Stem!, spec.PatchSize, data.Height),
             spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase, spec.Temperature, spec.BarlowLambda, spec.BarlowScale,
             spec.MaskRatio, spec.NormPixLoss, spec.DecoderDim, spec.DecoderDepth,
             Tokenizer: tokenizer is null ? null : () => TokenizerCheckpoint.Load(tokenizer));

@@ -14,8 +14,9 @@ namespace SslOrleans.Cli.Commands;
 
 /// <summary>
 /// sslo eval --checkpoint PATH: kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone, or with
-/// --init of the backbone the run started from. Runs in this process, no cluster; progress on stderr, one JSON
-/// object as the last stdout line.
+/// --init of the backbone the run started from, on the run's dataset or with --dataset/--data on any labelled one
+/// (its images brought to the backbone's size and channels). Runs in this process, no cluster; progress on stderr,
+/// one JSON object as the last stdout line.
 /// </summary>
 [Verb(60)]
 public static class EvalCommand
@@ -24,34 +25,45 @@ public static class EvalCommand
     {
         var checkpoint = Flag.Text("--checkpoint", "PATH", "The checkpoint: a run folder (its latest), a step folder or a manifest.json; required");
         var init = Flag.Switch("--init", "Score the backbone the run started from instead (same seed, same weights)");
-        var data = Flag.Text("--data", "DIR", "The dataset's folder (default: the run's, or the system locations)");
+        var dataset = Flag.Text("--dataset", "FORMAT", "Score on another labelled dataset: fashion-mnist, imagefolder, tar, cifar10, cifar100 or stl10 (default: the run's); its images are brought to the backbone's size and channels");
+        var data = Flag.Text("--data", "DIR", "The dataset's folder or az://CONTAINER/PREFIX (default: the run's, or the system locations)");
         var trainSamples = Flag.PositiveInteger("--train-samples", "Use the first N images of the training split (default: all)");
         var testSamples = Flag.PositiveInteger("--test-samples", "Use the first N images of the test split (default: all)");
         var command = new Command("eval", "kNN (k = 20, 200) and linear-probe top-1 of a checkpoint's backbone, in this process (no cluster)")
         {
-            checkpoint, init, data, trainSamples, testSamples,
+            checkpoint, init, dataset, data, trainSamples, testSamples,
         };
         command.SetAction(parsed => Run(new EvalSettings(
             parsed.GetValue(checkpoint) ?? throw parsed.Problem("--checkpoint is required"), parsed.GetValue(init), parsed.GetValue(data),
-            parsed.GetValue(trainSamples), parsed.GetValue(testSamples)), parsed.Stdout(), parsed.Stderr()));
+            parsed.GetValue(trainSamples), parsed.GetValue(testSamples), parsed.GetValue(dataset)), parsed.Stdout(), parsed.Stderr()));
         return command;
     }
 
     /// <summary>What to evaluate: the checkpoint (or with <paramref name="Init"/> its run's initial backbone), on which data and how many samples.</summary>
-    public sealed record EvalSettings(string Checkpoint, bool Init = false, string? Data = null, int? TrainSamples = null, int? TestSamples = null);
+    public sealed record EvalSettings(string Checkpoint, bool Init = false, string? Data = null, int? TrainSamples = null, int? TestSamples = null,
+        string? Dataset = null);
 
     public static int Run(EvalSettings settings, TextWriter stdout, TextWriter stderr)
     {
         var clock = Stopwatch.StartNew();
         var checkpoint = CheckpointReader.Open(settings.Checkpoint);
         var spec = Grains.Runs.RunPlan.WithMethodDefaults(checkpoint.Manifest.Spec);
-        var data = settings.Data ?? spec.Data;
+        bool ownDataset = settings.Dataset is null || settings.Dataset == spec.Dataset;
+        if (!ownDataset && !Abstractions.Runs.RunSpecValidator.Datasets.Contains(settings.Dataset))
+            throw new SpecException($"--dataset '{settings.Dataset}' is unknown; known: {string.Join(", ", Abstractions.Runs.RunSpecValidator.Datasets)}");
+        if (!ownDataset && settings.Data is null && settings.Dataset != "fashion-mnist")
+            throw new SpecException($"--dataset {settings.Dataset} needs --data: the folder or az://CONTAINER/PREFIX with its files");
+        var data = ownDataset ? settings.Data ?? spec.Data : settings.Data;
         // A run's dataset in blob storage is read into the local blob cache (docs/checkpoints.md).
         if (Storage.StorageLocation.IsBlobText(data))
             data = new Storage.Data.BlobFolderCache(new Storage.Blobs.BlobAccount(new Storage.StorageOptions().WithEnvironment()))
                 .LocalFolderAsync(data!, "data").GetAwaiter().GetResult();
-        var train = DatasetCatalog.Train(spec.Dataset, data);
-        var test = DatasetCatalog.Test(spec.Dataset, data);
+        // The backbone's input stays the run's (image size and channels): another dataset is brought to it.
+        var evalSpec = spec with { Dataset = settings.Dataset ?? spec.Dataset, Data = data };
+        var train = DatasetCatalog.Train(evalSpec, DatasetChecks.Printer(stderr));
+        var test = DatasetCatalog.Test(evalSpec, DatasetChecks.Printer(stderr));
+        if (train.Classes == 0 || test.Classes == 0)
+            throw new SpecException($"{(train.Classes == 0 ? train.Name : test.Name)} has no labels: kNN and the linear probe need a labelled train and test split");
         int trainSamples = Limit(settings.TrainSamples, train.Count, "--train-samples", train.Name);
         int testSamples = Limit(settings.TestSamples, test.Count, "--test-samples", test.Name);
 
@@ -65,8 +77,9 @@ public static class EvalCommand
         stderr.WriteLine($"sslo: numerics self-check: {numerics}; {OneDnnIsaGuard.Decision}");
         stderr.WriteLine($"sslo: evaluating {(settings.Init ? "the initial weights of " : "")}{checkpoint.ManifestPath} " +
                          $"({spec.Method}, {spec.Backbone} width {spec.Width}, step {checkpoint.Manifest.Step}) " +
-                         $"on {trainSamples} train / {testSamples} test samples of {spec.Dataset}, {torch.get_num_threads()} threads");
-        using var onlineProbe = !settings.Init && checkpoint.HasOnlineProbe ? new OnlineProbe(backbone.FeatureDim, train.Classes) : null;
+                         $"on {trainSamples} train / {testSamples} test samples of {evalSpec.Dataset}, {torch.get_num_threads()} threads");
+        // The online probe was trained on the run's own classes: it scores only there.
+        using var onlineProbe = !settings.Init && ownDataset && checkpoint.HasOnlineProbe ? new OnlineProbe(backbone.FeatureDim, train.Classes) : null;
         if (!settings.Init)
         {
             checkpoint.LoadBackbone(backbone);

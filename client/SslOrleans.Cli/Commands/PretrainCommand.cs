@@ -47,7 +47,7 @@ public static class PretrainCommand
     /// <summary>Runs <paramref name="spec"/> (as <see cref="SpecLoader"/> made it) on an embedded cluster, or on <paramref name="connection"/>'s.</summary>
     public static async Task<int> RunAsync(RunSpec spec, ClusterConnection? connection, TextWriter stdout, TextWriter stderr)
     {
-        spec = Prepare(spec, connection);
+        spec = Prepare(spec, connection, stderr);
         stderr.WriteLine(spec.Resume
             ? $"sslo: resuming the run in {spec.Out} from its latest checkpoint with {spec.Workers} workers"
             : $"sslo: {spec.Method} on {spec.Dataset}, {spec.Backbone} width {spec.Width}, {spec.Workers} workers, " +
@@ -91,7 +91,7 @@ public static class PretrainCommand
     }
 
     /// <summary>The method's defaults and the checks that need this machine (tokenizer, data), before any cluster starts.</summary>
-    private static RunSpec Prepare(RunSpec spec, ClusterConnection? connection)
+    private static RunSpec Prepare(RunSpec spec, ClusterConnection? connection, TextWriter stderr)
     {
         if (!spec.Resume)
         {
@@ -104,8 +104,9 @@ public static class PretrainCommand
         {
             // Bad data is bad input: say so before any cluster starts (the load is cached for the embedded workers).
             // On a cluster the silos read the data, from the same absolute path (SpecLoader resolves --data and --out).
-            Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
-            Grains.Data.DatasetCatalog.Test(spec.Dataset, spec.Data);
+            // The check pass over every image (cached) finds bad samples here, before training, naming each.
+            Grains.Data.DatasetCatalog.Train(spec, Grains.Data.DatasetChecks.Printer(stderr));
+            Grains.Data.DatasetCatalog.TryTest(spec, Grains.Data.DatasetChecks.Printer(stderr));
         }
         return spec;
     }
@@ -113,7 +114,7 @@ public static class PretrainCommand
     /// <summary>Submits <paramref name="spec"/> to the cluster and returns: the run goes on without this process.</summary>
     public static async Task<int> DetachAsync(RunSpec spec, ClusterConnection connection, TextWriter stdout, TextWriter stderr)
     {
-        spec = Prepare(spec, connection);
+        spec = Prepare(spec, connection, stderr);
         await using var cluster = await StartOrJoinAsync(connection, spec.Workers, stderr);
         var status = await new TrainingClient(cluster.Client).SubmitAsync(spec);
         stderr.WriteLine($"sslo: run {spec.RunId} submitted; follow it with: sslo watch {spec.RunId} --cluster CONN");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SslOrleans.Cli.Specs;
+using SslOrleans.Core.Data;
 using SslOrleans.Core.Tokenizers;
 using SslOrleans.Grains.Data;
 using TorchSharp;
@@ -80,8 +81,11 @@ public static class TokenizerCommand
         if (holdsTokenizer && !settings.Force)
             throw new SpecException($"tokenizer: {outDir} already holds a tokenizer; pass --force to replace it or choose another --out");
 
-        var train = DatasetCatalog.Train(settings.Dataset, settings.Data);
-        var heldOut = DatasetCatalog.Test(settings.Dataset, settings.Data);
+        // The tokenizer keeps one statistic for every channel (its info file's mean and std): it trains on the datasets
+        // held in memory, Fashion-MNIST; image folders and shards are for the methods' pretraining.
+        var train = DatasetCatalog.Train(settings.Dataset, settings.Data) as ImageDataset
+                    ?? throw new SpecException($"tokenizer: --dataset {settings.Dataset}: the tokenizer trains on fashion-mnist only in this version");
+        var heldOut = (ImageDataset)DatasetCatalog.Test(settings.Dataset, settings.Data);
         if (train.Height != train.Width) throw new SpecException($"tokenizer: {train.Name} has {train.Height}×{train.Width} images; the tokenizer wants square ones");
         var options = new TokenizerOptions(settings.Codebook, settings.PatchSize, settings.CodeDim, settings.HiddenDim, train.Channels, train.Height);
         var training = new TokenizerTrainingOptions(settings.Batch, settings.Lr, settings.Seed, settings.Steps, settings.Steps is null ? settings.Minutes ?? 2 : null);

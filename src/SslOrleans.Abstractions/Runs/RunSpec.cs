@@ -13,10 +13,10 @@ public sealed record RunSpec
     [Id(0)] public string RunId { get; init; } = "run";
     [Description("Pretraining method: byol, simclr, barlow, rotnet, mae or beit")]
     [Id(1)] public string Method { get; init; } = "byol";
-    [Description("The dataset: fashion-mnist")]
+    [Description("The dataset's format: fashion-mnist, imagefolder (ROOT/CLASS/IMAGE), tar (WebDataset shards), cifar10, cifar100 or stl10")]
     [Id(2)] public string Dataset { get; init; } = "fashion-mnist";
     /// <summary>Folder or az://CONTAINER/PREFIX with the dataset files; null searches the system locations (Debian's package).</summary>
-    [Description("Folder or az://CONTAINER/PREFIX with the dataset files; unset searches the system locations (Debian's package)")]
+    [Description("Folder or az://CONTAINER/PREFIX with the dataset files; unset searches the system locations (Debian's package; fashion-mnist only)")]
     [Id(3)] public string? Data { get; init; }
     /// <summary>resnet18, resnet50 or vit-tiny; null = the method's default (vit-tiny for MAE and BEiT, resnet18 otherwise).</summary>
     [Description("resnet18, resnet50 or vit-tiny; unset = the method's default (vit-tiny for MAE and BEiT, resnet18 otherwise)")]
@@ -112,9 +112,10 @@ public sealed record RunSpec
     /// <summary>Learning rate of the online linear probe (SGD, momentum 0.9, no decay), following the run's schedule.</summary>
     [Description("Learning rate of the online linear probe (SGD, momentum 0.9, no decay), following the run's schedule")]
     [Id(40)] public double ProbeLr { get; init; } = 0.1;
-    /// <summary>ResNet stem: cifar (3×3, stride 1, no max-pool) or imagenet (7×7 stride 2 + max-pool).</summary>
-    [Description("ResNet stem: cifar (3×3, stride 1, no max-pool) or imagenet (7×7 stride 2 + max-pool)")]
-    [Id(41)] public string Stem { get; init; } = "cifar";
+    /// <summary>ResNet stem: cifar (3×3, stride 1, no max-pool) or imagenet (7×7 stride 2 + max-pool); null = by image
+    /// size (cifar up to 64 px, imagenet above).</summary>
+    [Description("ResNet stem: cifar (3×3, stride 1, no max-pool) or imagenet (7×7 stride 2 + max-pool); unset = cifar up to 64 px, imagenet above")]
+    [Id(41)] public string? Stem { get; init; }
     /// <summary>ViT patch size; must divide the image side.</summary>
     [Description("ViT patch size; must divide the image side")]
     [Id(42)] public int PatchSize { get; init; } = 4;
@@ -158,6 +159,16 @@ public sealed record RunSpec
     /// costs no step (false: a lost shard sends the run back to its checkpoint; saves one copy of the state per step).</summary>
     [Description("Parameter shards copy their state to a mirror on another silo after every apply, so that a lost shard costs no step (false: a lost shard sends the run back to its checkpoint)")]
     [Id(54)] public bool MirrorShards { get; init; } = true;
+
+    /// <summary>The side images are resized to (shorter side, then centre crop); 0 = the dataset's own.</summary>
+    [Description("Side in pixels that images are resized to (shorter side, then centre crop); 0 = the dataset's own: 28 Fashion-MNIST, 32 CIFAR, 96 STL-10, 64 image folders and tar shards")]
+    [Id(55)] public int ImageSize { get; init; }
+    /// <summary>Image channels: 1 (luma) or 3 (RGB); 0 = the dataset's own.</summary>
+    [Description("Image channels: 1 (grey, luma) or 3 (RGB); 0 = the dataset's own: 1 Fashion-MNIST, 3 the others")]
+    [Id(56)] public int Channels { get; init; }
+    /// <summary>What a sample that cannot be decoded does: fail (the run is refused before training, naming it) or skip it.</summary>
+    [Description("What a sample that cannot be decoded does: fail (the run is refused before training starts, naming the file) or skip (left out of every epoch, listed in the log)")]
+    [Id(57)] public string BadSamples { get; init; } = "fail";
 
     public int MinWorkersOrDefault => MinWorkers ?? 1;
     public int MaxWorkersOrDefault => MaxWorkers ?? Workers;

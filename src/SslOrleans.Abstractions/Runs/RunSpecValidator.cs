@@ -7,7 +7,7 @@ namespace SslOrleans.Abstractions.Runs;
 /// </summary>
 public static class RunSpecValidator
 {
-    public static readonly string[] Datasets = ["fashion-mnist"];
+    public static readonly string[] Datasets = ["fashion-mnist", "imagefolder", "tar", "cifar10", "cifar100", "stl10"];
     public static readonly string[] Optimizers = ["lars", "sgd", "adamw"];
     public static readonly string[] Stems = ["cifar", "imagenet"];
 
@@ -21,7 +21,11 @@ public static class RunSpecValidator
         Require(s.Backbone is null || (!string.IsNullOrWhiteSpace(s.Backbone) && (catalog is null || catalog.Backbones.Contains(s.Backbone))), "backbone", s.Backbone,
             "one of " + string.Join(", ", catalog?.Backbones ?? ["the silo's backbones"]) + " (or unset: the method's default)");
         Require(s.Optimizer is null || Optimizers.Contains(s.Optimizer), "optimizer", s.Optimizer, "one of " + string.Join(", ", Optimizers) + " (or unset: the method's recipe)");
-        Require(Stems.Contains(s.Stem), "stem", s.Stem, "one of " + string.Join(", ", Stems));
+        Require(s.Stem is null || Stems.Contains(s.Stem), "stem", s.Stem, "one of " + string.Join(", ", Stems) + " (or unset: by image size)");
+        Require(s.ImageSize is 0 or (>= 8 and <= 1024), "image_size", s.ImageSize, "between 8 and 1024 (0 = the dataset's own)");
+        Require(s.Channels is 0 or 1 or 3, "channels", s.Channels, "1, 3 or 0 (the dataset's own)");
+        Require(s.BadSamples is "fail" or "skip", "bad_samples", s.BadSamples, "fail or skip");
+        Require(s.Data is not null || s.Dataset is "fashion-mnist" || !Datasets.Contains(s.Dataset), "data", s.Data, $"the folder or az://CONTAINER/PREFIX of the {s.Dataset} dataset; only fashion-mnist has a system location");
         Require(s.PatchSize >= 1, "patch_size", s.PatchSize, "at least 1");
         Require(s.Width is >= 1 and <= 1024, "width", s.Width, "between 1 and 1024");
         Require(s.Workers is >= 1 and <= 1024, "workers", s.Workers, "between 1 and 1024");

@@ -8,11 +8,8 @@ namespace SslOrleans.Core.Data;
 /// Instances are treated as immutable: the constructor takes ownership of the arrays, and callers must not
 /// write to <see cref="Pixels"/> or <see cref="Labels"/> (they are exposed as arrays for fast batch copies).
 /// </summary>
-public sealed class ImageDataset
+public sealed class ImageDataset : IImageSource
 {
-    // Byte → [0,1] lookup, so that batch conversion is one table read per pixel.
-    private static readonly float[] Scale = BuildScale();
-
     /// <param name="mean">Mean of the pixels scaled to [0,1]; computed from the data when null.</param>
     /// <param name="std">Population standard deviation of the pixels scaled to [0,1]; computed when null.</param>
     public ImageDataset(
@@ -110,12 +107,7 @@ public sealed class ImageDataset
                     nameof(indices), index, $"{Name}: sample index {index} (position {i}) is outside [0, {Count})");
             }
 
-            var source = Pixels.AsSpan(index * imageSize, imageSize);
-            var target = values.AsSpan(i * imageSize, imageSize);
-            for (int j = 0; j < source.Length; j++)
-            {
-                target[j] = Scale[source[j]];
-            }
+            UnitPixels.Convert(Pixels.AsSpan(index * imageSize, imageSize), values.AsSpan(i * imageSize, imageSize));
         }
 
         return torch.tensor(values, [indices.Length, Channels, Height, Width], torch.ScalarType.Float32);
@@ -146,16 +138,5 @@ public sealed class ImageDataset
         double mean = sum / pixels.Length;
         double variance = Math.Max(0, sumSquares / pixels.Length - mean * mean);
         return ((float)mean, (float)Math.Sqrt(variance));
-    }
-
-    private static float[] BuildScale()
-    {
-        var table = new float[256];
-        for (int v = 0; v < 256; v++)
-        {
-            table[v] = v / 255f;
-        }
-
-        return table;
     }
 }

@@ -20,7 +20,7 @@ public static class BackboneEvaluation
     public static readonly int[] KnnK = [20, 200];
 
     public static BackboneEvaluationResult Run(
-        nn.Module<Tensor, Tensor> backbone, ImageDataset train, ImageDataset test, int trainSamples, int testSamples,
+        nn.Module<Tensor, Tensor> backbone, IImageSource train, IImageSource test, int trainSamples, int testSamples,
         double knnTemperature, LinearProbeOptions? linear = null, Action<string>? log = null, nn.Module<Tensor, Tensor>? onlineProbe = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -79,7 +79,7 @@ public static class BackboneEvaluation
     /// training, in batches of <paramref name="batchSize"/>; row-major [count, dim]. <paramref name="progress"/> is told
     /// the samples done after every batch.
     /// </summary>
-    public static float[] Features(nn.Module<Tensor, Tensor> backbone, ImageDataset data, int count, int batchSize = 500, int first = 0,
+    public static float[] Features(nn.Module<Tensor, Tensor> backbone, IImageSource data, int count, int batchSize = 500, int first = 0,
         Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -100,6 +100,9 @@ public static class BackboneEvaluation
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 int n = Math.Min(batchSize, count - start);
+                // A source decoding from files starts on the next batch while this one runs through the backbone.
+                int next = Math.Min(batchSize, count - start - n);
+                if (next > 0) data.Prefetch(Enumerable.Range(first + start + n, next).ToArray());
                 var images = ViewTransform.Normalize(data.ToTensor(Enumerable.Range(first + start, n).ToArray()), stats.Mean, stats.Std);
                 var f = backbone.forward(images).contiguous();
                 if (start == 0)

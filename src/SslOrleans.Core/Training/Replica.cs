@@ -68,7 +68,7 @@ public sealed class Replica : IDisposable
     /// First pass of a global-batch loss: the embeddings [micro-batch, V, m, d] of these micro-batches, in
     /// training mode (as the gradient pass will see them) but leaving the batch-norm statistics untouched.
     /// </summary>
-    public float[] Embed(IReadOnlyList<MicroBatch> batches, ImageDataset data)
+    public float[] Embed(IReadOnlyList<MicroBatch> batches, IImageSource data)
     {
         var m = method as IBatchLossMethod ?? throw new InvalidOperationException($"method '{method.Name}' has a per-sample loss: it needs no embeddings");
         method.Online.train();
@@ -96,7 +96,7 @@ public sealed class Replica : IDisposable
     /// computed once, and each micro-batch back-propagates its own rows (the gradient-cache trick), which
     /// gives the gradient of the global loss exactly, however the batch is split.
     /// </summary>
-    public GradientResult ComputeGradients(IReadOnlyList<MicroBatch> batches, ImageDataset data, BatchEmbeddings? batch = null)
+    public GradientResult ComputeGradients(IReadOnlyList<MicroBatch> batches, IImageSource data, BatchEmbeddings? batch = null)
     {
         method.Online.train();
         method.Target?.train();
@@ -185,7 +185,7 @@ public sealed class Replica : IDisposable
     }
 
     /// <summary>Correct predictions of the online probe on samples [start, start + count) (eval mode, normalised input).</summary>
-    public long ProbeCorrect(ImageDataset data, int start, int count)
+    public long ProbeCorrect(IImageSource data, int start, int count)
     {
         if (probe is null) throw new InvalidOperationException("this replica trains no online probe");
         var features = Features(data, start, count);
@@ -205,7 +205,7 @@ public sealed class Replica : IDisposable
     }
 
     /// <summary>Backbone features (eval mode, normalised input) of samples [start, start + count).</summary>
-    public float[] Features(ImageDataset data, int start, int count, int batchSize = 500) =>
+    public float[] Features(IImageSource data, int start, int count, int batchSize = 500) =>
         Evaluation.BackboneEvaluation.Features(method.Backbone, data, count, batchSize, first: start);
 
     /// <summary>The backbone's state dict (torchvision names), for export.</summary>

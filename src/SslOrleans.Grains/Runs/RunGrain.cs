@@ -326,7 +326,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
 
             double? knn = null, knnInit = null, probeTop1 = null;
             var evalClock = Stopwatch.StartNew();
-            if (finished && s.Evaluate)
+            // kNN and the probe need labels and a test split: an unlabelled folder (or one without test/) trains only.
+            if (finished && s.Evaluate && first.Classes > 0 && first.TestCount > 0)
             {
                 state = RunState.Evaluating;
                 Phase = "kNN of the pretrained backbone";

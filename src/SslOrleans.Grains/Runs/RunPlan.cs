@@ -1,3 +1,4 @@
+using SslOrleans.Abstractions.Data;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Abstractions.Shards;
 using SslOrleans.Abstractions.Workers;
@@ -70,8 +71,12 @@ public static class RunPlan
     public static RunSpec WithMethodDefaults(RunSpec spec)
     {
         var recipe = MethodRegistry.Recipe(spec.Method);
+        int imageSize = spec.ImageSize > 0 ? spec.ImageSize : DatasetShapes.ImageSize(spec.Dataset);
         return spec with
         {
+            ImageSize = imageSize,
+            Channels = spec.Channels > 0 ? spec.Channels : DatasetShapes.Channels(spec.Dataset),
+            Stem = spec.Stem ?? DatasetShapes.Stem(imageSize),
             Backbone = spec.Backbone ?? recipe.Backbone,
             AdamBeta2 = spec.AdamBeta2 ?? recipe.Beta2,
             Optimizer = spec.Optimizer ?? recipe.Optimizer,

@@ -26,8 +26,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private Replica? replica;
     private Replica? initialReplica;
     private WorkerInit? init;
-    private ImageDataset? train;
-    private ImageDataset? test;
+    private IImageSource? train;
+    private IImageSource? test;
+    private SampleHints? hints;
     // Owned by the compute thread: the push arrays and the pulled state, reused every step.
     private ChunkBuffers pushBuffers = new();
     private FlatState? pulledState;
@@ -48,13 +49,14 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             // libtorch's intra-op pool is per process: the cores are divided among the workers of this silo.
             torch.set_num_threads(threads);
-            train = DatasetCatalog.Train(spec.Dataset, spec.Data);
-            test = DatasetCatalog.Test(spec.Dataset, spec.Data);
+            train = DatasetCatalog.Train(spec);
+            test = DatasetCatalog.TryTest(spec);
+            hints = new SampleHints(train, spec);
             replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
             // Never train on wrong numbers: this process's kernels must compute the model's layers right at these
             // threads (some processors' oneDNN kernels do not; docs/architecture.md, "Numerics on every processor").
             var numerics = NumericsSelfCheck.Run(replica.Method.Backbone, [spec.MicroBatch, train.Channels, train.Height, train.Width]);
-            return new WorkerReady(ToInfo(replica.Layout), train.Count, test.Count, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings,
+            return new WorkerReady(ToInfo(replica.Layout), train.Count, test?.Count ?? 0, train.Classes, threads, silo.SiloAddress.ToString(), replica.NeedsBatchEmbeddings,
                 (int)replica.Method.FeatureDim, $"{numerics}; {OneDnnIsaGuard.Decision}");
         });
         logger.LogInformation("Worker {Key} ready on {Silo} with {Threads} threads, {Params} parameters; numerics self-check: {Numerics}",
@@ -90,6 +92,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var (r, c) = Ready();
         var slot = init!.Slot;
         var range = work.Range;
+        hints!.Hint(work.Step, work.MicroBatches);
         // A second contribution in one step (work redone for a lost worker) must not overwrite the arrays of the first,
         // which a shard on this silo holds by reference until it applies the step.
         var buffers = pushedStep == work.Step ? null : pushBuffers;
@@ -143,6 +146,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
     {
         var (r, c) = Ready();
+        hints!.Hint(microBatches);
         return await c.RunAsync(() => TensorBytes.ToBytes<float>(r.Embed(ToMicroBatches(microBatches), train!)));
     }
 

@@ -261,7 +261,7 @@ public sealed class RunGrainTests(ClusterFixture fixture)
         var card = ModelCard.FromMetadata(SafeTensors.ReadMetadata(bytes), file)!;
         Assert.Equal(("vit-tiny", "mean", method, 1), (card.Backbone, card.Pool, card.Method, card.InputMean.Length));
         var train = SslOrleans.Grains.Data.DatasetCatalog.Train(spec.Dataset, spec.Data);
-        Assert.Equal((train.Mean, train.Std), (card.InputMean[0], card.InputStd[0]));
+        Assert.Equal((train.Stats.Mean[0], train.Stats.Std[0]), (card.InputMean[0], card.InputStd[0]));
     }
 
     [Fact]

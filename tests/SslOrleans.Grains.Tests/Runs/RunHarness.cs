@@ -140,7 +140,7 @@ public static class RunHarness
                     features[b] = BackboneEvaluation.Features(backbone, blocks[b].Data, blocks[b].Count, first: blocks[b].Start);
             });
         }));
-        float[] Of(ImageDataset data) => blocks.Select((b, i) => (b.Data, i)).Where(x => x.Data == data).SelectMany(x => features[x.i]).ToArray();
+        float[] Of(IImageSource data) => blocks.Select((b, i) => (b.Data, i)).Where(x => x.Data == data).SelectMany(x => features[x.i]).ToArray();
         float[] trainFeatures = Of(train), testFeatures = Of(test);
         return FeatureKnn.Top1(trainFeatures, train.Labels, testFeatures, test.Labels, trainFeatures.Length / train.Count,
             train.Classes, spec.KnnK, spec.KnnTemperature);

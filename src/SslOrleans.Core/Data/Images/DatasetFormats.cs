@@ -22,6 +22,30 @@ public static class DatasetFormats
         _ => throw UnknownFormat(format),
     };
 
+    /// <summary>The format of the dataset at <paramref name="root"/> by its files: tar shards (or their index.json), the
+    /// CIFAR-10, CIFAR-100 or STL-10 binaries (in the root or the folder their archive unpacks to), else an image folder.</summary>
+    public static string Detect(string root)
+    {
+        bool Has(string name, params string[] folders) =>
+            folders.Prepend("").Any(folder => File.Exists(Path.Combine(root, folder, name)));
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder {root} does not exist");
+        if (Has(TarShardIndex.FileName) || new[] { root, Path.Combine(root, DatasetSplits.Train) }
+                .Any(d => Directory.Exists(d) && Directory.EnumerateFiles(d, "*.tar").Any())) return Tar;
+        if (Has("data_batch_1.bin", "cifar-10-batches-bin")) return Cifar10;
+        if (Has("train.bin", "cifar-100-binary")) return Cifar100;
+        if (Has("train_X.bin", "stl10_binary") || Has("unlabeled_X.bin", "stl10_binary")) return Stl10;
+        return ImageFolder;
+    }
+
+    /// <summary>Whether the dataset at <paramref name="root"/> has a test split: always for the binary formats, for a
+    /// folder or shards when train/ and test/ (or val/) subfolders divide it.</summary>
+    public static bool HasTestSplit(string format, string root) => format switch
+    {
+        ImageFolder or Tar => DatasetSplits.HasSplitFolders(root),
+        Cifar10 or Cifar100 or Stl10 => true,
+        _ => throw UnknownFormat(format),
+    };
+
     /// <summary>The side of the format's stored images (32 for CIFAR, 96 for STL-10); null when images vary (folders, tar).</summary>
     public static int? NativeSize(string format) => format switch
     {
