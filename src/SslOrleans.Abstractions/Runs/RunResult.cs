@@ -48,4 +48,7 @@ public sealed record RunResult(
     [property: Id(26)] int WorkersMax = 0,
     /// <summary>Steps computed again after the run went back to a checkpoint (a lost coordinator or shard whose state
     /// no survivor held).</summary>
-    [property: Id(27)] long StepsRedone = 0);
+    [property: Id(27)] long StepsRedone = 0,
+    /// <summary>Sum over steps of the slowest worker's seconds getting images (decoding, or waiting for the decoders):
+    /// the share of compute_seconds the data path held up training.</summary>
+    [property: Id(28)] double DataSeconds = 0);

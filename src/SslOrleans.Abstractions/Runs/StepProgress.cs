@@ -19,4 +19,6 @@ public sealed record StepProgress(
     /// <summary>Workers that computed the step.</summary>
     [property: Id(11)] int Workers = 0,
     /// <summary>Micro-batches of the step computed again (their first worker was lost).</summary>
-    [property: Id(12)] int MicrobatchesRedone = 0);
+    [property: Id(12)] int MicrobatchesRedone = 0,
+    /// <summary>The slowest worker's seconds getting images (decoding, or waiting for the decoders), part of its compute.</summary>
+    [property: Id(13)] double DataSeconds = 0);

@@ -53,7 +53,10 @@ public sealed record StepReport(
     [property: Id(2)] int MicroBatches,
     [property: Id(3)] double ComputeSeconds,
     [property: Id(4)] long BytesPushed,
-    [property: Id(5)] long ProbeCorrect = 0);
+    [property: Id(5)] long ProbeCorrect = 0,
+    /// <summary>Of the compute seconds, those spent getting images (decoding, or waiting for the decoders), the
+    /// embedding pass of a global-batch loss included.</summary>
+    [property: Id(6)] double DataSeconds = 0);
 
 public enum FeatureSplit { Train, Test }
 

@@ -61,6 +61,25 @@ public sealed class Replica : IDisposable
         Gather(targets, flatTarget);
     }
 
+    private long dataTicks;
+
+    /// <summary>Seconds spent getting images (decoding, or waiting for the decoders) since the last call: how long the
+    /// data path held up this replica's compute.</summary>
+    public double TakeDataSeconds()
+    {
+        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(0, dataTicks).TotalSeconds;
+        dataTicks = 0;
+        return seconds;
+    }
+
+    private Tensor Images(IImageSource data, int[] samples)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var images = data.ToTensor(samples);
+        dataTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        return images;
+    }
+
     /// <summary>True when the loss couples the global batch: a step then needs <see cref="Embed"/> first.</summary>
     public bool NeedsBatchEmbeddings => method is IBatchLossMethod;
 
@@ -81,7 +100,7 @@ public sealed class Replica : IDisposable
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             Scatter(buffers, start);
-            var e = m.Embed(data.ToTensor(mb.Samples), mb.Seed, stats).Value.contiguous();
+            var e = m.Embed(Images(data, mb.Samples), mb.Seed, stats).Value.contiguous();
             result.AddRange(MemoryMarshal.Cast<byte, float>(e.bytes));
         }
         using (no_grad()) Scatter(buffers, start);
@@ -119,7 +138,7 @@ public sealed class Replica : IDisposable
             using var scope = NewDisposeScope();
             using (no_grad()) Scatter(buffers, start);
             foreach (var p in parameters) p.grad?.zero_();
-            var images = data.ToTensor(mb.Samples);
+            var images = Images(data, mb.Samples);
             MethodOutput output;
             if (embeddingGrad is null)
             {

@@ -352,7 +352,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
                 crew.SilosUsed, crew.Members.Select(m => m.Placement).ToArray(),
                 crew.Members.Select(m => m.Ready.Numerics).ToArray(), checkpoints.Warnings.Concat(crew.Events).ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds,
-                totals.MicrobatchesCommitted, totals.MicrobatchesRedone, totals.SamplesLost, totals.SamplesDoubled, totals.WorkersMax, totals.StepsRedone);
+                totals.MicrobatchesCommitted, totals.MicrobatchesRedone, totals.SamplesLost, totals.SamplesDoubled, totals.WorkersMax, totals.StepsRedone,
+                progress.Sum(p => p.DataSeconds));
             Phase = state.ToString().ToLowerInvariant();
             logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
         }

@@ -101,14 +101,15 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var computeSpan = TrainingTracing.StartInCall("sslo.compute", init.Spec.RunId);
         computeSpan?.SetTag("sslo.worker", this.GetPrimaryKeyString());
         computeSpan?.SetTag("sslo.microbatches", work.MicroBatches.Length);
-        (List<ShardChunk>[] Chunks, GradientResult G) computed;
+        (List<ShardChunk>[] Chunks, GradientResult G, double DataSeconds) computed;
         try
         {
             computed = await c.RunAsync(() =>
             {
                 var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
                 var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
-                return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g);
+                return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g,
+                    r.TakeDataSeconds());
             });
         }
         catch (Exception e)
@@ -120,7 +121,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             computeSpan?.Dispose();
         }
-        var (chunks, g) = computed;
+        var (chunks, g, dataSeconds) = computed;
         var computeSeconds = clock.Elapsed.TotalSeconds;
         TrainingMetrics.ComputeDuration.Record(computeSeconds, TrainingMetrics.Run(init.Spec.RunId, init.Spec.Method));
         long bytes = ShardExchange.Bytes(chunks);
@@ -140,7 +141,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             }
             RecordExchange("push", bytes, pushClock.Elapsed.TotalSeconds);
         }
-        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect);
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds);
     }
 
     public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
