@@ -28,6 +28,23 @@ public sealed class MethodDefaultsTests
         Assert.Equal(0.001 * 256 / 256, RunPlan.LearningRate(s with { Batch = 256, WarmupFraction = 0 }, 0, 10), 12);
     }
 
+    [Theory]
+    [InlineData("fashion-mnist", 0, null, 28, 1, "cifar")]
+    [InlineData("cifar10", 0, null, 32, 3, "cifar")]
+    [InlineData("stl10", 0, null, 96, 3, "imagenet")]
+    [InlineData("imagefolder", 0, null, 64, 3, "cifar")]
+    [InlineData("imagefolder", 65, null, 65, 3, "imagenet")]
+    [InlineData("tar", 224, null, 224, 3, "imagenet")]
+    [InlineData("tar", 224, "cifar", 224, 3, "cifar")]
+    [InlineData("stl10", 32, null, 32, 3, "cifar")]
+    public void Image_size_channels_and_the_resnet_stem_follow_the_dataset_unless_given(string dataset, int imageSize, string? stem,
+        int size, int channels, string chosen)
+    {
+        var s = RunPlan.WithMethodDefaults(new RunSpec { Dataset = dataset, ImageSize = imageSize, Stem = stem, Data = "/data" });
+        Assert.Equal((size, channels, chosen), (s.ImageSize, s.Channels, s.Stem));
+        Assert.Empty(RunSpecValidator.Errors(s));
+    }
+
     [Fact]
     public void The_silo_catalog_names_bad_methods_and_backbones()
     {
