@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using SslOrleans.Abstractions.Data;
 using SslOrleans.Abstractions.Runs;
 using SslOrleans.Core.Data;
@@ -16,7 +15,10 @@ namespace SslOrleans.Grains.Data;
 /// </summary>
 public static class DatasetCatalog
 {
-    private static readonly ConcurrentDictionary<Key, Lazy<IImageSource>> Sources = new();
+    // One entry per dataset split, size and policy; workers hold leases, and the last lease to end disposes the
+    // source (its cache and decoder threads), so that a silo keeps no run's images after the run.
+    private static readonly Dictionary<Key, Entry> Sources = [];
+    private static readonly Lock Gate = new();
 
     /// <summary>The training split of a spec whose <c>data</c> is a local folder (or unset for Fashion-MNIST).</summary>
     public static IImageSource Train(RunSpec spec, IProgress<DatasetCheckProgress>? progress = null) => Open(spec, "train", progress);
@@ -32,28 +34,58 @@ public static class DatasetCatalog
 
     public static IImageSource Test(string dataset, string? data) => Open(new RunSpec { Dataset = dataset, Data = data }, "test");
 
-    public static IImageSource Open(RunSpec spec, string split, IProgress<DatasetCheckProgress>? progress = null)
+    public static IImageSource Open(RunSpec spec, string split, IProgress<DatasetCheckProgress>? progress = null) =>
+        Resolve(spec, split, progress, lease: false).Source;
+
+    /// <summary>The split for a worker, held until the lease is disposed (the last lease disposes the source).</summary>
+    public static DatasetLease Lease(RunSpec spec, string split) => Resolve(spec, split, progress: null, lease: true);
+
+    /// <summary>A lease on the test split, or null when the dataset has none.</summary>
+    public static DatasetLease? TryLeaseTest(RunSpec spec) =>
+        spec.Dataset == "fashion-mnist" || spec.Data is null || DatasetFormats.HasTestSplit(spec.Dataset, spec.Data) ? Lease(spec, "test") : null;
+
+    private static DatasetLease Resolve(RunSpec spec, string split, IProgress<DatasetCheckProgress>? progress, bool lease)
     {
         if (!RunSpecValidator.Datasets.Contains(spec.Dataset))
-            throw new ArgumentException($"dataset: '{spec.Dataset}' is unknown; known: {string.Join(", ", RunSpecValidator.Datasets)}");
+            throw new ArgumentException($"dataset '{spec.Dataset}' is unknown; known: {string.Join(", ", RunSpecValidator.Datasets)}");
         int size = spec.ImageSize > 0 ? spec.ImageSize : DatasetShapes.ImageSize(spec.Dataset);
         int channels = spec.Channels > 0 ? spec.Channels : DatasetShapes.Channels(spec.Dataset);
         if (spec.Dataset == "fashion-mnist" && size == 28 && channels == 1)
-            return split == "train" ? FashionMnist.LoadTrainCached(spec.Data) : FashionMnist.LoadTestCached(spec.Data);
+            return new DatasetLease(split == "train" ? FashionMnist.LoadTrainCached(spec.Data) : FashionMnist.LoadTestCached(spec.Data), release: null);
         if (spec.Data is null && spec.Dataset != "fashion-mnist")
             throw new ArgumentException($"data: the {spec.Dataset} dataset needs --data FOLDER (or az://CONTAINER/PREFIX)");
         var key = new Key(spec.Dataset, spec.Data is null ? null : Path.GetFullPath(spec.Data), split, channels, size, spec.BadSamples, BatchCapacity(spec));
-        var lazy = Sources.GetOrAdd(key, k => new Lazy<IImageSource>(() => Stream(k, progress), LazyThreadSafetyMode.ExecutionAndPublication));
+        Entry entry;
+        lock (Gate)
+        {
+            if (!Sources.TryGetValue(key, out entry!))
+                Sources[key] = entry = new Entry(new Lazy<IImageSource>(() => Stream(key, progress), LazyThreadSafetyMode.ExecutionAndPublication));
+            if (lease) entry.Leases++;
+        }
         try
         {
-            return lazy.Value;
+            return new DatasetLease(entry.Source.Value, lease ? () => Release(key, entry) : null);
         }
         catch
         {
             // Lazy would keep the failure forever: a later call must see files fixed meanwhile.
-            Sources.TryRemove(new KeyValuePair<Key, Lazy<IImageSource>>(key, lazy));
+            lock (Gate)
+            {
+                if (lease) entry.Leases--;
+                if (Sources.TryGetValue(key, out var now) && now == entry) Sources.Remove(key);
+            }
             throw;
         }
+    }
+
+    private static void Release(Key key, Entry entry)
+    {
+        lock (Gate)
+        {
+            if (--entry.Leases > 0) return;
+            if (Sources.TryGetValue(key, out var now) && now == entry) Sources.Remove(key);
+        }
+        (entry.Source.Value as IDisposable)?.Dispose();
     }
 
     /// <summary>Fashion-MNIST's files as a reader, for packing or for another size than its own.</summary>
@@ -87,6 +119,12 @@ public static class DatasetCatalog
 
     // Half the cores decode: the other half (and the decoders' idle time) is the workers' compute.
     private static int DecoderThreads => Math.Max(1, Environment.ProcessorCount / 2);
+
+    private sealed class Entry(Lazy<IImageSource> source)
+    {
+        public Lazy<IImageSource> Source { get; } = source;
+        public int Leases;
+    }
 
     private sealed record Key(string Dataset, string? Folder, string Split, int Channels, int Size, string BadSamples, int Capacity);
 }

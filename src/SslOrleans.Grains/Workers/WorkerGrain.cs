@@ -28,6 +28,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private WorkerInit? init;
     private IImageSource? train;
     private IImageSource? test;
+    private DatasetLease? trainLease;
+    private DatasetLease? testLease;
     private SampleHints? hints;
     // Owned by the compute thread: the push arrays and the pulled state, reused every step.
     private ChunkBuffers pushBuffers = new();
@@ -49,8 +51,10 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             // libtorch's intra-op pool is per process: the cores are divided among the workers of this silo.
             torch.set_num_threads(threads);
-            train = DatasetCatalog.Train(spec);
-            test = DatasetCatalog.TryTest(spec);
+            trainLease = DatasetCatalog.Lease(spec, "train");
+            testLease = DatasetCatalog.TryLeaseTest(spec);
+            train = trainLease.Source;
+            test = testLease?.Source;
             hints = new SampleHints(train, spec);
             replica = new Replica(RunSpecOptions.Method(spec, train), probeClasses: train.Classes);
             // Never train on wrong numbers: this process's kernels must compute the model's layers right at these
@@ -250,6 +254,15 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         });
         replica = null;
         initialReplica = null;
+        // The last worker of this silo to let go of the dataset frees its decoded images and decoder threads (joined
+        // off the grain's scheduler).
+        var (trainHeld, testHeld) = (trainLease, testLease);
+        (trainLease, testLease, train, test) = (null, null, null, null);
+        await Task.Run(() =>
+        {
+            trainHeld?.Dispose();
+            testHeld?.Dispose();
+        });
         pushBuffers = new();
         pulledState = null;
         compute = null;

@@ -109,23 +109,52 @@ public sealed class ImageFolderRunTests(ClusterFixture fixture)
         {
             // 96 images, batch 32: three steps are exactly one epoch.
             var spec = RunHarness.Tiny("folder-epoch", steps: 3) with { Dataset = "imagefolder", Data = png, Channels = 1, ImageSize = 28, DataShards = 3, Workers = 2 };
+            // The workers of this process read through one shared source, opened here first.
+            var source = (StreamingImageSource)DatasetCatalog.Train(spec);
             var status = await RunHarness.RunToEndAsync(fixture.Cluster.Client, spec);
             Assert.True(status.State == RunState.Completed, status.Error);
             // Stream positions [0, 96) applied once each (the ledger), and they are the epoch's permutation of the 96 samples.
             var ledger = status.Ledger!;
             Assert.Equal((12L, 12L, 0L, 0L), (ledger.MicrobatchesAssigned, ledger.MicrobatchesCommitted, ledger.SamplesLost, ledger.SamplesDoubled));
             Assert.Equal(Enumerable.Range(0, TrainImages), new SampleStream(TrainImages, (int)spec.Seed).Take(0, TrainImages).Order());
-            // The workers of this process read through one shared source: 96 images read, most of them decoded ahead.
-            var source = (StreamingImageSource)DatasetCatalog.Train(spec);
+            // 96 images read, some of them decoded ahead.
             var waited = source.Waited;
             Assert.Equal(TrainImages, waited.Hits + waited.Misses);
             Assert.True(waited.Hits > 0, $"no read found its image decoded ahead ({waited})");
             Assert.InRange(source.Held, 1, source.Capacity);
+            // The released workers let go of it: the catalog opens a new one now.
+            Assert.NotSame(source, DatasetCatalog.Train(spec));
         }
         finally
         {
             Directory.Delete(idx, recursive: true);
             Directory.Delete(png, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_run_submitted_to_the_cluster_with_a_corrupt_image_fails_naming_it_and_the_cluster_stays_up()
+    {
+        var folder = ColourImageFolder.Write(trainPerClass: 4, testPerClass: 2, seed: 11);
+        var corrupt = Path.Combine(folder, "train", "red", "0001.png");
+        File.WriteAllText(corrupt, "not a png at all");
+        try
+        {
+            var bad = RunHarness.Tiny("corrupt", steps: 2) with { Dataset = "imagefolder", Data = folder, ImageSize = 16, Batch = 12, MicroBatch = 6 };
+            var status = await RunHarness.RunToEndAsync(fixture.Cluster.Client, bad);
+            Assert.Equal(RunState.Failed, status.State);
+            Assert.Contains(corrupt, status.Error);
+            Assert.Contains("bad_samples", status.Error);
+
+            // The same folder under bad_samples: skip trains on the other 11 images, on the same silos.
+            var skip = bad with { RunId = bad.RunId + "s", BadSamples = "skip", Out = bad.Out + "-skip" };
+            status = await RunHarness.RunToEndAsync(fixture.Cluster.Client, skip);
+            Assert.True(status.State == RunState.Completed, status.Error);
+            Assert.Equal(11, DatasetCatalog.Train(skip).Count);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 }
