@@ -167,7 +167,7 @@ public sealed record RunSpec
     [Description("Image channels: 1 (grey, luma) or 3 (RGB); 0 = the dataset's own: 1 Fashion-MNIST, 3 the others")]
     [Id(56)] public int Channels { get; init; }
     /// <summary>What a sample that cannot be decoded does: fail (the run is refused before training, naming it) or skip it.</summary>
-    [Description("What a sample that cannot be decoded does: fail (the run is refused before training starts, naming the file) or skip (left out of every epoch, listed in the log)")]
+    [Description("What a sample that cannot be decoded does: fail (the run is refused before training starts, naming the file) or skip (left out of every epoch; `sslo pretrain` and `sslo data inspect` name them)")]
     [Id(57)] public string BadSamples { get; init; } = "fail";
 
     public int MinWorkersOrDefault => MinWorkers ?? 1;

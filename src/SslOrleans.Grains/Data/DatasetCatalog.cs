@@ -101,6 +101,7 @@ public static class DatasetCatalog
             var report = DatasetChecks.Run(reader, key.Folder, key.Channels, key.Size, progress);
             if (report.BadSamples.Count > 0 && key.BadSamples == "fail")
                 throw new InvalidDataException(DatasetChecks.Refusal(report));
+            if (report.BadSamples.Count > 0) progress?.Report(new DatasetCheckProgress(report.Name, report.Count, report.Count, 0, report.BadSamples));
             ISampleReader good = report.BadSamples.Count == 0 ? reader : SampleSubset.Without(reader, report.BadSamples.Select(b => b.Index));
             if (good.Count == 0) throw new InvalidDataException($"{reader.Name}: no sample can be decoded");
             var stats = new ImageStats(report.Mean.Select(m => (float)m).ToArray(), report.Std.Select(s => (float)s).ToArray());

@@ -43,6 +43,12 @@ public static class DatasetChecks
         var last = Stopwatch.StartNew();
         return new SyncProgress<DatasetCheckProgress>(p =>
         {
+            if (p.Skipped is { Count: > 0 } skipped)
+            {
+                stderr.WriteLine($"sslo: {p.Dataset}: leaving out {skipped.Count} samples that do not decode (bad_samples: skip): " +
+                                 string.Join("; ", skipped.Select(b => $"{b.Sample} ({b.Reason})")));
+                return;
+            }
             if (p.Done < p.Total && last.Elapsed < TimeSpan.FromSeconds(5)) return;
             last.Restart();
             stderr.WriteLine($"sslo: checking {p.Dataset}: {p.Done}/{p.Total} images{(p.Done < p.Total ? $", ETA {p.EtaSeconds:F0} s" : "")}");
@@ -107,4 +113,5 @@ public static class DatasetChecks
 }
 
 /// <summary>How far a check pass is: images decoded of the split's, and the seconds left at the rate so far.</summary>
-public sealed record DatasetCheckProgress(string Dataset, int Done, int Total, double EtaSeconds);
+public sealed record DatasetCheckProgress(string Dataset, int Done, int Total, double EtaSeconds,
+    IReadOnlyList<DatasetBadSample>? Skipped = null);

@@ -202,6 +202,9 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         crew = new RunWorkers(GrainFactory, cluster, logger, s.RunId);
         ledger = new SampleLedger(s.Batch, s.MicroBatch);
         shardMap = null;
+        // The run's end is made known (state, phase, watchers) only after its grains are released and its record
+        // written: a client that stops the embedded cluster at "completed" must not cut those short.
+        RunState? ending = null;
         try
         {
             DelayDeactivation(TimeSpan.FromDays(7));
@@ -344,24 +347,22 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 await LogCurvesAsync(step, new() { ["eval/knn_top1"] = knn.Value, ["eval/knn_top1_init"] = knnInit.Value, ["eval/online_probe_top1"] = probeTop1.Value });
             }
             var imagesPerSec = progress.Count == 0 ? 0 : progress.Count * (double)s.Batch / progress.Sum(p => p.StepSeconds);
-            state = finished ? RunState.Completed : RunState.Stopped;
+            ending = finished ? RunState.Completed : RunState.Stopped;
             var totals = ledger.Totals;
             result = new RunResult(s.Method, step, (double)step * s.Batch / trainCount, imagesPerSec,
                 progress.Count > 0 ? progress[0].Loss : double.NaN, progress.Count > 0 ? progress[^1].Loss : double.NaN,
-                knn, knnInit, paramL2, manifestPath, crew.Members.Count, trainSeconds, evalClock.Elapsed.TotalSeconds, state.ToString().ToLowerInvariant(),
+                knn, knnInit, paramL2, manifestPath, crew.Members.Count, trainSeconds, evalClock.Elapsed.TotalSeconds, ending.Value.ToString().ToLowerInvariant(),
                 progress.Sum(p => p.ComputeSeconds), probeTop1,
                 crew.SilosUsed, crew.Members.Select(m => m.Placement).ToArray(),
                 crew.Members.Select(m => m.Ready.Numerics).ToArray(), checkpoints.Warnings.Concat(crew.Events).ToArray(), checkpoints.Committed, checkpoints.BlockedSeconds,
                 totals.MicrobatchesCommitted, totals.MicrobatchesRedone, totals.SamplesLost, totals.SamplesDoubled, totals.WorkersMax, totals.StepsRedone,
                 progress.Sum(p => p.DataSeconds));
-            Phase = state.ToString().ToLowerInvariant();
-            logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, state, step, result);
+            logger.LogInformation("Run {Run} {State} at step {Step}: {Result}", s.RunId, ending, step, result);
         }
         catch (Exception e)
         {
-            state = RunState.Failed;
+            ending = RunState.Failed;
             error = RunWorkers.Message(e);
-            Phase = "failed";
             logger.LogError(e, "Run {Run} failed at step {Step}", s.RunId, step);
         }
         finally
@@ -369,6 +370,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             // A checkpoint still uploading when the run fails may yet commit: let it, before the shards go.
             if (checkpoints is not null) await checkpoints.DrainAsync();
             await ReleaseAsync(shardMap);
+            if (ending is { } end) state = end;
             try
             {
                 await PersistAsync();
@@ -378,6 +380,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             {
                 logger.LogWarning(e, "Run {Run}: writing its end to grain storage failed", spec?.RunId);
             }
+            if (ending is { } ended) Phase = ended.ToString().ToLowerInvariant();
         }
     }
 

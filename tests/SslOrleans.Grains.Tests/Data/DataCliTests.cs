@@ -94,6 +94,7 @@ public sealed class DataCliTests
                 ["pretrain", "--dataset", "imagefolder", "--data", folder, "--image-size", "32", "--steps", "2", "--no-eval", "--bad-samples", "skip", "--out", run, .. TinyRun]);
             Assert.True(code == 0, stderr);
             Assert.Equal("completed", LastJson(stdout).GetProperty("state").GetString());
+            Assert.Contains($"leaving out 1 samples that do not decode (bad_samples: skip): {corrupt}", stderr);
         }
         finally
         {

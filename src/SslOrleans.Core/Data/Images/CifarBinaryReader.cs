@@ -112,17 +112,7 @@ public sealed class CifarBinaryReader : ISampleReader
         }
     }
 
-    private (FixedRecordFile File, int Record) Locate(int index)
-    {
-        CheckIndex(index);
-        int f = _files.Length - 1;
-        while (_firstSample[f] > index)
-        {
-            f--;
-        }
-
-        return (_files[f], index - _firstSample[f]);
-    }
+    private (FixedRecordFile File, int Record) Locate(int index) => FixedRecordFile.Locate(_files, _firstSample, CheckIndex(index));
 
     private int CheckIndex(int index)
     {

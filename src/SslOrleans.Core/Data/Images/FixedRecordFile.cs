@@ -71,4 +71,17 @@ internal sealed class FixedRecordFile : IDisposable
     }
 
     public void Dispose() => _handle.Dispose();
+
+    /// <summary>The file of several in a row that holds sample <paramref name="index"/>, and its record there;
+    /// <paramref name="firstSample"/> gives each file's first sample. The caller has checked the index.</summary>
+    public static (FixedRecordFile File, int Record) Locate(IReadOnlyList<FixedRecordFile> files, int[] firstSample, int index)
+    {
+        int f = files.Count - 1;
+        while (firstSample[f] > index)
+        {
+            f--;
+        }
+
+        return (files[f], index - firstSample[f]);
+    }
 }

@@ -130,17 +130,7 @@ public sealed class Stl10BinaryReader : ISampleReader
         return [.. bytes.Select(label => label - 1)];
     }
 
-    private (FixedRecordFile File, int Record) Locate(int index)
-    {
-        CheckIndex(index);
-        int f = _files.Count - 1;
-        while (_firstSample[f] > index)
-        {
-            f--;
-        }
-
-        return (_files[f], index - _firstSample[f]);
-    }
+    private (FixedRecordFile File, int Record) Locate(int index) => FixedRecordFile.Locate(_files, _firstSample, CheckIndex(index));
 
     private int CheckIndex(int index)
     {
