@@ -15,7 +15,8 @@ namespace SslOrleans.Cli.Commands;
 /// background of another random colour, centred on a 32 × 32 canvas of that background, written as a PNG in
 /// DIR/train|test/&lt;label&gt;-&lt;name&gt;/ (the folders sort into Fashion-MNIST's label order). Which garments are taken
 /// (a seeded permutation of each split) and their colours depend only on the seed. The file name keeps the source:
-/// fm-train-01234.png is Fashion-MNIST's training image 1234.
+/// fm-train-01234.png is Fashion-MNIST's training image 1234. --palette grey writes the control: every garment white on
+/// black, Fashion-MNIST itself as RGB PNGs through the same folder, tar and RGB-view paths.
 /// </summary>
 public static class DataMakeColourFashionCommand
 {
@@ -32,10 +33,12 @@ public static class DataMakeColourFashionCommand
         var test = Flag.PositiveInteger("--test", "Images of the test split (at most 10 000)", 2_000);
         var seed = Flag.Integer("--seed", "Seed of the garments chosen and their colours", 0);
         var data = Flag.Text("--data", "DIR", "Fashion-MNIST's files (default: the system locations, Debian's package)");
+        var palette = Flag.OneOf("--palette", "random: a random garment colour on a random background; grey: white on black, Fashion-MNIST itself as RGB (a control)",
+            "random", "random", "grey");
         var command = new Command("make-colour-fashion",
             "Writes \"colour Fashion-MNIST\": garments tinted a random colour on a random-colour background, 32×32 RGB PNGs in train/ and test/ class folders")
         {
-            to, train, test, seed, data,
+            to, train, test, seed, data, palette,
         };
         command.SetAction(parsed =>
         {
@@ -43,12 +46,12 @@ public static class DataMakeColourFashionCommand
             if (parsed.GetValue(train) > 60_000) throw parsed.Problem("--train: Fashion-MNIST has 60 000 training images");
             if (parsed.GetValue(test) > 10_000) throw parsed.Problem("--test: Fashion-MNIST has 10 000 test images");
             return Make(Path.GetFullPath(destination), parsed.GetValue(train), parsed.GetValue(test), parsed.GetValue(seed), parsed.GetValue(data),
-                parsed.Stdout(), parsed.Stderr());
+                parsed.GetValue(palette) == "grey", parsed.Stdout(), parsed.Stderr());
         });
         return command;
     }
 
-    private static int Make(string root, int trainCount, int testCount, long seed, string? data, TextWriter stdout, TextWriter stderr)
+    private static int Make(string root, int trainCount, int testCount, long seed, string? data, bool grey, TextWriter stdout, TextWriter stderr)
     {
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
             throw new SpecException($"make-colour-fashion: --to {root} is not empty; give a new or empty folder");
@@ -62,16 +65,18 @@ public static class DataMakeColourFashionCommand
         foreach (var (split, source, count) in splits)
         {
             foreach (var folder in ClassFolders) Directory.CreateDirectory(Path.Combine(root, split, folder));
-            counts[split] = Write(root, split, source, count, seed, stderr);
+            counts[split] = Write(root, split, source, count, seed, grey, stderr);
         }
         File.WriteAllText(Path.Combine(root, "README.txt"),
-            $"colour Fashion-MNIST, made by `sslo data make-colour-fashion --train {trainCount} --test {testCount} --seed {seed}`:\n" +
+            $"colour Fashion-MNIST, made by `sslo data make-colour-fashion --train {trainCount} --test {testCount} --seed {seed} --palette {(grey ? "grey" : "random")}`:\n" +
+            (grey ? "the grey control: each garment white on black, i.e. Fashion-MNIST itself as RGB; otherwise as below.\n" : "") +
             "each Fashion-MNIST garment (28x28, its grey value the blend weight) tinted a random colour over a random-colour background,\n" +
             "centred on a 32x32 canvas, PNG, in train|test/<label>-<name>/. fm-<split>-<index>.png is Fashion-MNIST's image <index> of <split>.\n");
         stdout.WriteLine(JsonSerializer.Serialize(new
         {
             to = root,
             seed,
+            palette = grey ? "grey" : "random",
             image_size = Side,
             classes = ClassFolders,
             splits = counts.ToDictionary(c => c.Key, c => new { samples = c.Value.Sum(), class_counts = c.Value }),
@@ -80,7 +85,7 @@ public static class DataMakeColourFashionCommand
         return 0;
     }
 
-    private static int[] Write(string root, string split, ImageDataset source, int count, long seed, TextWriter stderr)
+    private static int[] Write(string root, string split, ImageDataset source, int count, long seed, bool grey, TextWriter stderr)
     {
         // Which garments: the first `count` of a seeded permutation of the split; colours from a second stream.
         var salt = split == "train" ? 0x7A11UL : 0x7E57UL;
@@ -95,7 +100,7 @@ public static class DataMakeColourFashionCommand
         {
             int index = picked[i];
             var random = new Random(Mix((ulong)seed, salt, 2 + (ulong)index));
-            var (foreground, background) = Colours(random);
+            var (foreground, background) = grey ? ([255, 255, 255], [0, 0, 0]) : Colours(random);
             var garment = source.Pixels.AsSpan(index * plane, plane);
             int offset = (Side - source.Width) / 2;
             for (int y = 0; y < Side; y++)
