@@ -6,6 +6,6 @@ namespace SslOrleans.Cli.Commands;
 [Verb(70)]
 public static class BenchCommand
 {
-    public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, the gradient exchange, the numerics self-check, checkpoints",
-        BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create());
+    public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, the gradient exchange, the numerics self-check, checkpoints, the data path",
+        BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create(), BenchDataCommand.Create());
 }

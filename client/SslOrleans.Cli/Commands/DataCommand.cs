@@ -13,13 +13,14 @@ namespace SslOrleans.Cli.Commands;
 /// storage (each with its sha256 as metadata), so that `pretrain --data az://…` reads them on every silo.
 /// --from DIR uploads every file of a folder instead, e.g. a BEiT tokenizer for `--tokenizer az://…`.
 /// sslo data pack SRC --to DEST: an image folder as WebDataset tar shards (DataPackCommand.cs); sslo data inspect
-/// LOCATION: counts, classes and bad samples of a dataset (DataInspectCommand.cs).
+/// LOCATION: counts, classes and bad samples of a dataset (DataInspectCommand.cs); sslo data make-colour-fashion --to DIR:
+/// an RGB image folder made from Fashion-MNIST (DataMakeColourFashionCommand.cs).
 /// </summary>
 [Verb(50)]
 public static class DataCommand
 {
-    public static Command Create() => Sslo.Group("data", "Datasets: pack image folders into tar shards, inspect them, put them into blob storage",
-        DataPackCommand.Create(), DataInspectCommand.Create(), Upload());
+    public static Command Create() => Sslo.Group("data", "Datasets: pack image folders into tar shards, inspect them, make colour Fashion-MNIST, put them into blob storage",
+        DataPackCommand.Create(), DataInspectCommand.Create(), DataMakeColourFashionCommand.Create(), Upload());
 
     private static Command Upload()
     {
