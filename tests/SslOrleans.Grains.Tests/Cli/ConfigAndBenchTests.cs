@@ -36,6 +36,18 @@ public sealed class ConfigAndBenchTests
     }
 
     [Fact]
+    public void Every_imagefolder_config_loads_with_its_data_and_names_data_without_it()
+    {
+        foreach (var method in new[] { "byol", "simclr", "barlow", "rotnet", "mae" })
+        {
+            var path = Path.Combine(Root(), "configs", $"{method}-imagefolder.yaml");
+            var spec = SpecLoader.Load(["--config", path, "--data", "/data/pets"]);
+            Assert.Equal((method, "imagefolder", 64, 3, "fail"), (spec.Method, spec.Dataset, spec.ImageSize, spec.Channels, spec.BadSamples));
+            Assert.Contains("data: null is invalid", Assert.Throws<SpecException>(() => SpecLoader.Load(["--config", path])).Message);
+        }
+    }
+
+    [Fact]
     public void A_bad_key_or_value_in_a_config_is_named()
     {
         var path = Path.Combine(Path.GetTempPath(), $"sslo-config-{Guid.NewGuid():N}.yaml");
