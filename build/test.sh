@@ -18,6 +18,12 @@ cd "$(dirname "$0")/.."
 # when a source is newer) before the tests build.
 deploy/local/chaos.sh publish || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
+# Every temporary file of the tests (run folders, Azurite's data, silo logs, packed shards…) goes into one folder of
+# this run, removed when it ends: a run leaves nothing behind in /tmp, and runs cannot fill the disk between them.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/sslo-test-run.XXXXXX") || { echo "tests: 0 passed, 1 failed"; exit 1; }
+trap 'rm -rf "$run_tmp"' EXIT
+export TMPDIR="$run_tmp"
+
 kernel_env() {
   case "$1" in
     native) echo "" ;;
