@@ -235,9 +235,7 @@ public static class BenchLearnCommand
 
     private static string Machine()
     {
-        var model = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
+        var model = BenchDataCommand.CpuModel();
         double gib = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (double)(1L << 30);
         return $"{model ?? "unknown CPU"}, {Environment.ProcessorCount} cores, {gib:F0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
     }

@@ -27,7 +27,7 @@ public static class DatasetCatalog
 
     /// <summary>The test split, or null when the dataset has none (an image folder or shards without train/ and test/).</summary>
     public static IImageSource? TryTest(RunSpec spec, IProgress<DatasetCheckProgress>? progress = null) =>
-        spec.Dataset == "fashion-mnist" || spec.Data is null || DatasetFormats.HasTestSplit(spec.Dataset, spec.Data) ? Open(spec, "test", progress) : null;
+        HasTest(spec) ? Open(spec, "test", progress) : null;
 
     /// <summary>A dataset at its own size and channels, as `sslo eval` and the tokenizer read it.</summary>
     public static IImageSource Train(string dataset, string? data) => Open(new RunSpec { Dataset = dataset, Data = data }, "train");
@@ -41,8 +41,10 @@ public static class DatasetCatalog
     public static DatasetLease Lease(RunSpec spec, string split) => Resolve(spec, split, progress: null, lease: true);
 
     /// <summary>A lease on the test split, or null when the dataset has none.</summary>
-    public static DatasetLease? TryLeaseTest(RunSpec spec) =>
-        spec.Dataset == "fashion-mnist" || spec.Data is null || DatasetFormats.HasTestSplit(spec.Dataset, spec.Data) ? Lease(spec, "test") : null;
+    public static DatasetLease? TryLeaseTest(RunSpec spec) => HasTest(spec) ? Lease(spec, "test") : null;
+
+    private static bool HasTest(RunSpec spec) =>
+        spec.Dataset == "fashion-mnist" || spec.Data is null || DatasetFormats.HasTestSplit(spec.Dataset, spec.Data);
 
     private static DatasetLease Resolve(RunSpec spec, string split, IProgress<DatasetCheckProgress>? progress, bool lease)
     {

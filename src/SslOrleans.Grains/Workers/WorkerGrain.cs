@@ -257,7 +257,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         // The last worker of this silo to let go of the dataset frees its decoded images and decoder threads (joined
         // off the grain's scheduler).
         var (trainHeld, testHeld) = (trainLease, testLease);
-        (trainLease, testLease, train, test) = (null, null, null, null);
+        (trainLease, testLease, train, test, hints) = (null, null, null, null, null);
         await Task.Run(() =>
         {
             trainHeld?.Dispose();
