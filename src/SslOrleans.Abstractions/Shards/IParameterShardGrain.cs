@@ -30,6 +30,10 @@ public interface IParameterShardGrain : IGrainWithStringKey
     /// <summary>Applies the prepared mean (preparing it first if needed): the optimizer, the buffers and the EMA; the
     /// version becomes Step + 1. A step applied already is a no-op; a refused one throws and changes nothing.</summary>
     [Alias("Apply")] Task<ApplyResult> ApplyAsync(ApplyRequest request);
+    /// <summary>Takes a worker's word for one range of the step (<see cref="StepCommit"/>); once the shard holds every range
+    /// of the step whole and vouched for, it applies the step as <see cref="ApplyAsync"/> does and returns the result.
+    /// Null while ranges are missing or unvouched, and for a step applied already.</summary>
+    [Alias("Commit")] Task<ApplyResult?> CommitAsync(StepCommit commit);
     /// <summary>Floats [offset, offset + count) of [parameters | buffers | target] at the current version.</summary>
     [Alias("Pull")] Task<ShardChunk> PullAsync(long offset, int count);
     /// <summary>Copies the shard's state at the current version and starts writing it as shard-k.bin of the checkpoint

@@ -79,6 +79,21 @@ public sealed record ApplyResult(
     /// <summary>The new state was copied to the shard's mirror on another silo (false with one silo, or when the copy failed).</summary>
     [property: Id(3)] bool Mirrored = false);
 
+/// <summary>A worker vouches for the contribution it pushed: micro-batches <c>Range</c> of <c>Apply.Step</c> reached the
+/// shard whole, and every value of it is finite. A shard holding every range of the step, each vouched for, applies the
+/// step at once (no call of the coordinator between push and apply); a worker whose gradient is not finite vouches
+/// for nothing, so no shard applies that step.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.StepCommit")]
+public sealed record StepCommit(
+    [property: Id(0)] ApplyRequest Apply,
+    [property: Id(1)] MicroBatchRange Range);
+
+/// <summary>Shard <c>Shard</c> applied the step when a worker vouched for the last of its ranges.</summary>
+[GenerateSerializer, Immutable, Alias("sslo.ShardApplied")]
+public sealed record ShardApplied(
+    [property: Id(0)] int Shard,
+    [property: Id(1)] ApplyResult Result);
+
 /// <summary>A file written into a checkpoint.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.FileDigest")]
 public sealed record FileDigest(

@@ -16,9 +16,12 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("PushInitialState")] Task PushInitialStateAsync(ShardMap shards);
     /// <summary>Pulls parameters, buffers and EMA target of <paramref name="version"/> from every shard.</summary>
     [Alias("Sync")] Task SyncAsync(ShardMap shards, long version);
-    /// <summary>First pass of a global-batch loss: the embeddings of these micro-batches (float32 bytes, [micro-batch, view, sample, dim]).</summary>
-    [Alias("Embed")] Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches);
-    /// <summary>Computes the summed gradient of its micro-batches and pushes each shard its slice.</summary>
+    /// <summary>First pass of a global-batch loss: the embeddings of these micro-batches (float32 bytes, [micro-batch, view,
+    /// sample, dim]), with the parameters of <paramref name="version"/> (pulled first when the replica holds an older one).</summary>
+    [Alias("Embed")] Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches, ShardMap shards, long version);
+    /// <summary>Pulls the step's version when the replica holds an older one, computes the summed gradient of its
+    /// micro-batches, pushes each shard its slice and, when the work carries a commit, vouches for it (a shard may apply
+    /// the step in that call).</summary>
     [Alias("RunStep")] Task<StepReport> RunStepAsync(StepWork work);
     [Alias("ExtractFeatures")] Task<FeatureBlock> ExtractFeaturesAsync(FeatureRequest request);
     /// <summary>Correct predictions of the online linear probe on samples [start, start + count) of the test split.</summary>

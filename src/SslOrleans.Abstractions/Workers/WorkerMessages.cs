@@ -31,7 +31,10 @@ public sealed record StepWork(
     /// [micro-batch, view, sample, dim] as bytes, in micro-batch order. Null for per-sample losses.</summary>
     [property: Id(3)] byte[]? Embeddings = null,
     [property: Id(4)] int StepMicroBatches = 0,
-    [property: Id(5)] int[]? OnlyShards = null)
+    [property: Id(5)] int[]? OnlyShards = null,
+    /// <summary>The step's apply: after its pushes the worker vouches for its range with it (<see cref="StepCommit"/>),
+    /// unless its gradient is not finite. Null: push only, the coordinator applies.</summary>
+    [property: Id(6)] ApplyRequest? Commit = null)
 {
     /// <summary>The contribution's micro-batches; they must be consecutive.</summary>
     public MicroBatchRange Range
@@ -56,7 +59,14 @@ public sealed record StepReport(
     [property: Id(5)] long ProbeCorrect = 0,
     /// <summary>Of the compute seconds, those spent getting images (decoding, or waiting for the decoders), the
     /// embedding pass of a global-batch loss included.</summary>
-    [property: Id(6)] double DataSeconds = 0);
+    [property: Id(6)] double DataSeconds = 0,
+    /// <summary>The shards that applied the step when this worker vouched for its range.</summary>
+    [property: Id(7)] ShardApplied[]? Applied = null,
+    /// <summary>Why this worker vouched for nothing: the first gradient or buffer value that is NaN or infinite (or too
+    /// large for the gradient's wire type), named; null when all are finite.</summary>
+    [property: Id(8)] string? NonFinite = null,
+    /// <summary>Seconds this call spent pulling the step's version before computing (0 when the replica held it).</summary>
+    [property: Id(9)] double PullSeconds = 0);
 
 public enum FeatureSplit { Train, Test }
 

@@ -39,6 +39,28 @@ public static class GradientWire
         return chunks;
     }
 
+    /// <summary>The index of the first value that would not reach the shards as a finite number (NaN, infinite, or beyond
+    /// the largest finite value of <paramref name="dtype"/>, which rounding would make infinite), or null when none.
+    /// A step whose every contribution passes has a finite float64 sum and mean, so a worker can vouch for its own.</summary>
+    public static int? FirstUnsendable(ReadOnlySpan<double> values, string dtype)
+    {
+        // bfloat16 keeps float32's exponent but rounds its 8-bit mantissa up towards infinity above ~3.3895e38.
+        double limit = dtype switch { "float64" => double.MaxValue, "float32" => float.MaxValue, _ => 3.38e38 };
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // |x| <= limit is false for NaN and for ±∞: one compare per lane.
+            var lanes = MemoryMarshal.Cast<double, Vector<double>>(values);
+            var bound = new Vector<double>(limit);
+            for (; i < lanes.Length; i++)
+                if (!Vector.LessThanOrEqualAll(Vector.Abs(lanes[i]), bound)) break;
+            i *= Vector<double>.Count;
+        }
+        for (; i < values.Length; i++)
+            if (!(Math.Abs(values[i]) <= limit)) return i;
+        return null;
+    }
+
     public static byte[] Encode(ReadOnlySpan<double> values, string dtype)
     {
         var bytes = new byte[values.Length * ElementBytes(dtype)];

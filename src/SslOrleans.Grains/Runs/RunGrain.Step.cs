@@ -38,9 +38,7 @@ public sealed partial class RunGrain
         var stepClock = Stopwatch.StartNew();
         using var phases = new PhaseClock(s.RunId, s.Method);
         var deadline = StepDeadline(s);
-        phases.Begin("sample");
-        var samples = await TakeSamplesAsync(data, s);
-        phases.End();
+        var samples = await SamplesAsync(data, s, phases);
         var microBatches = RunPlan.MicroBatches(s, step, samples);
         int n = microBatches.Length;
         var members = crew!.Members.ToList();
@@ -58,7 +56,7 @@ public sealed partial class RunGrain
             var todo = ranges.Select((r, i) => (Index: i, Member: members[i])).ToList();
             for (int round = 0; todo.Count > 0; round++)
             {
-                var done = await Task.WhenAll(todo.Select(t => CallAsync(t.Member, () => t.Member.Grain.EmbedAsync(RunPlan.Slice(microBatches, ranges[t.Index])), deadline)));
+                var done = await Task.WhenAll(todo.Select(t => CallAsync(t.Member, () => t.Member.Grain.EmbedAsync(RunPlan.Slice(microBatches, ranges[t.Index]), shardMap!, step), deadline)));
                 for (int i = 0; i < todo.Count; i++)
                 {
                     if (done[i].Ok) parts[todo[i].Index] = done[i].Value!;
@@ -81,52 +79,36 @@ public sealed partial class RunGrain
             phases.End();
         }
 
+        double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
+        var apply = new ApplyRequest(step, n, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
         var reports = new Dictionary<int, StepReport>();
         var first = ranges.Select((r, i) => (Range: r, Member: members[i], Only: (int[]?)null)).ToList();
-        // No span of its own: the workers' sslo.compute and sslo.push spans are the step's children.
+        // One call per worker: it pulls the step's version (the last step's result) when it holds an older one, computes,
+        // pushes and vouches for its range; the shard that receives the last word applies the step in that call. No span
+        // of its own: the workers' sslo.compute, sslo.push and sslo.commit spans are the step's children.
         phases.Begin("compute", span: false);
-        redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, first, deadline);
+        redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, first, deadline, apply);
         phases.End();
 
-        double lr = RunPlan.LearningRate(s, step, plannedSteps), tau = RunPlan.Tau(s, step, plannedSteps);
         double loss = reports.Values.Sum(r => r.LossSum) / n;
         if (!double.IsFinite(loss))
             throw new NonFiniteStepException($"step {step}: the loss is {loss}; nothing was applied, the parameters are those after step {step - 1}; lower the learning rate (lr)");
-        var apply = new ApplyRequest(step, n, lr, tau, RunPlan.ProbeLearningRate(s, step, plannedSteps));
-        phases.Begin("apply");
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                // Every shard checks its sums before any applies: a refused step leaves every shard as it was.
-                var checks = await Task.WhenAll(shardGrains.Select(g => g.PrepareAsync(apply)));
-                if (checks.FirstOrDefault(c => c.Refused is not null) is { } refused)
-                    throw new NonFiniteStepException($"step {step}: {refused.Refused}; lower the learning rate (lr)");
-                foreach (var c in checks)
-                    if (c.Version == step && !c.Summed.SequenceEqual(ranges))
-                        throw new InvalidOperationException($"step {step}: a shard summed {string.Join(", ", c.Summed)}, the step's ranges are {string.Join(", ", ranges)}");
-                await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(apply)));
-                break;
-            }
-            catch (Exception e) when (e is not NonFiniteStepException && attempt < 4)
-            {
-                // A shard lost while preparing or applying: rebuilt from its mirror, it gets the step's ranges again
-                // (shards that applied already answer as such).
-                if (!await RecoverShardsAsync(s, e)) throw;
-                redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, [], deadline);
-            }
-        }
-        phases.End();
+        // A worker whose gradient is not finite vouched for nothing: no shard applied the step.
+        if (reports.Values.FirstOrDefault(r => r.NonFinite is not null) is { } unsound)
+            throw new NonFiniteStepException($"step {step}: {unsound.NonFinite}; lower the learning rate (lr)");
+        if (!AppliedEverywhere(reports.Values, ranges)) redone += await ApplyAsync(s, microBatches, ranges, embeddings, reports, apply, deadline, phases);
         ledger.Applied(step, ranges);
-        phases.Begin("pull");
-        await SyncAllAsync(s, step + 1, deadline);
-        phases.End();
         if (s.CheckReplicas)
         {
+            // The digests compare the replicas after the step: pull it now rather than with the next step's work.
+            phases.Begin("pull");
+            await SyncAllAsync(s, step + 1, deadline);
+            phases.End();
             var digests = await Task.WhenAll(crew.Members.Select(m => m.Grain.GetStateDigestAsync()));
             if (digests.Distinct().Count() != 1)
                 throw new InvalidOperationException($"replicas diverged after step {step}: digests {string.Join(", ", digests)}");
         }
+        ledger.Redone(redone);
         ledger.Redone(redone);
         step++;
         double seconds = stepClock.Elapsed.TotalSeconds;
@@ -162,19 +144,61 @@ public sealed partial class RunGrain
         });
     }
 
+    /// <summary>Whether every shard applied the step in a worker's commit, each over exactly the step's ranges.</summary>
+    private bool AppliedEverywhere(IEnumerable<StepReport> reports, MicroBatchRange[] ranges)
+    {
+        var applied = reports.SelectMany(r => r.Applied ?? []).ToList();
+        foreach (var a in applied)
+            if (a.Result.Summed.Length > 0 && !a.Result.Summed.SequenceEqual(ranges))
+                throw new InvalidOperationException($"step {step}: shard {a.Shard} summed {string.Join(", ", a.Result.Summed)}, the step's ranges are {string.Join(", ", ranges)}");
+        return Enumerable.Range(0, shardGrains.Length).All(k => applied.Any(a => a.Shard == k && a.Result.Version == step + 1));
+    }
+
+    /// <summary>The coordinator's apply, when the workers' commits did not apply the step everywhere (a worker or shard was
+    /// lost, work was redone): every shard checks its sums before any applies, so a refused step leaves every shard as it
+    /// was; shards that applied already answer as such. Returns the micro-batches computed again.</summary>
+    private async Task<int> ApplyAsync(RunSpec s, MicroBatchWork[] microBatches, MicroBatchRange[] ranges, byte[]? embeddings,
+        Dictionary<int, StepReport> reports, ApplyRequest apply, TimeSpan deadline, PhaseClock phases)
+    {
+        int redone = 0;
+        phases.Begin("apply");
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var checks = await Task.WhenAll(shardGrains.Select(g => g.PrepareAsync(apply)));
+                if (checks.FirstOrDefault(c => c.Refused is not null) is { } refused)
+                    throw new NonFiniteStepException($"step {step}: {refused.Refused}; lower the learning rate (lr)");
+                foreach (var c in checks)
+                    if (c.Version == step && !c.Summed.SequenceEqual(ranges))
+                        throw new InvalidOperationException($"step {step}: a shard summed {string.Join(", ", c.Summed)}, the step's ranges are {string.Join(", ", ranges)}");
+                await Task.WhenAll(shardGrains.Select(g => g.ApplyAsync(apply)));
+                break;
+            }
+            catch (Exception e) when (e is not NonFiniteStepException && attempt < 4)
+            {
+                // A shard lost while preparing or applying: rebuilt from its mirror, it gets the step's ranges again.
+                if (!await RecoverShardsAsync(s, e)) throw;
+                redone += await CollectAsync(s, microBatches, ranges, embeddings, reports, [], deadline, apply);
+            }
+        }
+        phases.End();
+        return redone;
+    }
+
     /// <summary>
     /// Runs <paramref name="work"/>, then asks every shard which ranges reached it and gives what is missing (and the
     /// reports of ranges whose answer was lost) to the live workers, round after round, until every shard holds every
     /// range. Returns the micro-batches computed again.
     /// </summary>
     private async Task<int> CollectAsync(RunSpec s, MicroBatchWork[] microBatches, MicroBatchRange[] ranges, byte[]? embeddings,
-        Dictionary<int, StepReport> reports, List<(MicroBatchRange Range, RunWorkers.Member Member, int[]? Only)> work, TimeSpan deadline)
+        Dictionary<int, StepReport> reports, List<(MicroBatchRange Range, RunWorkers.Member Member, int[]? Only)> work, TimeSpan deadline, ApplyRequest commit)
     {
         int n = microBatches.Length, redone = 0;
         for (int round = 0; ; round++)
         {
             var results = await Task.WhenAll(work.Select(w => CallAsync(w.Member,
-                () => w.Member.Grain.RunStepAsync(new StepWork(step, RunPlan.Slice(microBatches, w.Range), shardMap!, embeddings, n, w.Only)), deadline)));
+                () => w.Member.Grain.RunStepAsync(new StepWork(step, RunPlan.Slice(microBatches, w.Range), shardMap!, embeddings, n, w.Only, commit)), deadline)));
             Exception? failure = null;
             for (int i = 0; i < work.Count; i++)
             {
@@ -183,6 +207,8 @@ public sealed partial class RunGrain
             }
             // A worker that failed while its silo stays up most likely could not reach a shard that was lost.
             if (failure is not null && !await RecoverShardsAsync(s, failure)) Rethrow(failure);
+            // Every range reported and every shard applied in a commit: everything arrived, no need to ask the shards.
+            if (failure is null && ranges.All(r => reports.ContainsKey(r.First)) && AppliedEverywhere(reports.Values, ranges)) return redone;
             // What reached each shard, by range: a worker lost after some of its chunks arrived left a range in part.
             var received = await ReceivedAsync(s);
             var missing = ranges.Select(r => (Range: r, Shards: Enumerable.Range(0, received.Length)
@@ -232,6 +258,31 @@ public sealed partial class RunGrain
             if (attempt >= 4 || !await RecoverShardsAsync(s, failure)) Rethrow(failure);
             pending = failed.Where(m => crew.Members.Contains(m)).ToList();
         }
+    }
+
+    // The next step's samples, asked for while this step computes (the sample stream is a function of the position, so
+    // taking it early changes nothing).
+    private (SampleFeed Feed, long Step, Task<int[]> Samples)? nextSamples;
+
+    /// <summary>The step's samples (the "sample" phase: near zero when they were taken ahead during the last step), then
+    /// asks for the next step's.</summary>
+    private async Task<int[]> SamplesAsync(SampleFeed data, RunSpec s, PhaseClock phases)
+    {
+        phases.Begin("sample");
+        int[]? samples = null;
+        if (nextSamples is { } ahead && ahead.Feed == data && ahead.Step == step)
+        {
+            try { samples = await ahead.Samples; }
+            catch (Exception e) { logger.LogInformation("Run {Run}: step {Step}: the samples taken ahead failed ({Message}); asking again", s.RunId, step, e.Message); }
+        }
+        samples ??= await TakeSamplesAsync(data, s);
+        phases.End();
+        long next = step + 1;
+        var task = data.TakeAsync(next * s.Batch, s.Batch);
+        // Observed here: a failure is handled when the next step asks for them.
+        _ = task.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        nextSamples = (data, next, task);
+        return samples;
     }
 
     /// <summary>The step's samples; a data shard lost with its silo is activated again elsewhere once membership

@@ -475,6 +475,8 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     {
         var shards = shardGrains;
         var map = shardMap!;
+        // The workers pull a step's result with the next step's work: the one exporting must hold this step's now.
+        await SyncAllAsync(s, step, StepDeadline(s));
         await Task.WhenAll(shards.Select(g => g.BeginSaveAsync(step)));
         // Any worker holds the state: one lost meanwhile is dropped and the next exports.
         BackboneExport? export = null;

@@ -33,6 +33,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     private readonly Dictionary<(long Offset, int Count), byte[]> pulled = [];
     private long initialised;
     private StepContributions contributions = new(0);
+    // The ranges of the current step that their workers vouched for (StepCommit): the step applies when they are all.
+    private readonly HashSet<MicroBatchRange> vouched = [];
     // The checked mean of the current step (in `mean`), until it is applied or a new contribution arrives.
     private (long Step, int MicroBatches, ApplyResult Result)? prepared;
     // Checkpoint writes in flight, by step: started by BeginSave, awaited by EndSave.
@@ -55,6 +57,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         initialised = 0;
         prepared = null;
         contributions = new StepContributions(r.ParamLength + r.BufferLength);
+        vouched.Clear();
         pulled.Clear();
         return Task.CompletedTask;
     }
@@ -92,6 +95,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         if (step == version)
         {
             contributions.Clear();
+            vouched.Clear();
             prepared = null;
         }
         return Task.CompletedTask;
@@ -211,6 +215,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         var tags = Diagnostics.TrainingMetrics.Run(cfg.Spec.RunId, cfg.Spec.Method);
         Diagnostics.TrainingMetrics.ApplyDuration.Record(clock.Elapsed.TotalSeconds, tags);
         contributions.Clear();
+        vouched.Clear();
         pulled.Clear();
         prepared = null;
         version = request.Step + 1;
@@ -220,6 +225,23 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         bool mirrored = await MirrorAsync();
         if (mirrored) Diagnostics.TrainingMetrics.MirrorDuration.Record(mirrorClock.Elapsed.TotalSeconds, tags);
         return check with { Version = version, Mirrored = mirrored };
+    }
+
+    public async Task<ApplyResult?> CommitAsync(StepCommit commit)
+    {
+        var request = commit.Apply;
+        // A late word for a step applied already (redone work): nothing to do.
+        if (request.Step < version) return null;
+        if (request.Step != version)
+            throw new InvalidOperationException($"shard {Config().Range.Index}: commit of step {request.Step} ({commit.Range}), but the shard is at version {version}");
+        if (!contributions.Complete.Contains(commit.Range))
+            throw new InvalidOperationException($"shard {Config().Range.Index}: step {request.Step}: micro-batches {commit.Range} were vouched for before they arrived whole");
+        vouched.Add(commit.Range);
+        // Applies when the step is whole: every micro-batch held once, every range vouched for. The last worker's commit
+        // makes the apply, which runs exactly as the coordinator's ApplyAsync (and refuses what it would refuse).
+        if (contributions.Incomplete.Count > 0 || contributions.Gaps(request.MicroBatches).Count > 0 || !contributions.Complete.All(vouched.Contains))
+            return null;
+        return await ApplyAsync(request);
     }
 
     public Task<ShardChunk> PullAsync(long offset, int count)
@@ -278,6 +300,7 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
             throw new InvalidDataException($"{source}: holds {shard.Variance.Length} second-moment values, the optimizer {cfg.Spec.Optimizer} needs {variance.Length}");
         (parameters, momentum, variance, target, buffers, version) = (shard.Parameters, shard.Momentum, shard.Variance, shard.Target, shard.Buffers, shard.Version);
         contributions.Clear();
+        vouched.Clear();
         pulled.Clear();
         prepared = null;
     }

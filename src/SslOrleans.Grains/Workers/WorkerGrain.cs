@@ -35,6 +35,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private ChunkBuffers pushBuffers = new();
     private FlatState? pulledState;
     private long pushedStep = -1;
+    // The version of the state the replica holds (-1: none pulled yet). A step's work pulls its version first when the
+    // replica is older: the pull of a step's result waits for the next step's call instead of a call of its own.
+    private long heldVersion = -1;
     private WorkerReady? readyAnswer;
 
     public async Task<WorkerReady> InitializeAsync(WorkerInit request)
@@ -89,6 +92,27 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             ShardExchange.Write(shards, pulled, state);
             r.LoadState(state);
         });
+        heldVersion = version;
+    }
+
+    /// <summary>Pulls <paramref name="version"/> unless the replica holds it; returns the seconds the pull took.</summary>
+    private async Task<double> HoldAsync(ShardMap shards, long version)
+    {
+        if (heldVersion == version) return 0;
+        using var span = TrainingTracing.StartInCall("sslo.pull", init!.Spec.RunId);
+        span?.SetTag("sslo.worker", this.GetPrimaryKeyString());
+        span?.SetTag("sslo.version", version);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await SyncAsync(shards, version);
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(span, e);
+            throw;
+        }
+        return clock.Elapsed.TotalSeconds;
     }
 
     public async Task<StepReport> RunStepAsync(StepWork work)
@@ -97,6 +121,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var slot = init!.Slot;
         var range = work.Range;
         hints!.Hint(work.Step, work.MicroBatches);
+        double pullSeconds = await HoldAsync(work.Shards, work.Step);
         // A second contribution in one step (work redone for a lost worker) must not overwrite the arrays of the first,
         // which a shard on this silo holds by reference until it applies the step.
         var buffers = pushedStep == work.Step ? null : pushBuffers;
@@ -105,7 +130,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         var computeSpan = TrainingTracing.StartInCall("sslo.compute", init.Spec.RunId);
         computeSpan?.SetTag("sslo.worker", this.GetPrimaryKeyString());
         computeSpan?.SetTag("sslo.microbatches", work.MicroBatches.Length);
-        (List<ShardChunk>[] Chunks, GradientResult G, double DataSeconds) computed;
+        (List<ShardChunk>[] Chunks, GradientResult G, double DataSeconds, string? NonFinite) computed;
         try
         {
             computed = await c.RunAsync(() =>
@@ -113,7 +138,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
                 var step = work.Embeddings is { } e ? new BatchEmbeddings(TensorBytes.As<float>(e).ToArray(), work.StepMicroBatches) : null;
                 var g = r.ComputeGradients(ToMicroBatches(work.MicroBatches), train!, step);
                 return (ShardExchange.GradientChunks(work.Shards, work.Step, range, g.Gradients, g.BufferSums, init.Spec.GradientDtype, buffers, work.OnlyShards), g,
-                    r.TakeDataSeconds());
+                    r.TakeDataSeconds(), Unsendable(r.Layout, g, init.Spec.GradientDtype, work.Step, range));
             });
         }
         catch (Exception e)
@@ -125,7 +150,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         {
             computeSpan?.Dispose();
         }
-        var (chunks, g, dataSeconds) = computed;
+        var (chunks, g, dataSeconds, nonFinite) = computed;
         var computeSeconds = clock.Elapsed.TotalSeconds;
         TrainingMetrics.ComputeDuration.Record(computeSeconds, TrainingMetrics.Run(init.Spec.RunId, init.Spec.Method));
         long bytes = ShardExchange.Bytes(chunks);
@@ -145,13 +170,48 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             }
             RecordExchange("push", bytes, pushClock.Elapsed.TotalSeconds);
         }
-        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds);
+        var applied = work.Commit is { } apply && nonFinite is null ? await CommitAsync(work, apply) : null;
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds, applied, nonFinite, pullSeconds);
     }
 
-    public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches)
+    /// <summary>Vouches for this worker's range at every shard it pushed to; the shards for which it was the last word
+    /// applied the step in the call and say so.</summary>
+    private async Task<ShardApplied[]> CommitAsync(StepWork work, ApplyRequest apply)
+    {
+        using var span = TrainingTracing.StartInCall("sslo.commit", init!.Spec.RunId);
+        span?.SetTag("sslo.worker", this.GetPrimaryKeyString());
+        var shards = work.OnlyShards ?? Enumerable.Range(0, work.Shards.Shards.Length).ToArray();
+        var commit = new StepCommit(apply, work.Range);
+        try
+        {
+            var results = await Task.WhenAll(shards.Select(k => GrainFactory.GetGrain<IParameterShardGrain>(work.Shards.ShardKey(k)).CommitAsync(commit)));
+            return shards.Zip(results).Where(x => x.Second is not null).Select(x => new ShardApplied(x.First, x.Second!)).ToArray();
+        }
+        catch (Exception e)
+        {
+            TrainingTracing.Fail(span, e);
+            throw;
+        }
+    }
+
+    /// <summary>Names the first gradient or buffer value of this contribution that would not reach the shards finite; null
+    /// when every value does (the worker may then vouch for it).</summary>
+    private string? Unsendable(ModelLayout layout, GradientResult g, string dtype, long step, MicroBatchRange range)
+    {
+        string Where(IReadOnlyList<TensorSlot> slots, int index) => slots.FirstOrDefault(t => t.Offset <= index && index < t.Offset + t.Length)?.Name ?? "?";
+        if (GradientWire.FirstUnsendable(g.Gradients, dtype) is { } p)
+            return $"worker {this.GetPrimaryKeyString()}: the gradient of micro-batches {range} of step {step} is {g.Gradients[p]} in tensor {Where(layout.Parameters, p)}" +
+                   (double.IsFinite(g.Gradients[p]) ? $", beyond what {dtype} carries" : "") + "; nothing was applied";
+        if (GradientWire.FirstUnsendable(g.BufferSums, dtype) is { } b)
+            return $"worker {this.GetPrimaryKeyString()}: the batch-norm buffers of micro-batches {range} of step {step} sum to {g.BufferSums[b]} in {Where(layout.Buffers, b)}; nothing was applied";
+        return null;
+    }
+
+    public async Task<byte[]> EmbedAsync(MicroBatchWork[] microBatches, ShardMap shards, long version)
     {
         var (r, c) = Ready();
         hints!.Hint(microBatches);
+        await HoldAsync(shards, version);
         return await c.RunAsync(() => TensorBytes.ToBytes<float>(r.Embed(ToMicroBatches(microBatches), train!)));
     }
 
@@ -265,6 +325,7 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
         });
         pushBuffers = new();
         pulledState = null;
+        heldVersion = -1;
         compute = null;
         c.Dispose();
     }

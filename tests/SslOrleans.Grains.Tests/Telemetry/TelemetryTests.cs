@@ -51,11 +51,12 @@ public sealed class TelemetryTests(TelemetrySiloFixture fixture) : IClassFixture
         Assert.Equal(fixture.Final.Result!.LossLast, loss, 6);
         Assert.True(Assert.Single(PointsOfRun(Latest("sslo.throughput"))).GetGaugeLastValueDouble() > 0);
 
-        // Every phase of every step, once per step; SimCLR has the embed phase.
+        // Every phase of every step, once per step; SimCLR has the embed phase. The workers' commits applied every step
+        // and each step's work pulled the last one's result: the coordinator had no apply or pull phase of its own.
         var phases = PointsOfRun(Latest("sslo.step.phase.duration")).ToDictionary(p => Tag(p, "sslo.phase")!, p => p.GetHistogramCount());
-        Assert.Equal(new Dictionary<string, long> { ["sample"] = 3, ["embed"] = 3, ["compute"] = 3, ["apply"] = 3, ["pull"] = 3 }, phases);
+        Assert.Equal(new Dictionary<string, long> { ["sample"] = 3, ["embed"] = 3, ["compute"] = 3 }, phases);
 
-        // Each worker measures its own exchange: pushes of gradients every step, pulls of parameters every step.
+        // Each worker measures its own exchange: pushes of gradients every step, pulls of parameters.
         var bytes = PointsOfRun(Latest("sslo.exchange.bytes")).ToDictionary(p => Tag(p, "sslo.direction")!, p => p.GetSumLong());
         Assert.Equal(["pull", "push"], bytes.Keys.Order());
         Assert.All(bytes.Values, b => Assert.True(b > 0));
@@ -86,13 +87,18 @@ public sealed class TelemetryTests(TelemetrySiloFixture fixture) : IClassFixture
             var children = fixture.Spans.Where(s => s.ParentSpanId == step.SpanId).ToList();
             Assert.All(children, c => Assert.Equal(step.TraceId, c.TraceId));
             var names = children.GroupBy(c => c.OperationName).ToDictionary(g => g.Key, g => g.Count());
-            // Sampling, embedding, applying and pulling on the coordinator; computing and pushing on each worker.
+            // Sampling and embedding on the coordinator; computing, pushing and committing (the last commit applies) on
+            // each worker. No apply or pull phase: the shards applied in the commits.
             Assert.Equal(1, names.GetValueOrDefault("sslo.sample"));
             Assert.Equal(1, names.GetValueOrDefault("sslo.embed"));
             Assert.Equal(TelemetrySiloFixture.Workers, names.GetValueOrDefault("sslo.compute"));
             Assert.Equal(TelemetrySiloFixture.Workers, names.GetValueOrDefault("sslo.push"));
-            Assert.Equal(1, names.GetValueOrDefault("sslo.apply"));
-            Assert.Equal(1, names.GetValueOrDefault("sslo.pull"));
+            Assert.Equal(TelemetrySiloFixture.Workers, names.GetValueOrDefault("sslo.commit"));
+            Assert.Equal(0, names.GetValueOrDefault("sslo.apply"));
+            // Each worker pulls the last step's result in the step's first call (the embedding), unless it holds it: the
+            // run's start synced step 1, the checkpoint after step 2 synced step 3.
+            long number = (long)step.GetTagItem("sslo.step")!;
+            Assert.Equal(number == 2 ? TelemetrySiloFixture.Workers : 0, fixture.Spans.Count(s => s.OperationName == "sslo.pull" && s.TraceId == step.TraceId));
             // The phases lie within the step; a checkpoint, its child too, goes on after it.
             Assert.All(children.Where(c => c.OperationName != "sslo.checkpoint"), c => Assert.InRange(c.StartTimeUtc, step.StartTimeUtc, step.StartTimeUtc + step.Duration));
             Assert.Equal(ActivityStatusCode.Unset, step.Status);
