@@ -75,4 +75,24 @@ public sealed class GradientWireTests
         var e = Assert.Throws<ArgumentException>(() => GradientWire.ElementBytes("float16"));
         Assert.Contains("gradient_dtype 'float16'", e.Message);
     }
+
+    [Theory]
+    [InlineData("float64", double.NaN, true)]
+    [InlineData("float64", double.PositiveInfinity, true)]
+    [InlineData("float64", 1e300, false)]
+    [InlineData("float32", 1e300, true)]              // finite in float64, infinite once rounded to float32
+    [InlineData("float32", -3.4028234663852886e38, false)] // float.MaxValue itself
+    [InlineData("bfloat16", 3.39e38, true)]           // rounds up to bfloat16's infinity
+    [InlineData("bfloat16", 3.3e38, false)]
+    public void FirstUnsendable_finds_the_value_the_wire_would_not_carry_finite_in_any_lane(string dtype, double bad, bool unsendable)
+    {
+        // Every position of a vector and the scalar tail: the SIMD loop and the scalar one must agree.
+        for (int at = 0; at < 37; at++)
+        {
+            var values = Enumerable.Range(0, 37).Select(i => Math.Sin(i) * 1e3).ToArray();
+            values[at] = bad;
+            Assert.Equal(unsendable ? at : null, GradientWire.FirstUnsendable(values, dtype));
+        }
+        Assert.Null(GradientWire.FirstUnsendable([], dtype));
+    }
 }
