@@ -26,7 +26,7 @@ public sealed class ProgressPrinter(TextWriter stderr, bool? terminal = null)
             }
             if (p.Workers > 0) lastWorkers = p.Workers;
             var line = $"step {p.Step}/{s.PlannedSteps}  epoch {p.Epoch:F2}  loss {p.Loss:F4}  {p.ImagesPerSec:F1} img/s  lr {p.Lr:G3}  probe {p.ProbeTrainTop1:F0}%  " +
-                       $"workers {p.Workers}{(p.MicrobatchesRedone > 0 ? $"  redone {p.MicrobatchesRedone}" : "")}  ETA {Eta(p.EtaSeconds)}";
+                       $"workers {p.Workers}{(p.MicrobatchesRedone > 0 ? $"  redone {p.MicrobatchesRedone}" : "")}  rss {p.RssMib:F0} MiB  ETA {Eta(p.EtaSeconds)}";
             if (terminal) stderr.Write("\r" + line.PadRight(110));
             else if (DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(5) || p.Step == s.PlannedSteps || p.Step == 1 || p.MicrobatchesRedone > 0)
             {

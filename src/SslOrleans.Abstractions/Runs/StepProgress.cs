@@ -21,4 +21,7 @@ public sealed record StepProgress(
     /// <summary>Micro-batches of the step computed again (their first worker was lost).</summary>
     [property: Id(12)] int MicrobatchesRedone = 0,
     /// <summary>The slowest worker's seconds getting images (decoding, or waiting for the decoders), part of its compute.</summary>
-    [property: Id(13)] double DataSeconds = 0);
+    [property: Id(13)] double DataSeconds = 0,
+    /// <summary>Resident memory (MiB) of the largest process hosting a worker of the step, when its work ended: flat
+    /// over a long run unless something leaks.</summary>
+    [property: Id(14)] double RssMib = 0);

@@ -66,7 +66,9 @@ public sealed record StepReport(
     /// large for the gradient's wire type), named; null when all are finite.</summary>
     [property: Id(8)] string? NonFinite = null,
     /// <summary>Seconds this call spent pulling the step's version before computing (0 when the replica held it).</summary>
-    [property: Id(9)] double PullSeconds = 0);
+    [property: Id(9)] double PullSeconds = 0,
+    /// <summary>Resident memory of the worker's process when the call ended, in bytes.</summary>
+    [property: Id(10)] long RssBytes = 0);
 
 public enum FeatureSplit { Train, Test }
 

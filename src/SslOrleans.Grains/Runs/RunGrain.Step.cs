@@ -118,7 +118,8 @@ public sealed partial class RunGrain
         var reportList = reports.Values.ToList();
         progress.Add(new StepProgress(step, (double)step * s.Batch / data.Size, loss, s.Batch / seconds,
             clock.Elapsed.TotalSeconds, (plannedSteps - step) * avg, lr, tau, reportList.Max(r => r.ComputeSeconds), seconds,
-            100.0 * reportList.Sum(r => r.ProbeCorrect) / s.Batch, members.Count, redone, reportList.Max(r => r.DataSeconds)));
+            100.0 * reportList.Sum(r => r.ProbeCorrect) / s.Batch, members.Count, redone, reportList.Max(r => r.DataSeconds),
+            reportList.Max(r => r.RssBytes) / (1024.0 * 1024)));
         var p = progress[^1];
         var tags = TrainingMetrics.Run(s.RunId, s.Method);
         TrainingMetrics.Steps.Add(1, tags);
@@ -141,6 +142,7 @@ public sealed partial class RunGrain
             ["train/images_per_sec"] = p.ImagesPerSec, ["train/compute_fraction"] = p.ComputeSeconds / p.StepSeconds,
             ["train/data_fraction"] = p.DataSeconds / p.StepSeconds,
             ["train/online_probe_top1"] = p.ProbeTrainTop1, ["train/workers"] = members.Count,
+            ["system/worker_rss_mib"] = p.RssMib,
         });
     }
 

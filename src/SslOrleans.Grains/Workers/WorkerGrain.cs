@@ -171,7 +171,8 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             RecordExchange("push", bytes, pushClock.Elapsed.TotalSeconds);
         }
         var applied = work.Commit is { } apply && nonFinite is null ? await CommitAsync(work, apply) : null;
-        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds, applied, nonFinite, pullSeconds);
+        return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds, applied, nonFinite, pullSeconds,
+            Environment.WorkingSet);
     }
 
     /// <summary>Vouches for this worker's range at every shard it pushed to; the shards for which it was the last word
