@@ -35,7 +35,11 @@ public sealed record MirrorInfo(
 public sealed record ShardHealth(
     [property: Id(0)] bool Configured,
     [property: Id(1)] long Version,
-    [property: Id(2)] string Silo);
+    [property: Id(2)] string Silo,
+    /// <summary>The mean loss of step Version − 1 as its workers reported it in their commits, when the shard applied
+    /// that step on their word (null otherwise): a coordinator taking over a step its predecessor did not live to
+    /// record still reports its loss.</summary>
+    [property: Id(3)] double? LastStepLoss = null);
 
 /// <summary>The micro-batch ranges of a step that reached a shard completely; Version above the step: applied already.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.ReceivedRanges")]

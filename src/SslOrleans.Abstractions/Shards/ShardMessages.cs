@@ -86,7 +86,9 @@ public sealed record ApplyResult(
 [GenerateSerializer, Immutable, Alias("sslo.StepCommit")]
 public sealed record StepCommit(
     [property: Id(0)] ApplyRequest Apply,
-    [property: Id(1)] MicroBatchRange Range);
+    [property: Id(1)] MicroBatchRange Range,
+    /// <summary>The range's summed loss, kept with the applied step (<see cref="ShardHealth.LastStepLoss"/>).</summary>
+    [property: Id(2)] double LossSum = 0);
 
 /// <summary>Shard <c>Shard</c> applied the step when a worker vouched for the last of its ranges.</summary>
 [GenerateSerializer, Immutable, Alias("sslo.ShardApplied")]

@@ -420,8 +420,10 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             var versions = await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()));
             if (versions.All(h => h.Version == step + 1))
             {
-                // The lost coordinator saw the step applied everywhere but did not live to record it.
+                // The step was applied everywhere (its workers' commits) but the lost coordinator did not live to record it:
+                // it is recorded now, with the loss its workers gave the shards, so a watcher sees every step once.
                 ledger!.Applied(step, [new Abstractions.Shards.MicroBatchRange(0, s.Batch / s.MicroBatch)]);
+                RecordAdoptedStep(s, versions.Select(h => h.LastStepLoss).FirstOrDefault(l => l is not null) ?? double.NaN);
                 step++;
             }
             else if (versions.Any(h => h.Version < step || h.Version > step + 1))
@@ -436,6 +438,16 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
         var health = await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()));
         // With some shards a step ahead, the workers still hold the step's state, which the others need.
         if (health.All(h => h.Version == step)) await SyncAllAsync(s, step, StepDeadline(s));
+    }
+
+    /// <summary>Progress for step <c>step</c>, applied by its workers' commits under a lost coordinator: its loss as the
+    /// shards kept it (NaN when a rebuilt shard did not), its schedule's lr and τ; no timings (nobody timed it).</summary>
+    private void RecordAdoptedStep(RunSpec s, double loss)
+    {
+        var last = progress.Count > 0 ? progress[^1] : null;
+        progress.Add(new StepProgress(step + 1, (double)(step + 1) * s.Batch / trainCount, loss, 0, last?.ElapsedSeconds ?? 0, null,
+            RunPlan.LearningRate(s, step, plannedSteps), RunPlan.Tau(s, step, plannedSteps), 0, 0, double.NaN, crew!.Members.Count));
+        NotifyStep(progress[^1]);
     }
 
     private IWorkerGrain[] Workers() => crew!.Members.Select(m => m.Grain).ToArray();

@@ -33,8 +33,10 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
     private readonly Dictionary<(long Offset, int Count), byte[]> pulled = [];
     private long initialised;
     private StepContributions contributions = new(0);
-    // The ranges of the current step that their workers vouched for (StepCommit): the step applies when they are all.
-    private readonly HashSet<MicroBatchRange> vouched = [];
+    // The ranges of the current step that their workers vouched for (StepCommit), with their loss sums: the step
+    // applies when they are all; the loss of a step applied so is kept for a coordinator that takes the run over.
+    private readonly Dictionary<MicroBatchRange, double> vouched = [];
+    private (long Step, double Loss)? committedLoss;
     // The checked mean of the current step (in `mean`), until it is applied or a new contribution arrives.
     private (long Step, int MicroBatches, ApplyResult Result)? prepared;
     // Checkpoint writes in flight, by step: started by BeginSave, awaited by EndSave.
@@ -101,7 +103,8 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         return Task.CompletedTask;
     }
 
-    public Task<ShardHealth> GetHealthAsync() => Task.FromResult(new ShardHealth(config is not null && version >= 0, version, silo.SiloAddress.ToString()));
+    public Task<ShardHealth> GetHealthAsync() => Task.FromResult(new ShardHealth(config is not null && version >= 0, version, silo.SiloAddress.ToString(),
+        committedLoss is { } c && c.Step == version - 1 ? c.Loss : null));
 
     public async Task<long> RestoreFromMirrorAsync()
     {
@@ -236,12 +239,15 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
             throw new InvalidOperationException($"shard {Config().Range.Index}: commit of step {request.Step} ({commit.Range}), but the shard is at version {version}");
         if (!contributions.Complete.Contains(commit.Range))
             throw new InvalidOperationException($"shard {Config().Range.Index}: step {request.Step}: micro-batches {commit.Range} were vouched for before they arrived whole");
-        vouched.Add(commit.Range);
+        vouched[commit.Range] = commit.LossSum;
         // Applies when the step is whole: every micro-batch held once, every range vouched for. The last worker's commit
         // makes the apply, which runs exactly as the coordinator's ApplyAsync (and refuses what it would refuse).
-        if (contributions.Incomplete.Count > 0 || contributions.Gaps(request.MicroBatches).Count > 0 || !contributions.Complete.All(vouched.Contains))
+        if (contributions.Incomplete.Count > 0 || contributions.Gaps(request.MicroBatches).Count > 0 || !contributions.Complete.All(vouched.ContainsKey))
             return null;
-        return await ApplyAsync(request);
+        double loss = vouched.OrderBy(v => v.Key.First).Sum(v => v.Value) / request.MicroBatches;
+        var result = await ApplyAsync(request);
+        committedLoss = (request.Step, loss);
+        return result;
     }
 
     public Task<ShardChunk> PullAsync(long offset, int count)

@@ -170,19 +170,19 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
             }
             RecordExchange("push", bytes, pushClock.Elapsed.TotalSeconds);
         }
-        var applied = work.Commit is { } apply && nonFinite is null ? await CommitAsync(work, apply) : null;
+        var applied = work.Commit is { } apply && nonFinite is null ? await CommitAsync(work, apply, g.LossSum) : null;
         return new StepReport(slot, g.LossSum, work.MicroBatches.Length, computeSeconds, bytes, g.ProbeCorrect, dataSeconds, applied, nonFinite, pullSeconds,
             Environment.WorkingSet);
     }
 
     /// <summary>Vouches for this worker's range at every shard it pushed to; the shards for which it was the last word
     /// applied the step in the call and say so.</summary>
-    private async Task<ShardApplied[]> CommitAsync(StepWork work, ApplyRequest apply)
+    private async Task<ShardApplied[]> CommitAsync(StepWork work, ApplyRequest apply, double lossSum)
     {
         using var span = TrainingTracing.StartInCall("sslo.commit", init!.Spec.RunId);
         span?.SetTag("sslo.worker", this.GetPrimaryKeyString());
         var shards = work.OnlyShards ?? Enumerable.Range(0, work.Shards.Shards.Length).ToArray();
-        var commit = new StepCommit(apply, work.Range);
+        var commit = new StepCommit(apply, work.Range, lossSum);
         try
         {
             var results = await Task.WhenAll(shards.Select(k => GrainFactory.GetGrain<IParameterShardGrain>(work.Shards.ShardKey(k)).CommitAsync(commit)));

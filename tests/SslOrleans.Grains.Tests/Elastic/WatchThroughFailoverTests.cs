@@ -24,12 +24,17 @@ public sealed class WatchThroughFailoverTests
         await Grains.Placement.PlacementHint.On(host.SiloAddress, () => client.SubmitAsync(spec));
 
         var steps = new List<long>();
+        var losses = new List<double>();
         RunStatus? final = null;
         bool killed = false;
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await foreach (var update in client.WatchAsync(spec.RunId, cancellation: cancel.Token))
         {
-            if (update.Step is { } p) steps.Add(p.Step);
+            if (update.Step is { } p)
+            {
+                steps.Add(p.Step);
+                losses.Add(p.Loss);
+            }
             if (!killed && steps.Count >= 4)
             {
                 Assert.Equal(host.SiloAddress, await cluster.HostOfAsync(cluster.Client.GetGrain<IRunGrain>(spec.RunId)));
@@ -42,5 +47,7 @@ public sealed class WatchThroughFailoverTests
         Assert.True(final is { State: RunState.Completed }, $"{final?.State}: {final?.Error}");
         Assert.Contains(final!.Result!.Warnings!, w => w.Contains("took the run over"));
         Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), steps);
+        // A step its workers' commits applied while the coordinator was gone still has its loss (kept by the shards).
+        Assert.All(losses, l => Assert.True(double.IsFinite(l), $"a step's loss is {l}"));
     }
 }

@@ -24,12 +24,14 @@ public sealed class ShardCommitTests(ClusterFixture fixture)
     {
         var committed = await ShardAsync("committed");
         await PushBothAsync(committed);
-        Assert.Null(await committed.CommitAsync(new StepCommit(Apply, Rest)));
+        Assert.Null(await committed.CommitAsync(new StepCommit(Apply, Rest, LossSum: 6.5)));
         Assert.Equal(0, (await committed.GetReceivedAsync(0)).Version); // one range unvouched: nothing applied yet
-        var result = await committed.CommitAsync(new StepCommit(Apply, First));
+        var result = await committed.CommitAsync(new StepCommit(Apply, First, LossSum: 1.5));
         Assert.NotNull(result);
         Assert.Equal(1, result.Version);
         Assert.Equal([First, Rest], result.Summed);
+        // The step's loss stays with the shard for a coordinator that takes over: (1.5 + 6.5) / 4 micro-batches.
+        Assert.Equal(2.0, (await committed.GetHealthAsync()).LastStepLoss);
         // A late word for the step (redone work) changes nothing.
         Assert.Null(await committed.CommitAsync(new StepCommit(Apply, First)));
 
@@ -54,6 +56,7 @@ public sealed class ShardCommitTests(ClusterFixture fixture)
         Assert.Equal(0, (await shard.GetHealthAsync()).Version);
         var result = await shard.ApplyAsync(Apply);
         Assert.Equal(1, result.Version);
+        Assert.Null((await shard.GetHealthAsync()).LastStepLoss); // applied by the coordinator, which knows the loss itself
     }
 
     [Fact]
