@@ -200,6 +200,9 @@ public sealed class WorkerGrain(ILogger<WorkerGrain> logger, ILocalSiloDetails s
     private string? Unsendable(ModelLayout layout, GradientResult g, string dtype, long step, MicroBatchRange range)
     {
         string Where(IReadOnlyList<TensorSlot> slots, int index) => slots.FirstOrDefault(t => t.Offset <= index && index < t.Offset + t.Length)?.Name ?? "?";
+        // The coordinator refuses a step whose loss is not finite: its shards must not have applied it on this word.
+        if (!double.IsFinite(g.LossSum))
+            return $"worker {this.GetPrimaryKeyString()}: the loss of micro-batches {range} of step {step} sums to {g.LossSum}; nothing was applied";
         if (GradientWire.FirstUnsendable(g.Gradients, dtype) is { } p)
             return $"worker {this.GetPrimaryKeyString()}: the gradient of micro-batches {range} of step {step} is {g.Gradients[p]} in tensor {Where(layout.Parameters, p)}" +
                    (double.IsFinite(g.Gradients[p]) ? $", beyond what {dtype} carries" : "") + "; nothing was applied";
