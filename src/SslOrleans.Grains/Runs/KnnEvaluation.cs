@@ -18,8 +18,10 @@ public static class KnnEvaluation
         int block = Math.Clamp(spec.ChunkBytes / (sizeof(float) * Math.Max(1, info.FeatureDim) + 1), 1, MaxBlock);
         long total = (long)info.TrainCount + info.TestCount, done = 0;
         void Extracted(int images) => progress?.Invoke(done += images, total);
-        var train = await BlocksAsync(workers, FeatureSplit.Train, info.TrainCount, initial, block, Extracted);
-        var test = await BlocksAsync(workers, FeatureSplit.Test, info.TestCount, initial, block, Extracted);
+        var blocks = await BlocksAsync(workers, [.. Requests(FeatureSplit.Train, info.TrainCount, initial, block), .. Requests(FeatureSplit.Test, info.TestCount, initial, block)],
+            Extracted);
+        var train = blocks.Where(b => b.Split == FeatureSplit.Train).Select(b => b.Block).ToArray();
+        var test = blocks.Where(b => b.Split == FeatureSplit.Test).Select(b => b.Block).ToArray();
         return await Task.Run(() =>
         {
             var (trainFeatures, trainLabels, dim) = Assemble(train, info.TrainCount);
@@ -28,22 +30,25 @@ public static class KnnEvaluation
         });
     }
 
-    /// <summary>Worker w takes blocks w, w + W, …, one after another on its own compute thread.</summary>
-    private static async Task<FeatureBlock[]> BlocksAsync(IWorkerGrain[] workers, FeatureSplit split, int count, bool initial, int block, Action<int> extracted)
+    private static IEnumerable<FeatureRequest> Requests(FeatureSplit split, int count, bool initial, int block) =>
+        Enumerable.Range(0, (count + block - 1) / block).Select(b => new FeatureRequest(split, b * block, Math.Min(block, count - b * block), initial));
+
+    /// <summary>Both splits' blocks in one queue: every worker takes the next block as soon as it finished its last, so
+    /// no worker idles while another still has blocks of its own (a fixed share would wait for the slowest, and for
+    /// the end of the train split before the test split starts).</summary>
+    private static async Task<(FeatureSplit Split, FeatureBlock Block)[]> BlocksAsync(IWorkerGrain[] workers, FeatureRequest[] requests, Action<int> extracted)
     {
-        var requests = Enumerable.Range(0, (count + block - 1) / block)
-            .Select(b => new FeatureRequest(split, b * block, Math.Min(block, count - b * block), initial)).ToArray();
-        var perWorker = await Task.WhenAll(workers.Select(async (w, i) =>
+        var blocks = new (FeatureSplit, FeatureBlock)[requests.Length];
+        int next = -1;
+        await Task.WhenAll(workers.Select(async w =>
         {
-            var mine = new List<FeatureBlock>();
-            for (int b = i; b < requests.Length; b += workers.Length)
+            for (int b = Interlocked.Increment(ref next); b < requests.Length; b = Interlocked.Increment(ref next))
             {
-                mine.Add(await w.ExtractFeaturesAsync(requests[b]));
+                blocks[b] = (requests[b].Split, await w.ExtractFeaturesAsync(requests[b]));
                 extracted(requests[b].Count);
             }
-            return mine;
         }));
-        return perWorker.SelectMany(x => x).ToArray();
+        return blocks;
     }
 
     private static (float[] Features, byte[] Labels, int Dim) Assemble(FeatureBlock[] blocks, int count)
