@@ -109,7 +109,6 @@ public sealed partial class RunGrain
                 throw new InvalidOperationException($"replicas diverged after step {step}: digests {string.Join(", ", digests)}");
         }
         ledger.Redone(redone);
-        ledger.Redone(redone);
         step++;
         double seconds = stepClock.Elapsed.TotalSeconds;
         recentStepSeconds.Enqueue(seconds);
@@ -274,7 +273,7 @@ public sealed partial class RunGrain
         int[]? samples = null;
         if (nextSamples is { } ahead && ahead.Feed == data && ahead.Step == step)
         {
-            try { samples = await ahead.Samples; }
+            try { samples = await ahead.Samples.WaitAsync(TimeSpan.FromSeconds(30)); }
             catch (Exception e) { logger.LogInformation("Run {Run}: step {Step}: the samples taken ahead failed ({Message}); asking again", s.RunId, step, e.Message); }
         }
         samples ??= await TakeSamplesAsync(data, s);
