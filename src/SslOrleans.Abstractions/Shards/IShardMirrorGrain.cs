@@ -15,6 +15,9 @@ public interface IShardMirrorGrain : IGrainWithStringKey
     /// <summary>Bytes [offset, offset + count) of the last complete copy, which must be at <paramref name="version"/>.</summary>
     [Alias("Read")] Task<byte[]> ReadAsync(long version, long offset, int count);
     [Alias("Release")] Task ReleaseAsync();
+    /// <summary>"address:port" of the tensor data plane of the silo this mirror lives on (its shard sends the copy there);
+    /// null when silos move copies in Orleans messages.</summary>
+    [Alias("DataEndpoint")] Task<string?> GetDataEndpointAsync();
 }
 
 [GenerateSerializer, Immutable, Alias("sslo.MirrorChunk")]

@@ -14,12 +14,13 @@ namespace SslOrleans.Grains.Compute;
 /// chunk is written to the socket from its array and read into the array the shard keeps. Orleans still carries
 /// every decision: a frame is a push or pull call on a parameter shard, which this silo's end of the plane makes as
 /// a local grain call (payloads pass by reference), so the shard stays the one owner of its state and the order
-/// of a step is unchanged (a push is acknowledged after the shard took it). One listener per silo on its address,
+/// of a step is unchanged (a push is acknowledged after the shard took it). A shard's copy of its state to its mirror on
+/// another silo travels the same way (a mirror frame, stored by a local call on the mirror's silo). One listener per silo on its address,
 /// port <c>SslTraining:DataPort</c> (0: any free one); like Orleans' own silo port it trusts its network.
 /// </summary>
 public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo, ILogger<TensorDataPlane> logger, TensorDataPlaneOptions options) : IDisposable
 {
-    private const byte Push = 1, Pull = 2, Ok = 0, Error = 1;
+    private const byte Push = 1, Pull = 2, Mirror = 3, Ok = 0, Error = 1;
     private const int HeaderBytes = 1 + 8 + 4 + 8 + 8 + 4 + 4; // kind, version, first, offset, total, length, count; then the key
     private const int MaxPayloadBytes = 1 << 30; // a chunk is chunk_bytes at most; anything larger is not a frame of ours
 
@@ -73,10 +74,20 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
     /// <summary>Floats [offset, offset + count) of a shard on another silo, as its PullAsync returns them.</summary>
     public Task<ShardChunk> PullAsync(string from, string shardKey, long offset, int count) => WithConnectionAsync(from, async (c, token) =>
     {
-        await c.WriteAsync(Pull, shardKey, 0, -1, offset, 0, count, [], 0, token);
+        await c.WriteAsync(Pull, shardKey, 0, -1, offset, 0, count, ReadOnlyMemory<byte>.Empty, 0, token);
         var (version, total, data) = await c.ReadResponseAsync(from, expectPayload: true, token);
         Interlocked.Add(ref bytesReceived, data.Length);
         return new ShardChunk(version, -1, offset, total, data);
+    });
+
+    /// <summary>Sends one piece of a shard's state copy to its mirror grain <paramref name="mirrorKey"/>, which the plane of
+    /// <paramref name="to"/> calls on its own silo; returns the silo the mirror lives on (as StoreAsync does).</summary>
+    public Task<string> MirrorAsync(string to, string mirrorKey, long version, long offset, long total, ReadOnlyMemory<byte> piece) => WithConnectionAsync(to, async (c, token) =>
+    {
+        await c.WriteAsync(Mirror, mirrorKey, version, 0, offset, total, piece.Length, piece, 0, token);
+        Interlocked.Add(ref bytesSent, piece.Length);
+        var (_, _, host) = await c.ReadResponseAsync(to, expectPayload: true, token);
+        return Encoding.UTF8.GetString(host);
     });
 
     /// <summary>
@@ -146,7 +157,8 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                 int length = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(29));
                 int microBatches = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(33));
                 int keyLength = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(HeaderBytes));
-                if (length < 0 || (kind == Push && length > MaxPayloadBytes))
+                bool carries = kind is Push or Mirror;
+                if (length < 0 || (carries && length > MaxPayloadBytes))
                 {
                     await Respond(stream, Error, 0, 0, Encoding.UTF8.GetBytes($"a frame of {length} bytes is outside [0, {MaxPayloadBytes}]"));
                     return;
@@ -154,8 +166,8 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                 var key = new byte[keyLength];
                 await stream.ReadExactlyAsync(key, stopping.Token);
                 var shard = grains.GetGrain<IParameterShardGrain>(Encoding.UTF8.GetString(key));
-                byte[] payload = kind == Push ? new byte[length] : [];
-                if (kind == Push)
+                byte[] payload = carries ? new byte[length] : [];
+                if (carries)
                 {
                     await stream.ReadExactlyAsync(payload, stopping.Token);
                     Interlocked.Add(ref bytesReceived, length);
@@ -172,6 +184,12 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
                             var chunk = await shard.PullAsync(offset, length);
                             await Respond(stream, Ok, chunk.Version, chunk.Total, chunk.Data);
                             Interlocked.Add(ref bytesSent, chunk.Data.Length);
+                            break;
+                        case Mirror:
+                            // The mirror lives on this silo (its shard asked it for this plane's endpoint here): a local call.
+                            var mirror = grains.GetGrain<IShardMirrorGrain>(Encoding.UTF8.GetString(key));
+                            var host = await Placement.PlacementHint.On(silo.SiloAddress, () => mirror.StoreAsync(new MirrorChunk(version, offset, total, payload)));
+                            await Respond(stream, Ok, 0, 0, Encoding.UTF8.GetBytes(host));
                             break;
                         default:
                             await Respond(stream, Error, 0, 0, Encoding.UTF8.GetBytes($"unknown frame kind {kind}"));
@@ -240,7 +258,7 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
         private readonly NetworkStream stream = client.GetStream();
         private readonly byte[] head = new byte[1 + 8 + 8 + 4];
 
-        public async Task WriteAsync(byte kind, string key, long version, int first, long offset, long total, int length, byte[] payload, int count, CancellationToken token)
+        public async Task WriteAsync(byte kind, string key, long version, int first, long offset, long total, int length, ReadOnlyMemory<byte> payload, int count, CancellationToken token)
         {
             var keyBytes = Encoding.UTF8.GetBytes(key);
             var header = new byte[HeaderBytes + 2 + keyBytes.Length];

@@ -134,10 +134,19 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
             if (others.Count == 0) return false;
             var buddy = others.FirstOrDefault(s => string.CompareOrdinal(s.ToString(), silo.SiloAddress.ToString()) > 0) ?? others[0];
             var bytes = await Task.Run(new ShardFile(version, cfg.Range.Index, parameters, momentum, variance, target, buffers).ToBytes);
-            var mirror = GrainFactory.GetGrain<IShardMirrorGrain>(this.GetPrimaryKeyString());
+            var key = this.GetPrimaryKeyString();
+            var mirror = GrainFactory.GetGrain<IShardMirrorGrain>(key);
             int piece = Math.Max(1 << 16, cfg.Spec.ChunkBytes);
-            Task<string[]> Store() => Task.WhenAll(TensorBytes.Chunks(bytes.Length, piece, 1).Select(c => Placement.PlacementHint.On(buddy,
-                () => mirror.StoreAsync(new MirrorChunk(version, c.Offset, bytes.Length, bytes.AsSpan((int)c.Offset, c.Count).ToArray())))));
+            // Over the tensor data plane when both silos run one (as gradients go: an Orleans byte payload is copied
+            // several times on the way, which made the copy cost more than the step's exchange); asking the mirror for
+            // its plane's endpoint places it on the buddy first.
+            async Task<string[]> Store()
+            {
+                var to = dataPlane.Endpoint is null ? null : await Placement.PlacementHint.On(buddy, mirror.GetDataEndpointAsync);
+                return await Task.WhenAll(TensorBytes.Chunks(bytes.Length, piece, 1).Select(c => to is not null
+                    ? dataPlane.MirrorAsync(to, key, version, c.Offset, bytes.Length, bytes.AsMemory((int)c.Offset, c.Count))
+                    : Placement.PlacementHint.On(buddy, () => mirror.StoreAsync(new MirrorChunk(version, c.Offset, bytes.Length, bytes.AsSpan((int)c.Offset, c.Count).ToArray())))));
+            }
             if ((await Store()).Contains(silo.SiloAddress.ToString()))
             {
                 // The mirror shares this silo (this shard was rebuilt where its mirror lives): losing the silo would lose

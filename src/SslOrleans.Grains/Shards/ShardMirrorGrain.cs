@@ -3,10 +3,13 @@ using SslOrleans.Abstractions.Shards;
 namespace SslOrleans.Grains.Shards;
 
 /// <summary>Holds the last complete copy of one parameter shard's state (see <see cref="IShardMirrorGrain"/>).</summary>
-public sealed class ShardMirrorGrain(ILocalSiloDetails silo) : Grain, IShardMirrorGrain
+public sealed class ShardMirrorGrain(ILocalSiloDetails silo, Compute.TensorDataPlane dataPlane) : Grain, IShardMirrorGrain
 {
     private (long Version, byte[] Bytes)? complete;
     private (long Version, byte[] Bytes, HashSet<long> Offsets, long Received)? arriving;
+    // The array of the copy before the complete one: a shard sends a copy of the same size after every step, and tens of
+    // megabytes allocated (and zeroed) anew each time cost more than the copy itself.
+    private byte[]? spare;
 
     public Task<string> StoreAsync(MirrorChunk chunk)
     {
@@ -17,7 +20,9 @@ public sealed class ShardMirrorGrain(ILocalSiloDetails silo) : Grain, IShardMirr
         if (arriving is not { } a || a.Version != chunk.Version || a.Bytes.Length != chunk.Total)
         {
             if (arriving is { } newer && newer.Version > chunk.Version) return here;
-            a = (chunk.Version, new byte[chunk.Total], [], 0);
+            var bytes = spare is { } reused && reused.LongLength == chunk.Total ? reused : new byte[chunk.Total];
+            spare = null;
+            a = (chunk.Version, bytes, [], 0);
         }
         // A piece sent again (a retried store) counts once; pieces of one copy are cut the same way every time.
         if (a.Offsets.Add(chunk.Offset))
@@ -27,6 +32,7 @@ public sealed class ShardMirrorGrain(ILocalSiloDetails silo) : Grain, IShardMirr
         }
         if (a.Received >= a.Bytes.Length)
         {
+            spare = complete?.Bytes;
             complete = (a.Version, a.Bytes);
             arriving = null;
         }
@@ -46,10 +52,13 @@ public sealed class ShardMirrorGrain(ILocalSiloDetails silo) : Grain, IShardMirr
         return Task.FromResult(c.Bytes.AsSpan((int)offset, count).ToArray());
     }
 
+    public Task<string?> GetDataEndpointAsync() => Task.FromResult(dataPlane.Endpoint);
+
     public Task ReleaseAsync()
     {
         complete = null;
         arriving = null;
+        spare = null;
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
