@@ -63,6 +63,24 @@ public sealed class Replica : IDisposable
 
     private long dataTicks;
 
+    /// <summary>When set, <see cref="Embed"/> and <see cref="ComputeGradients"/> add where their time went (benchmarks).</summary>
+    public StepTimings? Timings { get; set; }
+
+    private static long Now() => System.Diagnostics.Stopwatch.GetTimestamp();
+
+    // Adds the time since `since` to a part, less the views formed meanwhile (which go to Views); returns now.
+    private long Mark(long since, long viewsSince, Action<StepTimings, double> part)
+    {
+        long now = Now();
+        if (Timings is { } t)
+        {
+            double views = StepTimings.Seconds(Transforms.ViewTransform.TicksOnThread - viewsSince);
+            t.Views += views;
+            part(t, StepTimings.Seconds(now - since) - views);
+        }
+        return now;
+    }
+
     /// <summary>Seconds spent getting images (decoding, or waiting for the decoders) since the last call: how long the
     /// data path held up this replica's compute.</summary>
     public double TakeDataSeconds()
@@ -76,7 +94,9 @@ public sealed class Replica : IDisposable
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var images = data.ToTensor(samples);
-        dataTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        dataTicks += ticks;
+        if (Timings is { } t) t.Data += StepTimings.Seconds(ticks);
         return images;
     }
 
@@ -100,8 +120,11 @@ public sealed class Replica : IDisposable
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             Scatter(buffers, start);
-            var e = m.Embed(Images(data, mb.Samples), mb.Seed, stats).Value.contiguous();
+            var images = Images(data, mb.Samples);
+            long t0 = Now(), v0 = Transforms.ViewTransform.TicksOnThread;
+            var e = m.Embed(images, mb.Seed, stats).Value.contiguous();
             result.AddRange(MemoryMarshal.Cast<byte, float>(e.bytes));
+            Mark(t0, v0, (t, s) => t.EmbedForward += s);
         }
         using (no_grad()) Scatter(buffers, start);
         return result.ToArray();
@@ -130,9 +153,11 @@ public sealed class Replica : IDisposable
         double lossSum = 0, probeLossSum = 0;
         long probeCorrect = 0;
         using var stepScope = NewDisposeScope();
+        long lossStart = Now();
         var (batchLoss, embeddingGrad) = method is IBatchLossMethod bm
             ? GlobalLossGradient(bm, batch ?? throw new ArgumentException($"method '{method.Name}' couples the global batch: pass the step's embeddings", nameof(batch)), batches)
             : (0.0, null);
+        Mark(lossStart, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Forward += s);
         foreach (var mb in batches)
         {
             using var scope = NewDisposeScope();
@@ -140,18 +165,22 @@ public sealed class Replica : IDisposable
             foreach (var p in parameters) p.grad?.zero_();
             var images = Images(data, mb.Samples);
             MethodOutput output;
+            long t0 = Now(), v0 = Transforms.ViewTransform.TicksOnThread;
             if (embeddingGrad is null)
             {
                 output = ((ISampleLossMethod)method).Loss(images, mb.Seed, stats);
+                t0 = Mark(t0, v0, (t, s) => t.Forward += s);
                 output.Value.backward();
                 lossSum += output.Value.item<float>();
             }
             else
             {
                 output = ((IBatchLossMethod)method).Embed(images, mb.Seed, stats);
+                t0 = Mark(t0, v0, (t, s) => t.Forward += s);
                 output.Value.backward([embeddingGrad.select(1, mb.Index)]);
                 lossSum += batchLoss;
             }
+            t0 = Mark(t0, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Backward += s);
             if (probe is not null)
             {
                 var (loss, correct) = ProbeStep(output.Features, data.Labels, mb.Samples);
@@ -164,6 +193,7 @@ public sealed class Replica : IDisposable
             for (int i = 0; i < gradScratch.Length; i++) grads[i] += gradScratch[i];
             Gather(buffers, scratch);
             for (int i = 0; i < scratch.Length; i++) bufferSums[i] += scratch[i];
+            Mark(t0, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Gather += s);
         }
         // The step's start values back: the same work redone in this step (for a lost worker) gives the same sums.
         using (no_grad()) Scatter(buffers, start);
