@@ -62,6 +62,9 @@ public static class BenchStepCommand
                 parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(extract), parsed.GetValue(extractBatch), parsed.GetValue(pytorch),
                 parsed.GetValue(python)!, parsed.GetValue(script), parsed.GetValue(seed), parsed.GetValue(json));
             string? stepPy = settings.PyTorch ? Script(settings.Script) : null;
+            // Named before minutes of our side run, not after.
+            if (settings.PyTorch && settings.Python.Contains('/') && !File.Exists(settings.Python))
+                throw parsed.Problem($"--python {settings.Python} does not exist: give Debian's Python with torch, or --pytorch false");
             return Run(settings, stepPy, parsed.Stdout(), parsed.Stderr());
         });
         return command;
@@ -119,6 +122,7 @@ public static class BenchStepCommand
             ["cpu_model"] = BenchDataCommand.CpuModel(),
             ["cores"] = Environment.ProcessorCount,
             ["load_average"] = LoadAverage(),
+            ["onednn"] = OneDnnIsaGuard.Decision.ToString(),
             ["ours"] = new JsonObject
             {
                 ["images_per_s"] = Math.Round(ours.ImagesPerS, 2),
@@ -222,6 +226,9 @@ public static class BenchStepCommand
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // PyTorch runs as its users run it: where this process's guard capped oneDNN (AMD with AVX-512), the cap it
+        // put into the environment is not handed on (Debian's PyTorch 1.13 computes right there, docs/architecture.md).
+        if (OneDnnIsaGuard.Decision.CapIsa is not null) start.Environment.Remove(OneDnnIsaGuard.IsaVariable);
         foreach (var arg in new[]
                  {
                      script, "--method", o.Method, "--backbone", o.Backbone, "--width", I(o.Width), "--batch", I(o.Batch), "--micro-batch", I(o.MicroBatch),
