@@ -41,6 +41,8 @@ public static class BenchStepCommand
         var warmup = Flag.NonNegativeInteger("--warmup", "Steps before the measured ones", 2);
         var extract = Flag.NonNegativeInteger("--extract", "Also extract eval-mode backbone features of this many images on both sides (0: no)", 0);
         var extractBatch = Flag.PositiveInteger("--extract-batch", "Images per extraction batch", BackboneEvaluation.ExtractionBatch);
+        var graphCache = Flag.NonNegativeInteger("--graph-cache-images",
+            "Images whose embedding-pass graphs a replica keeps for the gradient pass (SimCLR; 0: every micro-batch computed twice, as before)", Replica.DefaultGraphCacheImages);
         var pytorch = Flag.Switch("--pytorch", "Run the same step in PyTorch beside ours; --pytorch false measures ours alone [default: true]", defaultValue: true);
         var python = Flag.Text("--python", "PATH", "The Python that has torch (Debian's)", "/usr/bin/python3");
         var script = Flag.Text("--script", "PATH", "bench/step.py (default: found in the repository above sslo, or under the current folder)");
@@ -50,7 +52,7 @@ public static class BenchStepCommand
             "One worker's training step (views, forward, backward, optimizer) in images/s, beside the same model, batch and LARS in PyTorch " +
             "(bench/step.py); --extract N adds feature extraction; JSON as the last stdout line")
         {
-            method, backbone, width, batch, microBatch, threads, steps, warmup, extract, extractBatch, pytorch, python, script, seed, json,
+            method, backbone, width, batch, microBatch, threads, steps, warmup, extract, extractBatch, graphCache, pytorch, python, script, seed, json,
         };
         command.SetAction(parsed =>
         {
@@ -59,7 +61,7 @@ public static class BenchStepCommand
             var name = parsed.GetValue(method)!;
             if (name == "simclr" && b < 2) throw parsed.Problem("--batch: SimCLR's loss needs at least 2 images per step");
             var settings = new Settings(name, parsed.GetValue(backbone)!, parsed.GetValue(width), b, m, parsed.GetValue(threads),
-                parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(extract), parsed.GetValue(extractBatch), parsed.GetValue(pytorch),
+                parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(extract), parsed.GetValue(extractBatch), parsed.GetValue(graphCache), parsed.GetValue(pytorch),
                 parsed.GetValue(python)!, parsed.GetValue(script), parsed.GetValue(seed), parsed.GetValue(json));
             string? stepPy = settings.PyTorch ? Script(settings.Script) : null;
             // Named before minutes of our side run, not after.
@@ -71,7 +73,7 @@ public static class BenchStepCommand
     }
 
     public sealed record Settings(string Method, string Backbone, int Width, int Batch, int MicroBatch, int Threads, int Steps, int Warmup,
-        int Extract, int ExtractBatch, bool PyTorch, string Python, string? Script, long Seed, bool Json);
+        int Extract, int ExtractBatch, int GraphCacheImages, bool PyTorch, string Python, string? Script, long Seed, bool Json);
 
     /// <summary>Our side's result: images/s, seconds per step and the step's parts (seconds per step).</summary>
     public sealed record Side(double ImagesPerS, double StepS, Dictionary<string, double> BreakdownS, double? ExtractPerS, long Parameters);
@@ -117,6 +119,7 @@ public static class BenchStepCommand
             ["threads"] = o.Threads,
             ["steps"] = o.Steps,
             ["warmup"] = o.Warmup,
+            ["graph_cache_images"] = o.GraphCacheImages,
             ["images"] = $"synthetic {ImageSide}x{ImageSide} grey",
             ["processor"] = CpuIdentity.Current.ToString(),
             ["cpu_model"] = BenchDataCommand.CpuModel(),
@@ -148,7 +151,7 @@ public static class BenchStepCommand
         var data = new ImageDataset("bench-step", 1, ImageSide, ImageSide, pixels, new byte[count], classes: 10);
 
         var options = new MethodOptions(o.Method, new BackboneOptions(o.Backbone, o.Width, 1, "cifar", 4, ImageSide), o.Seed);
-        using var replica = new Replica(options);
+        using var replica = new Replica(options) { GraphCacheImages = o.GraphCacheImages };
         var recipe = MethodRegistry.Recipe(o.Method);
         var optimizer = new OptimizerSettings(OptimizerSettings.ParseKind(recipe.Optimizer), WeightDecay: recipe.WeightDecay);
         double lr = recipe.Lr * o.Batch / 256.0;
