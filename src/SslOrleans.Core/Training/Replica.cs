@@ -116,8 +116,9 @@ public sealed class Replica : IDisposable
     /// </summary>
     public int GraphCacheImages { get; set; } = DefaultGraphCacheImages;
 
-    /// <summary>256 images: a whole batch of 256 on one worker (about 0.6 GB of activations at width 16 on 28 px,
-    /// 2.5 GB at width 64); beyond it micro-batches are embedded without a graph and computed again, as before.</summary>
+    /// <summary>256 images: a whole batch of 256 on one worker (0.4 GB more memory at width 16 on 28 px, 1.8 GB at
+    /// width 64, measured with <c>sslo bench step</c>); beyond it micro-batches are embedded without a graph and computed
+    /// again, as before.</summary>
     public const int DefaultGraphCacheImages = 256;
 
     // What Embed kept for the gradient pass: per micro-batch its output (with graph) and the buffers after its forward.
