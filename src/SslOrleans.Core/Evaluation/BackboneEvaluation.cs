@@ -19,6 +19,9 @@ public static class BackboneEvaluation
 {
     public static readonly int[] KnnK = [20, 200];
 
+    /// <summary>Images per extraction batch unless a caller says otherwise.</summary>
+    public const int ExtractionBatch = 500;
+
     public static BackboneEvaluationResult Run(
         nn.Module<Tensor, Tensor> backbone, IImageSource train, IImageSource test, int trainSamples, int testSamples,
         double knnTemperature, LinearProbeOptions? linear = null, Action<string>? log = null, nn.Module<Tensor, Tensor>? onlineProbe = null)
@@ -79,7 +82,7 @@ public static class BackboneEvaluation
     /// training, in batches of <paramref name="batchSize"/>; row-major [count, dim]. <paramref name="progress"/> is told
     /// the samples done after every batch.
     /// </summary>
-    public static float[] Features(nn.Module<Tensor, Tensor> backbone, IImageSource data, int count, int batchSize = 500, int first = 0,
+    public static float[] Features(nn.Module<Tensor, Tensor> backbone, IImageSource data, int count, int batchSize = ExtractionBatch, int first = 0,
         Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);

@@ -39,6 +39,9 @@ public sealed class Replica : IDisposable
         Check(flatParameters.Length, Layout.ParameterCount, "parameters");
         Check(flatBuffers.Length, Layout.BufferCount, "buffers");
         Check(flatTarget.Length, Layout.TargetCount, "target");
+        // Graphs kept by Embed saw the old parameters.
+        DropKept();
+        stateVersion++;
         using var _ = no_grad();
         Scatter(parameters, flatParameters);
         Scatter(buffers, flatBuffers);
@@ -63,6 +66,24 @@ public sealed class Replica : IDisposable
 
     private long dataTicks;
 
+    /// <summary>When set, <see cref="Embed"/> and <see cref="ComputeGradients"/> add where their time went (benchmarks).</summary>
+    public StepTimings? Timings { get; set; }
+
+    private static long Now() => System.Diagnostics.Stopwatch.GetTimestamp();
+
+    // Adds the time since `since` to a part, less the views formed meanwhile (which go to Views); returns now.
+    private long Mark(long since, long viewsSince, Action<StepTimings, double> part)
+    {
+        long now = Now();
+        if (Timings is { } t)
+        {
+            double views = StepTimings.Seconds(Transforms.ViewTransform.TicksOnThread - viewsSince);
+            t.Views += views;
+            part(t, StepTimings.Seconds(now - since) - views);
+        }
+        return now;
+    }
+
     /// <summary>Seconds spent getting images (decoding, or waiting for the decoders) since the last call: how long the
     /// data path held up this replica's compute.</summary>
     public double TakeDataSeconds()
@@ -76,7 +97,9 @@ public sealed class Replica : IDisposable
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var images = data.ToTensor(samples);
-        dataTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        dataTicks += ticks;
+        if (Timings is { } t) t.Data += StepTimings.Seconds(ticks);
         return images;
     }
 
@@ -84,28 +107,83 @@ public sealed class Replica : IDisposable
     public bool NeedsBatchEmbeddings => method is IBatchLossMethod;
 
     /// <summary>
+    /// How many images' autograd graphs <see cref="Embed"/> may keep for the gradient pass that follows
+    /// (<see cref="DefaultGraphCacheImages"/> unless set; 0 keeps none). A micro-batch embedded with its graph kept is
+    /// not computed again by <see cref="ComputeGradients"/>: its embeddings' gradient is back-propagated through the
+    /// kept graph. The forward is the same computation with or without autograd, so the gradients, the buffers and the
+    /// embeddings are the same bits either way (tests/SslOrleans.Core.Tests, ReplicaGraphCacheTests); what it costs is
+    /// memory: the activations of the kept micro-batches until their gradient pass.
+    /// </summary>
+    public int GraphCacheImages { get; set; } = DefaultGraphCacheImages;
+
+    /// <summary>256 images: a whole batch of 256 on one worker (0.4 GB more memory at width 16 on 28 px, 1.8 GB at
+    /// width 64, measured with <c>sslo bench step</c>); beyond it micro-batches are embedded without a graph and computed
+    /// again, as before.</summary>
+    public const int DefaultGraphCacheImages = 256;
+
+    // What Embed kept for the gradient pass: per micro-batch its output (with graph) and the buffers after its forward.
+    private sealed record KeptGraph(MicroBatch Batch, IImageSource Data, long StateVersion, MethodOutput Output, float[] BuffersAfter) : IDisposable
+    {
+        public void Dispose()
+        {
+            Output.Value.Dispose();
+            Output.Features.Dispose();
+        }
+    }
+
+    private readonly Dictionary<int, KeptGraph> kept = [];
+    private long stateVersion;
+
+    private void DropKept()
+    {
+        foreach (var k in kept.Values) k.Dispose();
+        kept.Clear();
+    }
+
+    /// <summary>
     /// First pass of a global-batch loss: the embeddings [micro-batch, V, m, d] of these micro-batches, in
     /// training mode (as the gradient pass will see them) but leaving the batch-norm statistics untouched.
+    /// Up to <see cref="GraphCacheImages"/> images keep their graphs for <see cref="ComputeGradients"/>.
     /// </summary>
     public float[] Embed(IReadOnlyList<MicroBatch> batches, IImageSource data)
     {
         var m = method as IBatchLossMethod ?? throw new InvalidOperationException($"method '{method.Name}' has a per-sample loss: it needs no embeddings");
+        DropKept();
         method.Online.train();
         var start = new float[Layout.BufferCount];
         Gather(buffers, start);
         var stats = data.Stats;
         var result = new List<float>();
+        long keptImages = 0;
         foreach (var mb in batches)
         {
             using var scope = NewDisposeScope();
-            using var _ = no_grad();
+            bool keep = keptImages + mb.Samples.Length <= GraphCacheImages && !kept.ContainsKey(mb.Index);
+            using var _ = keep ? enable_grad() : no_grad();
             Scatter(buffers, start);
-            var e = m.Embed(Images(data, mb.Samples), mb.Seed, stats).Value.contiguous();
+            var images = Images(data, mb.Samples);
+            long t0 = Now(), v0 = Transforms.ViewTransform.TicksOnThread;
+            var output = m.Embed(images, mb.Seed, stats);
+            var e = output.Value.contiguous();
             result.AddRange(MemoryMarshal.Cast<byte, float>(e.bytes));
+            if (keep)
+            {
+                var after = new float[Layout.BufferCount];
+                Gather(buffers, after);
+                kept[mb.Index] = new KeptGraph(mb, data, stateVersion,
+                    new MethodOutput(output.Value.DetachFromDisposeScope(), output.Features.DetachFromDisposeScope()), after);
+                keptImages += mb.Samples.Length;
+            }
+            Mark(t0, v0, (t, s) => t.EmbedForward += s);
         }
         using (no_grad()) Scatter(buffers, start);
         return result.ToArray();
     }
+
+    // The graph Embed kept for this micro-batch, if it was kept for these very samples, seed and state.
+    private KeptGraph? Kept(MicroBatch mb, IImageSource data) =>
+        kept.TryGetValue(mb.Index, out var k) && k.StateVersion == stateVersion && ReferenceEquals(k.Data, data)
+        && k.Batch.Seed == mb.Seed && k.Batch.Samples.AsSpan().SequenceEqual(mb.Samples) ? k : null;
 
     /// <summary>
     /// Sums loss gradients over the micro-batches. Batch norm sees one micro-batch at a time, and every
@@ -130,28 +208,44 @@ public sealed class Replica : IDisposable
         double lossSum = 0, probeLossSum = 0;
         long probeCorrect = 0;
         using var stepScope = NewDisposeScope();
+        long lossStart = Now();
         var (batchLoss, embeddingGrad) = method is IBatchLossMethod bm
             ? GlobalLossGradient(bm, batch ?? throw new ArgumentException($"method '{method.Name}' couples the global batch: pass the step's embeddings", nameof(batch)), batches)
             : (0.0, null);
+        Mark(lossStart, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Forward += s);
         foreach (var mb in batches)
         {
             using var scope = NewDisposeScope();
             using (no_grad()) Scatter(buffers, start);
             foreach (var p in parameters) p.grad?.zero_();
-            var images = Images(data, mb.Samples);
+            var images = embeddingGrad is not null && Kept(mb, data) is not null ? null : Images(data, mb.Samples);
             MethodOutput output;
+            float[]? keptBuffers = null;
+            long t0 = Now(), v0 = Transforms.ViewTransform.TicksOnThread;
             if (embeddingGrad is null)
             {
-                output = ((ISampleLossMethod)method).Loss(images, mb.Seed, stats);
+                output = ((ISampleLossMethod)method).Loss(images!, mb.Seed, stats);
+                t0 = Mark(t0, v0, (t, s) => t.Forward += s);
                 output.Value.backward();
                 lossSum += output.Value.item<float>();
             }
-            else
+            else if (Kept(mb, data) is { } k)
             {
-                output = ((IBatchLossMethod)method).Embed(images, mb.Seed, stats);
+                // Embed kept this micro-batch's graph: back-propagate through it; its buffers are those its forward left.
+                output = k.Output;
+                keptBuffers = k.BuffersAfter;
+                t0 = Mark(t0, v0, (t, s) => t.Forward += s);
                 output.Value.backward([embeddingGrad.select(1, mb.Index)]);
                 lossSum += batchLoss;
             }
+            else
+            {
+                output = ((IBatchLossMethod)method).Embed(images!, mb.Seed, stats);
+                t0 = Mark(t0, v0, (t, s) => t.Forward += s);
+                output.Value.backward([embeddingGrad.select(1, mb.Index)]);
+                lossSum += batchLoss;
+            }
+            t0 = Mark(t0, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Backward += s);
             if (probe is not null)
             {
                 var (loss, correct) = ProbeStep(output.Features, data.Labels, mb.Samples);
@@ -162,11 +256,15 @@ public sealed class Replica : IDisposable
             // A float64 sum of a few float32 terms is exact unless their magnitudes lie ~2^28 apart, so the total
             // does not depend on how micro-batches are grouped: 1 worker and 8 workers aggregate the same bits.
             for (int i = 0; i < gradScratch.Length; i++) grads[i] += gradScratch[i];
-            Gather(buffers, scratch);
-            for (int i = 0; i < scratch.Length; i++) bufferSums[i] += scratch[i];
+            if (keptBuffers is null) Gather(buffers, scratch);
+            var after = keptBuffers ?? scratch;
+            for (int i = 0; i < after.Length; i++) bufferSums[i] += after[i];
+            Mark(t0, Transforms.ViewTransform.TicksOnThread, (t, s) => t.Gather += s);
         }
         // The step's start values back: the same work redone in this step (for a lost worker) gives the same sums.
         using (no_grad()) Scatter(buffers, start);
+        // A kept graph serves one gradient pass; what is left (micro-batches another worker computed) goes now.
+        DropKept();
         return new GradientResult(grads, bufferSums, lossSum, batches.Count, probeLossSum, probeCorrect);
     }
 
@@ -276,5 +374,9 @@ public sealed class Replica : IDisposable
         if (actual != expected) throw new ArgumentException($"{what}: expected {expected} values, got {actual}");
     }
 
-    public void Dispose() => method.Dispose();
+    public void Dispose()
+    {
+        DropKept();
+        method.Dispose();
+    }
 }

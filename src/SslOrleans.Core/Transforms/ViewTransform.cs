@@ -34,6 +34,24 @@ public static class ViewTransform
     /// <param name="std">Per-channel standard deviation, as long as <paramref name="mean"/>.</param>
     public static Tensor Apply(Tensor images, ViewRecipe recipe, ulong seed, float[] mean, float[] std)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return ApplyUntimed(images, recipe, seed, mean, std);
+        }
+        finally
+        {
+            ticksOnThread += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        }
+    }
+
+    [ThreadStatic] private static long ticksOnThread;
+
+    /// <summary>Stopwatch ticks this thread has spent in <see cref="Apply"/>: a replica's timings take the views out of its forward.</summary>
+    internal static long TicksOnThread => ticksOnThread;
+
+    private static Tensor ApplyUntimed(Tensor images, ViewRecipe recipe, ulong seed, float[] mean, float[] std)
+    {
         if (images.ndim != 4) throw new ArgumentException("images must be [n, C, H, W]", nameof(images));
         int n = (int)images.shape[0];
         long channels = images.shape[1], h = images.shape[2];
