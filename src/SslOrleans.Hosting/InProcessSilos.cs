@@ -16,6 +16,7 @@ namespace SslOrleans.Hosting;
 public sealed class InProcessSilos : ITrainingCluster
 {
     private readonly List<IHost> hosts = [];
+    private volatile bool stopping;
 
     private InProcessSilos() { }
 
@@ -36,9 +37,9 @@ public sealed class InProcessSilos : ITrainingCluster
             var siloPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
             var primary = new IPEndPoint(IPAddress.Loopback, siloPorts[0]);
             // The primary first (it holds the development membership table), then the others together.
-            cluster.hosts.Add(await StartOneAsync(0, siloPorts[0], primary, clusterId, devices, configure, logLevel, cancellation));
+            cluster.hosts.Add(await cluster.StartOneAsync(0, siloPorts[0], primary, clusterId, devices, configure, logLevel, cancellation));
             var others = await Task.WhenAll(Enumerable.Range(1, count - 1)
-                .Select(i => StartOneAsync(i, siloPorts[i], primary, clusterId, devices, configure, logLevel, cancellation)));
+                .Select(i => cluster.StartOneAsync(i, siloPorts[i], primary, clusterId, devices, configure, logLevel, cancellation)));
             cluster.hosts.AddRange(others);
             await cluster.WaitForActiveAsync(count, cancellation);
             return cluster;
@@ -57,11 +58,17 @@ public sealed class InProcessSilos : ITrainingCluster
         return active.Keys.OrderBy(s => s.ToString(), StringComparer.Ordinal).ToArray();
     }
 
-    private static async Task<IHost> StartOneAsync(int index, int siloPort, IPEndPoint primary, string clusterId, string devices,
+    private async Task<IHost> StartOneAsync(int index, int siloPort, IPEndPoint primary, string clusterId, string devices,
         Action<int, ISiloBuilder>? configure, LogLevel logLevel, CancellationToken cancellation)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ToStandardError(logLevel);
+        // As CliLogging.ToStandardError (Orleans' own categories only when they are errors), and nothing once the cluster is
+        // being disposed: silos stopping together log the peers they can no longer reach. One rule, so that it alone decides.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter((category, level) => !stopping
+            && level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error : logLevel));
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: Loopback.FreePort(), primarySiloEndpoint: primary,
@@ -88,6 +95,7 @@ public sealed class InProcessSilos : ITrainingCluster
 
     public async ValueTask DisposeAsync()
     {
+        stopping = true;
         // The others together, then the primary, which holds the membership table they leave.
         await Task.WhenAll(hosts.Skip(1).Select(StopAsync));
         if (hosts.Count > 0) await StopAsync(hosts[0]);

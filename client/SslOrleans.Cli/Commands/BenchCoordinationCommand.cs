@@ -33,6 +33,8 @@ public static class BenchCoordinationCommand
         var warmup = Flag.NonNegativeInteger("--warmup", "First steps of each run left out of the statistics (activation, JIT, first allocations)", 5);
         var width = Flag.PositiveInteger("--width", "ResNet-18 width of the tiny model", 1);
         var microBatch = Flag.PositiveInteger("--micro-batch", "Samples per micro-batch; every worker computes one micro-batch a step (batch = workers × micro-batch)", 2);
+        var hidden = Flag.PositiveInteger("--hidden-dim", "Hidden width of the method's heads", 16);
+        var projection = Flag.PositiveInteger("--projection-dim", "Embedding width of the method's heads", 16);
         var method = Flag.OneOf("--method", "The method of both runs", "byol", [.. MethodRegistry.Names]);
         var parameterShards = Flag.PositiveInteger("--parameter-shards", "Parameter shards (default: one per silo)");
         var dataShards = Flag.PositiveInteger("--data-shards", "Data shards (default: one per silo)");
@@ -41,19 +43,21 @@ public static class BenchCoordinationCommand
             "Per-step coordination time (step − slowest worker's compute) of real runs of a tiny model on many silos in one process, " +
             "many workers against few, with the coordinator's phases and the grain calls per step; JSON as the last stdout line")
         {
-            silos, workers, baseline, steps, warmup, width, microBatch, method, parameterShards, dataShards, data,
+            silos, workers, baseline, steps, warmup, width, microBatch, hidden, projection, method, parameterShards, dataShards, data,
         };
         command.SetAction((parsed, _) =>
         {
             var options = new Options(parsed.GetValue(silos), parsed.GetValue(workers), parsed.GetValue(baseline), parsed.GetValue(steps),
-                parsed.GetValue(warmup), parsed.GetValue(width), parsed.GetValue(microBatch), parsed.GetValue(method)!,
+                parsed.GetValue(warmup), parsed.GetValue(width), parsed.GetValue(microBatch), parsed.GetValue(hidden), parsed.GetValue(projection),
+                parsed.GetValue(method)!,
                 parsed.GetValue(parameterShards) ?? parsed.GetValue(silos), parsed.GetValue(dataShards) ?? parsed.GetValue(silos), parsed.GetValue(data));
             return RunAsync(options, parsed.Stdout(), parsed.Stderr());
         });
         return command;
     }
 
-    private sealed record Options(int Silos, int Workers, int BaselineWorkers, int Steps, int Warmup, int Width, int MicroBatch, string Method,
+    private sealed record Options(int Silos, int Workers, int BaselineWorkers, int Steps, int Warmup, int Width, int MicroBatch, int HiddenDim,
+        int ProjectionDim, string Method,
         int ParameterShards, int DataShards, string? Data);
 
     private static async Task<int> RunAsync(Options o, TextWriter stdout, TextWriter stderr)
@@ -64,14 +68,20 @@ public static class BenchCoordinationCommand
         string outRoot = Path.Combine(Path.GetTempPath(), "sslo-bench-coordination-" + Guid.NewGuid().ToString("N")[..8]);
         // Every spec is checked, and the data loaded, before any silo starts: bad input is named first.
         var specs = new[] { o.BaselineWorkers, o.Workers }.Select(w => Spec(o, w, outRoot)).ToArray();
+        long parameters = 0;
         foreach (var spec in specs)
         {
             RunSpecValidator.ThrowIfInvalid(spec);
-            Grains.Data.DatasetCatalog.Train(spec, Grains.Data.DatasetChecks.Printer(stderr));
+            var train = Grains.Data.DatasetCatalog.Train(spec, Grains.Data.DatasetChecks.Printer(stderr));
+            if (parameters == 0)
+            {
+                using var model = MethodRegistry.Create(Grains.RunSpecOptions.Method(spec, train));
+                parameters = model.Online.parameters().Sum(p => p.numel());
+            }
         }
 
         stderr.WriteLine($"sslo bench coordination: {o.Silos} silos in this process ({slotsPerSilo} slots of 1 thread each), {o.Method} ResNet-18 " +
-                         $"width {o.Width}, micro-batch {o.MicroBatch} per worker, {o.ParameterShards} parameter and {o.DataShards} data shards, " +
+                         $"width {o.Width} with heads {o.HiddenDim}/{o.ProjectionDim} ({parameters:N0} parameters), micro-batch {o.MicroBatch} per worker, {o.ParameterShards} parameter and {o.DataShards} data shards, " +
                          $"{o.Steps} steps ({o.Warmup} of warm-up) with {o.BaselineWorkers} and with {o.Workers} workers");
         using var phases = new PhaseListener();
         var calls = new CallCounter();
@@ -94,7 +104,8 @@ public static class BenchCoordinationCommand
         }
 
         var (few, many) = (runs[0], runs[1]);
-        var result = new CoordinationResult(o.Silos, o.Workers, o.BaselineWorkers, o.Method, o.Width, o.MicroBatch, o.ParameterShards, o.DataShards,
+        var result = new CoordinationResult(o.Silos, o.Workers, o.BaselineWorkers, o.Method, o.Width, o.HiddenDim, o.ProjectionDim, parameters,
+            o.MicroBatch, o.ParameterShards, o.DataShards,
             o.Steps, o.Warmup, Environment.ProcessorCount, runs,
             many.CoordinationMsMedian / few.CoordinationMsMedian, many.CoordinationMsP90 / few.CoordinationMsP90);
         stderr.WriteLine($"  coordination per step: {few.CoordinationMsMedian:F1} ms (p90 {few.CoordinationMsP90:F1}) with {few.Workers} workers, " +
@@ -112,7 +123,7 @@ public static class BenchCoordinationCommand
             RunId = id, Method = o.Method, Dataset = "fashion-mnist", Data = o.Data is null ? null : Path.GetFullPath(o.Data),
             Backbone = "resnet18", Width = o.Width, Workers = workers, Batch = workers * o.MicroBatch, MicroBatch = o.MicroBatch,
             Steps = o.Steps, Evaluate = false, ThreadsPerWorker = 1, ParameterShards = o.ParameterShards, DataShards = o.DataShards,
-            Out = Path.Combine(outRoot, id), Seed = 0,
+            HiddenDim = o.HiddenDim, ProjectionDim = o.ProjectionDim, Out = Path.Combine(outRoot, id), Seed = 0,
         });
     }
 
@@ -261,6 +272,7 @@ public static class BenchCoordinationCommand
         double CoordinationMsMedian, double CoordinationMsP90, IReadOnlyDictionary<string, double> PhasesMsMedian,
         IReadOnlyDictionary<string, CallStats> CallsByGrainType, GrainLoad? BusiestGrain, double WallSeconds);
 
-    public sealed record CoordinationResult(int Silos, int Workers, int BaselineWorkers, string Method, int Width, int MicroBatch, int ParameterShards,
+    public sealed record CoordinationResult(int Silos, int Workers, int BaselineWorkers, string Method, int Width, int HiddenDim, int ProjectionDim,
+        long Parameters, int MicroBatch, int ParameterShards,
         int DataShards, int Steps, int Warmup, int Cores, IReadOnlyList<RunMeasurement> Runs, double CoordinationRatio, double CoordinationP90Ratio);
 }

@@ -16,6 +16,7 @@ public sealed class BenchCoordinationTests
         var r = json.RootElement;
         Assert.Equal(3, r.GetProperty("silos").GetInt32());
         Assert.Equal(3, r.GetProperty("parameter_shards").GetInt32()); // one per silo by default
+        Assert.InRange(r.GetProperty("parameters").GetInt64(), 1000, 20_000); // ResNet-18 at width 1, heads of 16
         var runs = r.GetProperty("runs").EnumerateArray().ToArray();
         Assert.Equal([2, 4], runs.Select(run => run.GetProperty("workers").GetInt32()));
         string[]? phaseNames = null;
