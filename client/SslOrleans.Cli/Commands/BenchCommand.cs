@@ -7,5 +7,6 @@ namespace SslOrleans.Cli.Commands;
 public static class BenchCommand
 {
     public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, the gradient exchange, the numerics self-check, checkpoints, the data path",
-        BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create(), BenchDataCommand.Create(), BenchStepCommand.Create());
+        BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create(), BenchDataCommand.Create(),
+        BenchStepCommand.Create(), BenchCoordinationCommand.Create());
 }

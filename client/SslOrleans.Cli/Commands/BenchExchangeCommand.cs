@@ -21,7 +21,9 @@ namespace SslOrleans.Cli.Commands;
 /// <summary>
 /// sslo bench exchange: the exchange of one synchronous step (every worker pushes its gradient, the shards
 /// aggregate and apply the optimizer, every worker pulls the new parameters) across real silo processes on
-/// loopback, beside a memcpy and a raw loopback TCP transfer of the same bytes. One JSON object on the last line.
+/// loopback, beside a memcpy and a raw loopback TCP transfer of the same bytes, and gloo's allreduce of a float32 tensor of
+/// the same number of elements between as many processes (bench/allreduce.py in Debian's Python with torch.distributed).
+/// One JSON object on the last line.
 /// </summary>
 public static class BenchExchangeCommand
 {
@@ -40,23 +42,32 @@ public static class BenchExchangeCommand
             "--mirror-shards false measures without [default: true]",
             defaultValue: true);
         var silo = Flag.Text("--silo", "PATH", "The silo host's SslOrleans.Silo.dll (default: beside sslo, or artifacts/silo)");
+        var gloo = Flag.Switch("--gloo", "Also time gloo's allreduce of a float32 tensor of --params elements between --workers processes " +
+            "(bench/allreduce.py, PyTorch's torch.distributed) before the silos start; --gloo false skips it [default: true]",
+            defaultValue: true);
+        var python = Flag.Text("--python", "PATH", "The Python with torch.distributed (gloo) that runs bench/allreduce.py", DefaultPython);
         var command = new Command("exchange",
             "One step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback, beside a memcpy " +
-            "and a raw loopback TCP transfer of the same bytes; JSON as the last stdout line")
+            "and a raw loopback TCP transfer of the same bytes and gloo's allreduce of the same tensor; JSON as the last stdout line")
         {
-            parameters, workers, silos, shards, chunkBytes, dtype, rounds, mirror, silo,
+            parameters, workers, silos, shards, chunkBytes, dtype, rounds, mirror, silo, gloo, python,
         };
         command.SetAction((parsed, _) => RunAsync(parsed.GetValue(parameters), parsed.GetValue(workers), parsed.GetValue(silos),
             parsed.GetValue(shards) ?? 2 * parsed.GetValue(silos), parsed.GetValue(chunkBytes), parsed.GetValue(dtype)!, parsed.GetValue(rounds),
-            parsed.GetValue(mirror), parsed.GetValue(silo), parsed.Stdout(), parsed.Stderr()));
+            parsed.GetValue(mirror), parsed.GetValue(silo), parsed.GetValue(gloo) ? parsed.GetValue(python) : null, parsed.Stdout(), parsed.Stderr()));
         return command;
     }
 
+    /// <summary>Debian's Python (python3-torch); a pyenv or virtualenv python3 first on PATH usually has no torch.</summary>
+    public const string DefaultPython = "/usr/bin/python3";
+
     private static async Task<int> RunAsync(int parameters, int workers, int silos, int shards, int chunkBytes, string dtype, int rounds,
-        bool mirror, string? siloPath, TextWriter stdout, TextWriter stderr)
+        bool mirror, string? siloPath, string? python, TextWriter stdout, TextWriter stderr)
     {
         if (silos > 16) throw new SpecException($"bench exchange: --silos wants at most 16 processes on this machine, got {silos}");
+        GlooAllreduce? allreduce = python is null ? null : GlooAllreduce.Locate(python);
         string siloDll = SiloDll(siloPath);
+        if (allreduce is not null) await allreduce.CheckTorchAsync();
 
         var spec = RunPlan.WithMethodDefaults(new RunSpec
         {
@@ -80,6 +91,8 @@ public static class BenchExchangeCommand
             memcpy.Add(m);
             tcp.Add(t);
         }
+        // gloo's allreduce of the same tensor (float32, --params elements) between --workers processes, still before the silos.
+        GlooAllreduce.Result? glooResult = allreduce is null ? null : await allreduce.RunAsync(parameters, workers, rounds, stderr);
 
         await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr);
         var grains = cluster.Client;
@@ -128,9 +141,12 @@ public static class BenchExchangeCommand
             pushBytes, pullBytes, bytes,
             exchangeMs, Gbps(bytes, exchangeMs), Median(push), Median(apply), Median(pull), Gbps(bytes, wireMs),
             memcpyMs, Gbps(bytes, memcpyMs), tcpMs, Gbps(bytes, tcpMs),
-            exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs, mirror);
+            exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs, mirror,
+            glooResult?.MedianMs, glooResult is null ? null : Gbps(glooResult.Bytes, glooResult.MedianMs), glooResult?.Threads,
+            glooResult is null ? null : exchangeMs / glooResult.MedianMs);
         stderr.WriteLine($"  exchange {exchangeMs:F0} ms ({result.ExchangeGbps:F2} GB/s; moving bytes {wireMs:F0} ms), memcpy {memcpyMs:F0} ms ({result.MemcpyGbps:F2} GB/s), " +
-                         $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}");
+                         $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}" +
+                         (glooResult is null ? "" : $"; gloo allreduce {glooResult.MedianMs:F0} ms ({result.GlooGbps:F2} GB/s of the float32 tensor): exchange / gloo = {result.ExchangeOverGloo:F2}"));
         stdout.WriteLine(JsonSerializer.Serialize(result, JsonLines.Options));
         return 0;
     }
@@ -210,5 +226,6 @@ public static class BenchExchangeCommand
         long PushBytes, long PullBytes, long Bytes,
         double ExchangeMs, double ExchangeGbps, double PushMs, double AggregateMs, double PullMs, double WireGbps,
         double MemcpyMs, double MemcpyGbps, double TcpMs, double TcpGbps,
-        double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy, bool MirrorShards);
+        double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy, bool MirrorShards,
+        double? GlooMs, double? GlooGbps, int? GlooThreads, double? ExchangeOverGloo);
 }

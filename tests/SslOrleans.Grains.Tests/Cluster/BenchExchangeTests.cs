@@ -23,13 +23,35 @@ public sealed class BenchExchangeTests
         foreach (var key in new[] { "push_ms", "aggregate_ms", "pull_ms", "memcpy_ms", "tcp_ms" })
             Assert.True(r.GetProperty(key).GetDouble() > 0, key);
         Assert.Equal(r.GetProperty("exchange_ms").GetDouble() / r.GetProperty("tcp_ms").GetDouble(), r.GetProperty("exchange_over_tcp").GetDouble(), 1e-9);
+        // gloo's allreduce of the same tensor (float32, 300 000 elements) between 2 processes, by bench/allreduce.py.
+        double gloo = r.GetProperty("gloo_ms").GetDouble();
+        Assert.True(gloo > 0, "gloo_ms");
+        Assert.Equal(1, r.GetProperty("gloo_threads").GetInt32());
+        Assert.Equal(300_000 * 4 / (gloo / 1000) / 1e9, r.GetProperty("gloo_gbps").GetDouble(), 1e-9);
+        Assert.Equal(r.GetProperty("exchange_ms").GetDouble() / gloo, r.GetProperty("exchange_over_gloo").GetDouble(), 1e-9);
+        Assert.Contains("gloo allreduce of 300,000 float32 between 2 processes", stderr);
+        Assert.Contains("exchange / gloo = ", stderr);
         Assert.Contains("2 silo processes up", stderr);
+    }
+
+    [Fact]
+    public async Task Gloo_false_leaves_the_gloo_fields_empty()
+    {
+        var (code, stdout, stderr) = await SsloInProcess.RunAsync("bench", "exchange", "--params", "100000", "--workers", "1", "--silos", "1",
+            "--rounds", "1", "--chunk-bytes", "262144", "--silo", Silo, "--gloo", "false", "--python", "/nonexistent/python3");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        foreach (var key in new[] { "gloo_ms", "gloo_gbps", "gloo_threads", "exchange_over_gloo" })
+            Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty(key).ValueKind);
+        Assert.DoesNotContain("gloo", stderr);
     }
 
     [Theory]
     [InlineData("--gradient-dtype", "float16", "--gradient-dtype wants one of float64, float32, bfloat16")]
     [InlineData("--workers", "0", "--workers wants a positive integer")]
     [InlineData("--silo", "/nonexistent/SslOrleans.Silo.dll", "silo: no silo host at /nonexistent/SslOrleans.Silo.dll")]
+    [InlineData("--python", "/nonexistent/python3", "--python: no Python at /nonexistent/python3")]
+    [InlineData("--gloo", "maybe", "--gloo")]
     public async Task Bad_flags_are_named_before_any_process_starts(string flag, string value, string message)
     {
         var (code, _, stderr) = await SsloInProcess.RunAsync("bench", "exchange", "--params", "1000", flag, value);
