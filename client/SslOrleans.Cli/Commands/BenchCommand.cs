@@ -6,7 +6,7 @@ namespace SslOrleans.Cli.Commands;
 [Verb(70)]
 public static class BenchCommand
 {
-    public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, the gradient exchange, the numerics self-check, checkpoints, the data path",
+    public static Command Create() => Sslo.Group("bench", "Measurements: learning per method, one worker's step against PyTorch, the gradient exchange against gloo, coordination at scale, the numerics self-check, checkpoints, the data path",
         BenchLearnCommand.Create(), BenchExchangeCommand.Create(), BenchNumericsCommand.Create(), BenchCheckpointCommand.Create(), BenchDataCommand.Create(),
         BenchStepCommand.Create(), BenchCoordinationCommand.Create());
 }
