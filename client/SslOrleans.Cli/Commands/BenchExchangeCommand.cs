@@ -45,7 +45,7 @@ public static class BenchExchangeCommand
         var gloo = Flag.Switch("--gloo", "Also time gloo's allreduce of a float32 tensor of --params elements between --workers processes " +
             "(bench/allreduce.py, PyTorch's torch.distributed) before the silos start; --gloo false skips it [default: true]",
             defaultValue: true);
-        var python = Flag.Text("--python", "PATH", "The Python with torch.distributed (gloo) that runs bench/allreduce.py", DefaultPython);
+        var python = Flag.Text("--python", "PATH", "The Python with torch.distributed (gloo) that runs bench/allreduce.py", BenchScripts.DefaultPython);
         var command = new Command("exchange",
             "One step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback, beside a memcpy " +
             "and a raw loopback TCP transfer of the same bytes and gloo's allreduce of the same tensor; JSON as the last stdout line")
@@ -57,9 +57,6 @@ public static class BenchExchangeCommand
             parsed.GetValue(mirror), parsed.GetValue(silo), parsed.GetValue(gloo) ? parsed.GetValue(python) : null, parsed.Stdout(), parsed.Stderr()));
         return command;
     }
-
-    /// <summary>Debian's Python (python3-torch); a pyenv or virtualenv python3 first on PATH usually has no torch.</summary>
-    public const string DefaultPython = "/usr/bin/python3";
 
     private static async Task<int> RunAsync(int parameters, int workers, int silos, int shards, int chunkBytes, string dtype, int rounds,
         bool mirror, string? siloPath, string? python, TextWriter stdout, TextWriter stderr)

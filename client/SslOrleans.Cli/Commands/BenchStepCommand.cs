@@ -44,7 +44,7 @@ public static class BenchStepCommand
         var graphCache = Flag.NonNegativeInteger("--graph-cache-images",
             "Images whose embedding-pass graphs a replica keeps for the gradient pass (SimCLR; 0: every micro-batch computed twice, as before)", Replica.DefaultGraphCacheImages);
         var pytorch = Flag.Switch("--pytorch", "Run the same step in PyTorch beside ours; --pytorch false measures ours alone [default: true]", defaultValue: true);
-        var python = Flag.Text("--python", "PATH", "The Python that has torch (Debian's)", "/usr/bin/python3");
+        var python = Flag.Text("--python", "PATH", "The Python that has torch (Debian's)", BenchScripts.DefaultPython);
         var script = Flag.Text("--script", "PATH", "bench/step.py (default: found in the repository above sslo, or under the current folder)");
         var seed = Flag.Integer("--seed", "Seed of the model, the images and the views", 0);
         var json = CommonOptions.Json();
@@ -223,12 +223,7 @@ public static class BenchStepCommand
 
     private static JsonObject RunPyTorch(Settings o, string script)
     {
-        var start = new ProcessStartInfo(o.Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(o.Python);
         // PyTorch runs as its users run it: where this process's guard capped oneDNN (AMD with AVX-512), the cap it
         // put into the environment is not handed on (Debian's PyTorch 1.13 computes right there, docs/architecture.md).
         if (OneDnnIsaGuard.Decision.CapIsa is not null) start.Environment.Remove(OneDnnIsaGuard.IsaVariable);
@@ -239,38 +234,20 @@ public static class BenchStepCommand
                      "--extract-batch", I(o.ExtractBatch), "--seed", o.Seed.ToString(CultureInfo.InvariantCulture),
                  })
             start.ArgumentList.Add(arg);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new SpecException($"bench step: --python {o.Python} did not start");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new SpecException($"bench step: --python {o.Python} cannot run ({e.Message}); give Debian's Python with torch, or --pytorch false");
-        }
-        using (process)
-        {
-            var stderrTask = process.StandardError.ReadToEndAsync();
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            var errors = stderrTask.Result;
-            var last = output.TrimEnd().Split('\n').LastOrDefault() ?? "";
-            if (process.ExitCode != 0 || !last.StartsWith('{'))
-                throw new SpecException($"bench step: {o.Python} {script} failed (exit {process.ExitCode}): {Tail(errors)}; --pytorch false measures ours alone");
-            return JsonNode.Parse(last)!.AsObject();
-        }
+        // The command is synchronous (our side's tensors are bound to this thread); the run awaits nothing of ours.
+        var (code, output, errors) = BenchScripts.RunAsync(start, TimeSpan.FromHours(2), "give Debian's Python with torch, or --pytorch false").GetAwaiter().GetResult();
+        if (code != 0 || BenchScripts.LastJsonLine(output) is not { } last)
+            throw new SpecException($"bench step: {o.Python} {script} failed (exit {code}): {Tail(errors)}; --pytorch false measures ours alone");
+        return JsonNode.Parse(last)!.AsObject();
     }
 
-    /// <summary>bench/step.py: given, or in the repository above this program (artifacts/bin, a test's bin folder), or under the current folder.</summary>
+    /// <summary>bench/step.py: given, or where <see cref="BenchScripts.Find"/> finds it.</summary>
     public static string Script(string? given)
     {
         if (given is not null)
             return File.Exists(given) ? Path.GetFullPath(given) : throw new SpecException($"bench step: --script {given} does not exist");
-        var candidates = new List<string>();
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent) candidates.Add(Path.Combine(dir.FullName, "bench", "step.py"));
-        candidates.Add(Path.GetFullPath(Path.Combine("bench", "step.py")));
-        return candidates.FirstOrDefault(File.Exists)
-            ?? throw new SpecException("bench step: bench/step.py is not above sslo's folder nor under the current one; pass --script PATH, or --pytorch false");
+        return BenchScripts.Find("step.py")
+            ?? throw new SpecException("bench step: bench/step.py is not beside sslo, above its folder nor above the current one; pass --script PATH, or --pytorch false");
     }
 
     private static void PrintTable(TextWriter stdout, Settings o, Side ours, JsonObject? theirs, double? ratio, double? extractRatio)
