@@ -6,12 +6,24 @@ namespace SslOrleans.Hosting;
 /// <summary>Ports on 127.0.0.1 for processes started on this machine.</summary>
 public static class Loopback
 {
-    /// <summary>A port free right now (the OS's pick for a listener that is closed again).</summary>
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>A port free right now (the OS's pick for a listener that is closed again), and never one this process was
+    /// given before: a closed listener's port may be the OS's next pick, and a silo given the same port twice (as its silo
+    /// and its HTTP port) refuses to start.</summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        for (int attempt = 1; ; attempt++)
+        {
+            int port;
+            using (var l = new TcpListener(IPAddress.Loopback, 0))
+            {
+                l.Start();
+                port = ((IPEndPoint)l.LocalEndpoint).Port;
+            }
+            lock (Given)
+                if (Given.Add(port) || attempt >= 1000) return port;
+        }
     }
 
     /// <summary>Waits until something accepts connections on the port; <paramref name="checkAlive"/> runs between
