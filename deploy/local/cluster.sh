@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # A local multi-silo SslOrleans cluster with Redis clustering, one process per silo.
 #
-#   deploy/local/cluster.sh up N     start Redis (unless one answers on the port) and N silos; the last stdout line is
-#                                    the connection for  sslo pretrain --cluster CONN
+#   deploy/local/cluster.sh up N [--tls]
+#                                    start Redis (unless one answers on the port) and N silos; the last stdout line is
+#                                    the connection for  sslo pretrain --cluster CONN. With --tls: a development CA
+#                                    (openssl) in STATE/tls issues one certificate per silo and one for clients; silos
+#                                    speak mutual TLS (Orleans and the tensor data plane) and the connection names the
+#                                    client's files: ?tls-cert=…&tls-key=…&tls-ca=…
 #   deploy/local/cluster.sh status   the recorded processes, silos by number ("silo 3 pid 1234: running"), and whether
 #                                    they run (exit 1 when no silo runs); under each running silo its metrics URL
 #                                    ("    metrics http://127.0.0.1:PORT/metrics") and its run page ("    page http://…/")
@@ -30,7 +34,7 @@ say() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -179,6 +183,41 @@ cmd_status() {
   [ $up -eq 1 ]
 }
 
+install_openssl() {
+  command -v openssl >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null 2>&1 || die "openssl is missing and there is no apt-get here: install OpenSSL for --tls"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing openssl (Debian package)"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl >/dev/null
+}
+
+# make_ca: a development certificate authority for this cluster only (P-256, 30 days) in $state/tls; its key stays
+# there so that add can issue certificates for new silos. Not for production: docs/security.md.
+make_ca() {
+  install_openssl
+  mkdir -p "$state/tls"
+  chmod 700 "$state/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -keyout "$state/tls/ca.key" -out "$state/tls/ca.crt" -subj "/CN=sslo development CA $CLUSTER_ID" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null \
+    || die "openssl could not make the development CA in $state/tls"
+}
+
+# issue NAME: a certificate NAME.crt (key NAME.key, mode 600) signed by the development CA, good as TLS server and
+# client (silos are both), for 127.0.0.1 and localhost.
+issue() {
+  local name=$1 dir="$state/tls"
+  ( umask 077
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" \
+      -subj "/CN=sslo $name" 2>/dev/null &&
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 -out "$dir/$name.crt" \
+      -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\n') 2>/dev/null
+  ) || die "openssl could not issue the certificate $name in $dir"
+  rm -f "$dir/$name.csr"
+}
+
 # start_silo K THREADS: starts silo K of the recorded cluster in the background with devices cpu@THREADS, free
 # ports and its log in silo-K.log, and records its pid in silo-K.pid and its HTTP port (run page, /metrics) in silo-K.http.
 start_silo() {
@@ -191,6 +230,9 @@ start_silo() {
       Silo__ConnectionString="127.0.0.1:$REDIS_PORT" Silo__AdvertisedIP=127.0.0.1 \
       Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" SslTraining__Devices="cpu@$threads" \
       Logging__LogLevel__SslOrleans=Information
+    if [ "${TLS:-0}" = 1 ]; then
+      export Tls__Certificate="$state/tls/silo-$k.crt" Tls__Key="$state/tls/silo-$k.key" Tls__Authority="$state/tls/ca.crt"
+    fi
     exec nohup dotnet "$silo_dll" </dev/null >"$state/silo-$k.log" 2>&1
   ) &
   echo $! > "$state/silo-$k.pid"
@@ -225,8 +267,16 @@ wait_ready() {
 }
 
 cmd_up() {
-  local n=${1:-}
+  local n=${1:-} tls=0
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "up needs the number of silos, e.g. up 2"
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --tls) tls=1 ;;
+      *) die "up: unknown option '$1' (up N [--tls])" ;;
+    esac
+    shift
+  done
   [[ "$redis_port" =~ ^[1-9][0-9]*$ ]] || die "SSLO_REDIS_PORT '$redis_port' is not a port"
   if running; then
     die "a cluster from $state is running ($(grep -h '^CLUSTER_ID=' "$state/cluster.env" 2>/dev/null || echo 'see status')): run deploy/local/cluster.sh down first, or set SSLO_CLUSTER_DIR"
@@ -262,12 +312,22 @@ cmd_up() {
   threads=$(( $(nproc) / n )); (( threads >= 1 )) || threads=1
   if [ $redis_started = 1 ]; then connection="redis://127.0.0.1:$redis_port"
   else connection="redis://127.0.0.1:$redis_port?cluster=$CLUSTER_ID&service=$SERVICE_ID"; fi   # a shared Redis may hold other clusters
+  TLS=$tls
+  local k
+  if [ "$tls" = 1 ]; then
+    make_ca
+    issue client
+    for (( k = 1; k <= n; k++ )); do issue "silo-$k"; done
+    # The client's files by reference: sslo … --cluster takes the line as it is.
+    [[ "$connection" == *\?* ]] && connection="$connection&" || connection="$connection?"
+    connection="${connection}tls-cert=$state/tls/client.crt&tls-key=$state/tls/client.key&tls-ca=$state/tls/ca.crt"
+    say "TLS: development CA $state/tls/ca.crt; silo and client certificates beside it"
+  fi
   {
     echo "CLUSTER_ID=$CLUSTER_ID"; echo "SERVICE_ID=$SERVICE_ID"; echo "REDIS_PORT=$redis_port"
-    echo "REDIS_STARTED=$redis_started"; echo "CONNECTION='$connection'"; echo "SILOS=$n"
+    echo "REDIS_STARTED=$redis_started"; echo "CONNECTION='$connection'"; echo "SILOS=$n"; echo "TLS=$tls"
   } > "$state/cluster.env"
 
-  local k
   for (( k = 1; k <= n; k++ )); do start_silo "$k" "$threads"; done
   wait_ready $(seq 1 "$n") || false
   trap - EXIT INT TERM
@@ -288,6 +348,7 @@ cmd_add() {
   # An add that fails or is interrupted stops its silo; the number stays taken (status shows it not running).
   trap 'echo "cluster: add failed; stopping silo '"$k"'" >&2; p=$(silo_pid '"$k"'); alive "$p" && stop_pids SslOrleans.Silo.dll "$p"' EXIT
   trap 'exit 130' INT TERM
+  [ "${TLS:-0}" = 1 ] && issue "silo-$k"
   start_silo "$k" 1
   wait_ready "$k" || false
   trap - EXIT INT TERM

@@ -14,10 +14,13 @@ public sealed class SslConfigurationException(string key, string message) : Exce
 internal sealed class SectionReader
 {
     private readonly IConfigurationSection section;
+    private readonly IReadOnlyCollection<string> secrets;
 
-    public SectionReader(IConfiguration configuration, string name, IReadOnlyCollection<string> known)
+    /// <param name="secrets">Keys whose values may hold a password or an account key: errors never show them.</param>
+    public SectionReader(IConfiguration configuration, string name, IReadOnlyCollection<string> known, IReadOnlyCollection<string>? secrets = null)
     {
         section = configuration.GetSection(name);
+        this.secrets = secrets ?? [];
         foreach (var child in section.GetChildren())
         {
             if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
@@ -32,7 +35,9 @@ internal sealed class SectionReader
     public string? Text(string key) => section[key] is { Length: > 0 } v ? v.Trim() : null;
 
     public SslConfigurationException Error(string key, string problem) =>
-        new(Path(key), $"{Path(key)} '{section[key]}': {problem}");
+        new(Path(key), secrets.Contains(key, StringComparer.OrdinalIgnoreCase)
+            ? $"{Path(key)} (its value is not shown: it may hold a secret): {problem}"
+            : $"{Path(key)} '{section[key]}': {problem}");
 
     public int? Int(string key, int min, int max, string what)
     {

@@ -65,7 +65,8 @@ public sealed class SiloConfiguration
 
     public static SiloConfiguration From(IConfiguration configuration)
     {
-        var s = new SectionReader(configuration, Section, Keys);
+        // A Redis URL may carry a password, an Azure string an account key: errors name the key, never show the value.
+        var s = new SectionReader(configuration, Section, Keys, secrets: [nameof(ConnectionString)]);
         var defaults = new SiloConfiguration();
 
         var clusterId = s.Text(nameof(ClusterId)) ?? defaults.ClusterId;
@@ -144,6 +145,8 @@ public static class SslSiloExtensions
     {
         var c = SiloConfiguration.From(configuration);
         SslTrainingConfiguration.From(configuration); // the section is checked before anything is built
+        var tls = TlsConfiguration.From(configuration);
+        if (tls is not null) silo.UseClusterTls(tls);
         switch (c.Clustering)
         {
             case ClusteringKind.Localhost:
@@ -162,6 +165,7 @@ public static class SslSiloExtensions
         {
             SslTrainingConfiguration.Bind(configuration, o);
             SslTrainingConfiguration.BindStorage(configuration, o);
+            o.Tls = tls;
         });
         // A run's coordinator state outlives its silo in the store that holds the cluster's membership.
         switch (c.Clustering)
@@ -191,7 +195,7 @@ public static class SslSiloExtensions
 /// <summary>Logs the silo's one start line once it is active in the cluster (deploy/local/cluster.sh waits for it), just
 /// after the Active stage, so that what starts in that stage (the HTTP endpoint) already listens when the line appears.</summary>
 internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration c, LocalDeviceSlots slots, ILocalSiloDetails local,
-    Storage.Checkpoints.ICheckpointStoreFactory stores, Web.SslWebOptions? web = null)
+    Storage.Checkpoints.ICheckpointStoreFactory stores, Web.SslWebOptions? web = null, Abstractions.Security.ClusterTls? tls = null)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     public const string Marker = "sslo silo ready:";
@@ -200,11 +204,12 @@ internal sealed class SiloReadyLog(ILogger<SiloReadyLog> log, SiloConfiguration 
         lifecycle.Subscribe(nameof(SiloReadyLog), ServiceLifecycleStage.Active + 1, _ =>
         {
             log.LogInformation("{Marker} cluster {ClusterId} (service {ServiceId}), clustering {Clustering} ({Membership}), silo {Silo}, " +
-                "silo port {SiloPort}, gateway port {GatewayPort}, http port {HttpPort}, devices {Devices}, pid {Pid}, {OneDnn}, blob storage: {Storage}",
+                "silo port {SiloPort}, gateway port {GatewayPort}, http port {HttpPort}, devices {Devices}, pid {Pid}, {OneDnn}, blob storage: {Storage}, tls: {Tls}",
                 Marker, c.ClusterId, c.ServiceId, c.Clustering, c.MembershipDisplay, local.SiloAddress, c.SiloPort, c.GatewayPort,
                 web is null ? "off" : web.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 DeviceSlots.Format(slots.Slots), Environment.ProcessId, Core.Numerics.OneDnnIsaGuard.Decision,
-                stores is Storage.Checkpoints.CheckpointStoreFactory f ? f.Options.Describe() : "not configured");
+                stores is Storage.Checkpoints.CheckpointStoreFactory f ? f.Options.Describe() : "not configured",
+                tls?.Describe() ?? "off (plain TCP)");
             return Task.CompletedTask;
         });
 }

@@ -47,7 +47,7 @@ public static class SslTrainingConfiguration
     public static void BindStorage(IConfiguration configuration, SslTrainingOptions options)
     {
         var s = new SectionReader(configuration, Storage.StorageOptions.Section,
-            ["ConnectionString", "AccountUrl", "SingleShotBytes", "BlockBytes", "Concurrency", "MaxRetries", "CacheFolder"]);
+            ["ConnectionString", "AccountUrl", "SingleShotBytes", "BlockBytes", "Concurrency", "MaxRetries", "CacheFolder"], secrets: ["ConnectionString"]);
         var o = options.Storage;
         long? Bytes(string key) => s.Int(key, 1, 2000 << 20, "must be a whole number of bytes from 1 to 2000 MiB");
         options.Storage = o with

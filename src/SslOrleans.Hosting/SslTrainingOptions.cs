@@ -22,6 +22,8 @@ public sealed class SslTrainingOptions
     public int DataPort { get; set; }
     /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
     public Storage.StorageOptions Storage { get; set; } = new();
+    /// <summary>The cluster's mutual-TLS identity (section "Tls"): the tensor data plane authenticates with it too; null = plain TCP.</summary>
+    public Abstractions.Security.ClusterTls? Tls { get; set; }
 
     public void Validate()
     {

@@ -19,10 +19,12 @@ public interface ITrainingCluster : IAsyncDisposable
 public sealed class ClusterClientHost : ITrainingCluster
 {
     private readonly IHost host;
+    private readonly IDisposable? tls;
 
-    private ClusterClientHost(IHost host, ClusterConnection connection)
+    private ClusterClientHost(IHost host, ClusterConnection connection, IDisposable? tls)
     {
         this.host = host;
+        this.tls = tls;
         Connection = connection;
     }
 
@@ -49,6 +51,8 @@ public sealed class ClusterClientHost : ITrainingCluster
         try { options = TrainingClientOptions.From(builder.Configuration); }
         catch (ArgumentException e) { throw new ClusterConnectionException(e.Message, e); }
         configure?.Invoke(options);
+        // Loaded before anything connects: a missing or untrusted file is reported as such, not as a refused handshake.
+        var tls = resolved.Tls?.Load();
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -69,6 +73,7 @@ public sealed class ClusterClientHost : ITrainingCluster
                     break;
             }
             client.AddTrainingClient(options);
+            if (tls is not null) client.UseClusterTls(tls);
         });
         // The caller owns Ctrl+C (the CLI stops the run with a checkpoint): the host must not close the client under it.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
@@ -80,15 +85,23 @@ public sealed class ClusterClientHost : ITrainingCluster
         catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
         {
             host.Dispose();
-            throw new ClusterConnectionException($"cannot join cluster {resolved.ClusterId} (service {resolved.ServiceId}) through {resolved.Display}: {e.Message.Split('\n')[0]}", e);
+            var hint = tls is null
+                ? $" (the cluster may require TLS: then give the client's files in the connection, ?{ClusterTlsFiles.CertificateKey}=…&{ClusterTlsFiles.KeyKey}=…&{ClusterTlsFiles.AuthorityKey}=…)"
+                : $" (with TLS: {tls.Describe()}; the silos refuse a certificate that does not chain to their authority)";
+            tls?.Dispose();
+            throw new ClusterConnectionException($"cannot join cluster {resolved.ClusterId} (service {resolved.ServiceId}) through {resolved.Display}{hint}: {e.Message.Split('\n')[0]}", e);
         }
-        return new ClusterClientHost(host, resolved);
+        return new ClusterClientHost(host, resolved, tls);
     }
 
     public async ValueTask DisposeAsync()
     {
         try { await host.StopAsync(TimeSpan.FromSeconds(10)); }
-        finally { host.Dispose(); }
+        finally
+        {
+            host.Dispose();
+            tls?.Dispose();
+        }
     }
 }
 

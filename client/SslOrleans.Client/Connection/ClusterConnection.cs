@@ -33,7 +33,7 @@ public sealed class ClusterConnection
     public const string LocalhostClusterId = "sslo-dev";
     private const string Forms = "expected redis://host:port[?cluster=ID&service=ID], an Azure Storage connection string " +
         "(TableEndpoint=…, AccountName=…;AccountKey=…, or UseDevelopmentStorage=true; optional ClusterId=…;ServiceId=…) " +
-        "or localhost:GATEWAYPORT[,PORT…][?cluster=ID]";
+        "or localhost:GATEWAYPORT[,PORT…][?cluster=ID]; a cluster with TLS also needs tls-cert=FILE&tls-key=FILE&tls-ca=FILE (TlsCert=…;TlsKey=…;TlsCa=… in an Azure string)";
 
     /// <summary>How long discovery waits for the store before it reports it unreachable.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
@@ -63,6 +63,11 @@ public sealed class ClusterConnection
     public AzureTableAddress? Azure { get; }
     /// <summary>The gateway ports of a localhost cluster.</summary>
     public IReadOnlyList<int> GatewayPorts { get; }
+    /// <summary>The client's mutual-TLS files when the cluster requires TLS (query keys tls-cert, tls-key, tls-ca); null: plain TCP.</summary>
+    public ClusterTlsFiles? Tls { get; private init; }
+
+    /// <summary>The query keys of a redis:// or localhost: connection.</summary>
+    private static readonly string[] QueryKeys = ["cluster", "service", ClusterTlsFiles.CertificateKey, ClusterTlsFiles.KeyKey, ClusterTlsFiles.AuthorityKey];
 
     public override string ToString() =>
         ClusterId is null ? Display : $"{Display} (cluster {ClusterId}, service {ServiceId ?? DefaultServiceId})";
@@ -78,11 +83,14 @@ public sealed class ClusterConnection
             catch (FormatException e) { throw new ClusterConnectionException($"--cluster '{Redact(text)}': {e.Message}; {Forms}"); }
             foreach (var key in redis.Query.Keys)
             {
-                if (!key.Equals("cluster", StringComparison.OrdinalIgnoreCase) && !key.Equals("service", StringComparison.OrdinalIgnoreCase))
-                    throw new ClusterConnectionException($"--cluster '{Redact(text)}': unknown query key '{key}'; known: cluster, service");
+                if (!QueryKeys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                    throw new ClusterConnectionException($"--cluster '{Redact(text)}': unknown query key '{key}'; known: {string.Join(", ", QueryKeys)}");
             }
             return new ClusterConnection(ClusterStore.Redis, redis.Display,
-                redis.Query.GetValueOrDefault("cluster"), redis.Query.GetValueOrDefault("service"), redis, null);
+                redis.Query.GetValueOrDefault("cluster"), redis.Query.GetValueOrDefault("service"), redis, null)
+            {
+                Tls = ClusterTlsFiles.From(redis.Query, ClusterTlsFiles.CertificateKey, ClusterTlsFiles.KeyKey, ClusterTlsFiles.AuthorityKey, "--cluster"),
+            };
         }
         if (AzureTableAddress.LooksLikeAzure(text))
         {
@@ -90,7 +98,10 @@ public sealed class ClusterConnection
             try { azure = AzureTableAddress.Parse(text); }
             catch (FormatException e) { throw new ClusterConnectionException($"--cluster (an Azure Storage connection string): {e.Message}"); }
             return new ClusterConnection(ClusterStore.AzureTable, azure.Display,
-                azure.Extras.GetValueOrDefault("ClusterId"), azure.Extras.GetValueOrDefault("ServiceId"), null, azure);
+                azure.Extras.GetValueOrDefault("ClusterId"), azure.Extras.GetValueOrDefault("ServiceId"), null, azure)
+            {
+                Tls = ClusterTlsFiles.From(azure.Extras, ClusterTlsFiles.AzureCertificateKey, ClusterTlsFiles.AzureKeyKey, ClusterTlsFiles.AzureAuthorityKey, "--cluster"),
+            };
         }
         if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) return ParseLocalhost(text);
         throw new ClusterConnectionException($"--cluster '{Redact(text)}': {Forms}");
@@ -107,9 +118,9 @@ public sealed class ClusterConnection
             {
                 var kv = pair.Split('=', 2);
                 if (kv.Length != 2 || kv[1].Length == 0) throw new ClusterConnectionException($"--cluster '{text}': query part '{pair}' must be key=value");
-                if (!kv[0].Equals("cluster", StringComparison.OrdinalIgnoreCase) && !kv[0].Equals("service", StringComparison.OrdinalIgnoreCase))
-                    throw new ClusterConnectionException($"--cluster '{text}': unknown query key '{kv[0]}'; known: cluster, service");
-                query[kv[0]] = kv[1];
+                if (!QueryKeys.Contains(kv[0], StringComparer.OrdinalIgnoreCase))
+                    throw new ClusterConnectionException($"--cluster '{text}': unknown query key '{kv[0]}'; known: {string.Join(", ", QueryKeys)}");
+                query[kv[0]] = Uri.UnescapeDataString(kv[1]);
             }
             rest = rest[..q];
         }
@@ -121,12 +132,15 @@ public sealed class ClusterConnection
             ports.Add(port);
         }
         return new ClusterConnection(ClusterStore.Localhost, $"localhost:{string.Join(',', ports)}",
-            query.GetValueOrDefault("cluster") ?? LocalhostClusterId, query.GetValueOrDefault("service") ?? DefaultServiceId, null, null, ports);
+            query.GetValueOrDefault("cluster") ?? LocalhostClusterId, query.GetValueOrDefault("service") ?? DefaultServiceId, null, null, ports)
+        {
+            Tls = ClusterTlsFiles.From(query, ClusterTlsFiles.CertificateKey, ClusterTlsFiles.KeyKey, ClusterTlsFiles.AuthorityKey, "--cluster"),
+        };
     }
 
     /// <summary>This connection with the cluster fixed (a discovered one).</summary>
     public ClusterConnection For(DiscoveredCluster cluster) =>
-        new(Store, Display, cluster.ClusterId, cluster.ServiceId, Redis, Azure, GatewayPorts);
+        new(Store, Display, cluster.ClusterId, cluster.ServiceId, Redis, Azure, GatewayPorts) { Tls = Tls };
 
     /// <summary>
     /// The cluster to join: the one named, or the only cluster of the store with active silos. No such cluster, several,

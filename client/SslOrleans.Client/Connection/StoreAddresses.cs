@@ -82,12 +82,13 @@ public sealed record RedisAddress(ConfigurationOptions Options, string Display, 
 
 /// <summary>
 /// An Azure Storage connection string that names a table service: with TableEndpoint=…, AccountName=…;AccountKey=…, or
-/// UseDevelopmentStorage=true (Azurite on its default ports). Extra parts <c>ClusterId=…;ServiceId=…</c> are taken out
+/// UseDevelopmentStorage=true (Azurite on its default ports). Extra parts <c>ClusterId=…;ServiceId=…</c> (and a client's
+/// TLS files <c>TlsCert=…;TlsKey=…;TlsCa=…</c>) are taken out
 /// before the string reaches the Azure client.
 /// </summary>
 public sealed record AzureTableAddress(string ConnectionString, string Display, IReadOnlyDictionary<string, string> Extras)
 {
-    private static readonly string[] ExtraKeys = ["ClusterId", "ServiceId"];
+    private static readonly string[] ExtraKeys = ["ClusterId", "ServiceId", ClusterTlsFiles.AzureCertificateKey, ClusterTlsFiles.AzureKeyKey, ClusterTlsFiles.AzureAuthorityKey];
     private static readonly string[] SecretKeys = ["AccountKey", "SharedAccessSignature"];
 
     public static bool LooksLikeAzure(string text) =>

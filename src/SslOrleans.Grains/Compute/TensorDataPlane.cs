@@ -291,4 +291,8 @@ public sealed class TensorDataPlane(IGrainFactory grains, ILocalSiloDetails silo
 }
 
 /// <summary>Whether silos move cross-silo tensor chunks over <see cref="TensorDataPlane"/>, and on which port.</summary>
-public sealed record TensorDataPlaneOptions(bool Enabled = true, int Port = 0);
+public sealed record TensorDataPlaneOptions(bool Enabled = true, int Port = 0)
+{
+    /// <summary>Mutual TLS for every connection of the plane; null = plain TCP.</summary>
+    public Abstractions.Security.ClusterTls? Tls { get; init; }
+}
