@@ -14,12 +14,15 @@ namespace SslOrleans.Grains;
 public static class RunSpecOptions
 {
     /// <param name="data">The run's dataset: its channels and image side shape the backbone.</param>
-    public static MethodOptions Method(RunSpec spec, IImageSource data)
+    public static MethodOptions Method(RunSpec spec, IImageSource data) => Method(spec, data.Channels, data.Height);
+
+    /// <param name="channels">The images' channels and <paramref name="side"/> their height, which shape the backbone.</param>
+    public static MethodOptions Method(RunSpec spec, int channels, int side)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec = Runs.RunPlan.WithMethodDefaults(spec);
         var tokenizer = spec.Tokenizer;
-        return new(spec.Method, new BackboneOptions(spec.Backbone!, spec.Width, data.Channels, spec.Stem!, spec.PatchSize, data.Height),
+        return new(spec.Method, new BackboneOptions(spec.Backbone!, spec.Width, channels, spec.Stem!, spec.PatchSize, side),
             spec.Seed, spec.HiddenDim, spec.ProjectionDim, spec.TauBase, spec.Temperature, spec.BarlowLambda, spec.BarlowScale,
             spec.MaskRatio, spec.NormPixLoss, spec.DecoderDim, spec.DecoderDepth,
             Tokenizer: tokenizer is null ? null : () => TokenizerCheckpoint.Load(tokenizer));

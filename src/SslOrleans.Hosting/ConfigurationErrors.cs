@@ -46,6 +46,20 @@ internal sealed class SectionReader
             ? v : throw Error(key, what);
     }
 
+    public long? Long(string key, long min, long max, string what)
+    {
+        if (Text(key) is not { } text) return null;
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max
+            ? v : throw Error(key, what);
+    }
+
+    /// <summary>A list: the key's text split at ';' and ',', or its array children (Key:0, Key:1, …).</summary>
+    public IReadOnlyList<string> List(string key)
+    {
+        if (Text(key) is { } text) return [text];
+        return section.GetSection(key).GetChildren().Select(c => c.Value).OfType<string>().Where(v => v.Trim().Length > 0).ToList();
+    }
+
     public int? Port(string key) => Int(key, 1, 65535, "must be a TCP port, a whole number from 1 to 65535");
 
     public TimeSpan? Duration(string key, TimeSpan min)

@@ -22,7 +22,9 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
     /// <summary>Each silo's HTTP endpoint (run page, /api/runs, /metrics, /healthz), in start order.</summary>
     public IReadOnlyList<Uri> WebAddresses => web;
 
-    public static async Task<LocalSiloProcesses> StartAsync(string siloDll, int count, int slotsPerSilo, TextWriter log, TimeSpan? timeout = null)
+    /// <param name="environment">More configuration for every silo, e.g. SslTraining__ExchangeBench=true.</param>
+    public static async Task<LocalSiloProcesses> StartAsync(string siloDll, int count, int slotsPerSilo, TextWriter log, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var cluster = new LocalSiloProcesses();
         try
@@ -33,7 +35,7 @@ public sealed class LocalSiloProcesses : IAsyncDisposable
             var httpPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
             cluster.web.AddRange(httpPorts.Select(p => new Uri($"http://127.0.0.1:{p}/")));
             for (int i = 0; i < count; i++)
-                cluster.Start(siloDll, new Dictionary<string, string>
+                cluster.Start(siloDll, new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
                 {
                     ["Silo__ClusterId"] = clusterId,
                     ["Silo__Clustering"] = "Localhost",

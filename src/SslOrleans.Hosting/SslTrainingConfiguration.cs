@@ -5,7 +5,8 @@ namespace SslOrleans.Hosting;
 
 /// <summary>
 /// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
-/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo. Silos and cluster clients read the same section, so that
+/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo, DataPlane, DataPort, the run limits
+/// MaxParameters, MaxBatch and MaxMicroBatch, and ExchangeBench. Silos and cluster clients read the same section, so that
 /// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
 /// </summary>
 public static class SslTrainingConfiguration
@@ -14,7 +15,8 @@ public static class SslTrainingConfiguration
 
     private static readonly string[] Keys =
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
-         nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort)];
+         nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort),
+         nameof(SslTrainingOptions.MaxParameters), nameof(SslTrainingOptions.MaxBatch), nameof(SslTrainingOptions.MaxMicroBatch), nameof(SslTrainingOptions.ExchangeBench)];
 
     /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
     public static void Bind(IConfiguration configuration, SslTrainingOptions options)
@@ -40,14 +42,22 @@ public static class SslTrainingConfiguration
             options.DataPlane = bool.TryParse(plane, out var on) ? on : throw s.Error(nameof(SslTrainingOptions.DataPlane), "must be true or false");
         if (s.Int(nameof(SslTrainingOptions.DataPort), 0, 65535, "must be 0 (any free port) or a TCP port") is { } port)
             options.DataPort = port;
+        if (s.Long(nameof(SslTrainingOptions.MaxParameters), 1, long.MaxValue, "must be a whole number of parameters, at least 1") is { } parameters)
+            options.MaxParameters = parameters;
+        if (s.Int(nameof(SslTrainingOptions.MaxBatch), 2, int.MaxValue, "must be a whole number of images, at least 2") is { } batch)
+            options.MaxBatch = batch;
+        if (s.Int(nameof(SslTrainingOptions.MaxMicroBatch), 2, int.MaxValue, "must be a whole number of images, at least 2") is { } micro)
+            options.MaxMicroBatch = micro;
+        if (s.Text(nameof(SslTrainingOptions.ExchangeBench)) is { } bench)
+            options.ExchangeBench = bool.TryParse(bench, out var enabled) ? enabled : throw s.Error(nameof(SslTrainingOptions.ExchangeBench), "must be true or false");
     }
 
     /// <summary>The "Storage" section: ConnectionString or AccountUrl, SingleShotBytes, BlockBytes, Concurrency, MaxRetries,
-    /// CacheFolder. SSLO_STORAGE in the environment wins over both account keys.</summary>
+    /// CacheFolder, AllowedRoots ("/data;/runs;az://checkpoints", or an array). SSLO_STORAGE in the environment wins over both account keys.</summary>
     public static void BindStorage(IConfiguration configuration, SslTrainingOptions options)
     {
         var s = new SectionReader(configuration, Storage.StorageOptions.Section,
-            ["ConnectionString", "AccountUrl", "SingleShotBytes", "BlockBytes", "Concurrency", "MaxRetries", "CacheFolder"], secrets: ["ConnectionString"]);
+            ["ConnectionString", "AccountUrl", "SingleShotBytes", "BlockBytes", "Concurrency", "MaxRetries", "CacheFolder", "AllowedRoots"], secrets: ["ConnectionString"]);
         var o = options.Storage;
         long? Bytes(string key) => s.Int(key, 1, 2000 << 20, "must be a whole number of bytes from 1 to 2000 MiB");
         options.Storage = o with
@@ -59,8 +69,15 @@ public static class SslTrainingConfiguration
             Concurrency = s.Int("Concurrency", 1, 64, "must be a whole number from 1 to 64") ?? o.Concurrency,
             MaxRetries = s.Int("MaxRetries", 0, 20, "must be a whole number from 0 to 20") ?? o.MaxRetries,
             CacheFolder = s.Text("CacheFolder") ?? o.CacheFolder,
+            AllowedRoots = s.List("AllowedRoots") is { Count: > 0 } roots ? Roots(s, roots) : o.AllowedRoots,
         };
         if (options.Storage.Errors() is { Count: > 0 } errors) throw new SslConfigurationException(Storage.StorageOptions.Section, string.Join("; ", errors));
+    }
+
+    private static Storage.StorageRoots Roots(SectionReader s, IReadOnlyList<string> entries)
+    {
+        try { return Storage.StorageRoots.Parse(entries); }
+        catch (ArgumentException e) { throw new SslConfigurationException(s.Path("AllowedRoots"), e.Message); }
     }
 
     public static SslTrainingOptions From(IConfiguration configuration)

@@ -20,6 +20,15 @@ public sealed class SslTrainingOptions
     public bool DataPlane { get; set; } = true;
     /// <summary>The data plane's port on this silo's address; 0 = any free port (each shard tells its workers where).</summary>
     public int DataPort { get; set; }
+    /// <summary>The largest model (trainable parameters, estimated before anything is built) a run coordinated here may have.</summary>
+    public long MaxParameters { get; set; } = Grains.Runs.RunLimits.DefaultMaxParameters;
+    /// <summary>The largest global batch a run coordinated here may have.</summary>
+    public int MaxBatch { get; set; } = Grains.Runs.RunLimits.DefaultMaxBatch;
+    /// <summary>The largest micro-batch (images one worker computes at once) a run coordinated here may have.</summary>
+    public int MaxMicroBatch { get; set; } = Grains.Runs.RunLimits.DefaultMaxMicroBatch;
+    /// <summary>Host the exchange benchmark's grain (sslo bench exchange); off on a production silo: it pushes and pulls
+    /// synthetic gradients on request.</summary>
+    public bool ExchangeBench { get; set; }
     /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
     public Storage.StorageOptions Storage { get; set; } = new();
     /// <summary>The cluster's mutual-TLS identity (section "Tls"): the tensor data plane authenticates with it too; null = plain TCP.</summary>
@@ -34,6 +43,9 @@ public sealed class SslTrainingOptions
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
         if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");
         if (Storage.Errors() is { Count: > 0 } storage) throw new ArgumentException(string.Join("; ", storage), nameof(Storage));
+        if (MaxParameters < 1) throw new ArgumentOutOfRangeException(nameof(MaxParameters), MaxParameters, "must be at least 1");
+        if (MaxBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "must be at least 2");
+        if (MaxMicroBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxMicroBatch), MaxMicroBatch, "must be at least 2");
         if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
 }

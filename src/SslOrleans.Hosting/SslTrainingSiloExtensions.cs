@@ -32,6 +32,14 @@ public static class SslTrainingSiloExtensions
         silo.Services.AddSingleton(new LocalDeviceSlots(slots));
         silo.Services.AddSingleton(new Grains.Compute.TensorDataPlaneOptions(options.DataPlane, options.DataPort) { Tls = options.Tls });
         silo.Services.AddSingleton<Grains.Compute.TensorDataPlane>();
+        silo.Services.AddSingleton(new Grains.Runs.RunLimits
+        {
+            MaxParameters = options.MaxParameters, MaxBatch = options.MaxBatch, MaxMicroBatch = options.MaxMicroBatch,
+            Roots = options.Storage.AllowedRoots,
+        });
+        // The exchange benchmark's grain pushes synthetic gradients on request: only silos that enable it host it.
+        if (!options.ExchangeBench)
+            silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.Remove(typeof(Grains.Bench.ExchangeBenchGrain)));
         silo.Services.AddSingleton<DeviceSlotDirectory>();
         silo.Services.AddSingleton<IDeviceSlotDirectory>(sp => sp.GetRequiredService<DeviceSlotDirectory>());
         silo.Services.AddPlacementDirector<DeviceSlotPlacement, DeviceSlotPlacementDirector>();

@@ -5,6 +5,15 @@ namespace SslOrleans.Storage;
 /// <summary>Durable local writes: data reaches the disk (fsync of the file and of its folder) before a rename publishes it.</summary>
 internal static class LocalFiles
 {
+    /// <summary>Throws when <paramref name="path"/> is a symbolic link: a checkpoint folder's files, step folders and
+    /// <c>latest</c> are never links, so one there was planted and could lead outside the run's location.</summary>
+    public static void RefuseLink(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is { } target)
+            throw new IOException($"{path} is a symbolic link (to {target}); a checkpoint location holds none, so nothing is read or written through it");
+    }
+
     /// <summary>Writes <paramref name="data"/> to a temporary name beside <paramref name="path"/>, fsyncs it and renames it
     /// into place (replacing, or failing with <see cref="IOException"/> when <paramref name="overwrite"/> is false and the
     /// path exists), then fsyncs the folder so the rename itself survives a crash.</summary>

@@ -38,6 +38,9 @@ public sealed record StorageOptions
     /// <summary>Where blobs read by datasets and tokenizers are cached, by sha256; null = $XDG_CACHE_HOME/sslo or ~/.cache/sslo.</summary>
     public string? CacheFolder { get; init; }
 
+    /// <summary>Where runs may read and write (<see cref="StorageRoots"/>, <c>Storage:AllowedRoots</c>); none: anywhere.</summary>
+    public StorageRoots AllowedRoots { get; init; } = StorageRoots.Anywhere;
+
     public bool HasAccount => !string.IsNullOrWhiteSpace(ConnectionString) || !string.IsNullOrWhiteSpace(AccountUrl);
 
     /// <summary>The timeout of one try: long enough for one block at <see cref="SlowestBytesPerSecond"/>.</summary>

@@ -91,7 +91,8 @@ public static class BenchExchangeCommand
         // gloo's allreduce of the same tensor (float32, --params elements) between --workers processes, still before the silos.
         GlooAllreduce.Result? glooResult = allreduce is null ? null : await allreduce.RunAsync(parameters, workers, rounds, stderr);
 
-        await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr);
+        await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr,
+            environment: new Dictionary<string, string> { ["SslTraining__ExchangeBench"] = "true" });
         var grains = cluster.Client;
         var hosts = await cluster.ActiveSilosAsync();
 

@@ -19,7 +19,7 @@ namespace SslOrleans.Grains.Runs;
 /// and the kNN evaluation. The loop runs on the grain's own scheduler and only awaits other grains.
 /// </summary>
 public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreFactory stores, IDeviceSlotDirectory cluster, Storage.Data.BlobFolderCache blobFolders,
-    [PersistentState("run", RunRecord.StorageName)] IPersistentState<RunRecord> record, ILocalSiloDetails here) : Grain, IRunGrain
+    [PersistentState("run", RunRecord.StorageName)] IPersistentState<RunRecord> record, ILocalSiloDetails here, RunLimits limits) : Grain, IRunGrain
 {
     /// <summary>Room for a message's envelope beside a tensor chunk of chunk_bytes.</summary>
     public const int MessageEnvelopeBytes = 64 << 10;
@@ -57,11 +57,17 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
             throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' is already {state.ToString().ToLowerInvariant()}");
         RunSpecValidator.ThrowIfInvalid(runSpec, SiloCatalog.Current);
         runSpec = RunPlan.WithMethodDefaults(runSpec);
-        // Reads the tokenizer's files: off the grain's scheduler.
+        // This silo's limits and allowed locations, before anything is read or written.
+        limits.CheckSpec(runSpec);
+        // Reads the tokenizer's files and builds small models to count the parameters: off the grain's scheduler.
         if (!runSpec.Resume)
         {
             var local = await RunSpecStorage.LocalizeAsync(blobFolders, runSpec);
-            await Task.Run(() => RunSpecOptions.CheckRequirements(local));
+            await Task.Run(() =>
+            {
+                RunSpecOptions.CheckRequirements(local);
+                limits.CheckModel(local);
+            });
         }
         if (runSpec.RunId != this.GetPrimaryKeyString())
             throw new ArgumentException($"run_id '{runSpec.RunId}' does not match the run grain '{this.GetPrimaryKeyString()}'");

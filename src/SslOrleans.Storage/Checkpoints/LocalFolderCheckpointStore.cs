@@ -61,6 +61,7 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     public async Task<long?> ReadLatestAsync(CancellationToken cancellation = default)
     {
         var path = Location.LocalPath(CheckpointNames.Latest);
+        LocalFiles.RefuseLink(path);
         if (!File.Exists(path)) return null;
         return CheckpointNames.ParseLatest(await File.ReadAllTextAsync(path, cancellation), path);
     }
@@ -69,6 +70,7 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     {
         Directory.CreateDirectory(Location.Text);
         var lockPath = Location.LocalPath(CheckpointNames.Latest + ".lock");
+        LocalFiles.RefuseLink(lockPath);
         for (int attempt = 0; ; attempt++)
         {
             FileStream held;
@@ -96,7 +98,8 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     public Task<IReadOnlyList<long>> ListStepsAsync(CancellationToken cancellation = default)
     {
         IReadOnlyList<long> steps = !Directory.Exists(Location.Text) ? []
-            : Directory.EnumerateDirectories(Location.Text).Select(d => CheckpointNames.StepOf(Path.GetFileName(d)))
+            : Directory.EnumerateDirectories(Location.Text).Where(d => new DirectoryInfo(d).LinkTarget is null)
+                .Select(d => CheckpointNames.StepOf(Path.GetFileName(d)))
                 .OfType<long>().Order().ToList();
         return Task.FromResult(steps);
     }
@@ -104,6 +107,7 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     public Task<IReadOnlyList<string>> ListFilesAsync(long step, CancellationToken cancellation = default)
     {
         var folder = Location.LocalPath(CheckpointNames.Folder(step));
+        LocalFiles.RefuseLink(folder);
         IReadOnlyList<string> files = !Directory.Exists(folder) ? []
             : Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToList();
         return Task.FromResult(files);
@@ -112,6 +116,7 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
     public Task DeleteStepAsync(long step, CancellationToken cancellation = default)
     {
         var folder = Location.LocalPath(CheckpointNames.Folder(step));
+        LocalFiles.RefuseLink(folder);
         if (Directory.Exists(folder))
         {
             // The manifest goes first: a crash half-way leaves an unfinished checkpoint, never one that looks complete.
@@ -123,9 +128,14 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
         return Task.CompletedTask;
     }
 
+    /// <summary>The path of a checkpoint file, refused when its step folder or the file is a symbolic link.</summary>
     public string PathOf(long step, string name)
     {
         CheckpointNames.CheckFileName(name);
-        return Location.LocalPath(Path.Combine(CheckpointNames.Folder(step), name));
+        var folder = Location.LocalPath(CheckpointNames.Folder(step));
+        LocalFiles.RefuseLink(folder);
+        var path = Path.Combine(folder, name);
+        LocalFiles.RefuseLink(path);
+        return path;
     }
 }
