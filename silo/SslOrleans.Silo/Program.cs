@@ -6,8 +6,17 @@ using SslOrleans.Hosting.Web;
 // Localhost, Redis or AzureTable) and "SslTraining" (devices, message limit) from appsettings.json beside the dll,
 // the environment (Silo__Clustering=Redis) and flags (--Silo:SiloPort=11112). See deploy/README.md. Telemetry (section
 // "Telemetry": console, OTLP) and the HTTP endpoint on Silo:HttpPort (run page, /api/runs, Prometheus /metrics,
-// /healthz; 0: none) are wired here; docs/operations.md.
+// /healthz, /healthz/live, /healthz/ready; 0: none) are wired here; docs/operations.md.
+// `--health-check [live|ready]` instead checks the silo that this configuration describes (the images' HEALTHCHECK).
+if (args is [SiloHealthCheck.Flag, .. var afterFlag])
+{
+    var (path, rest) = SiloHealthCheck.Parse(afterFlag);
+    var configuration = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = rest, ContentRootPath = AppContext.BaseDirectory }).Configuration;
+    return await SiloHealthCheck.RunAsync(configuration, path, Console.Error);
+}
+
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddSslTelemetry(builder.Configuration);
 builder.UseOrleans(silo => silo.UseSslSilo(builder.Configuration).AddSslWeb(builder.Configuration));
 await builder.Build().RunAsync();
+return 0;

@@ -31,7 +31,7 @@ public sealed class SiloConfiguration
     private static readonly string[] Keys =
     [
         nameof(ClusterId), nameof(ServiceId), nameof(AdvertisedIP), nameof(SiloPort), nameof(GatewayPort),
-        nameof(Clustering), nameof(PrimarySiloPort), nameof(ConnectionString), nameof(HttpPort),
+        nameof(Clustering), nameof(PrimarySiloPort), nameof(ConnectionString), nameof(HttpPort), nameof(Kubernetes),
     ];
 
     /// <summary>The HTTP port of a standalone silo unless configured: the port Prometheus' exporters conventionally use.</summary>
@@ -51,6 +51,8 @@ public sealed class SiloConfiguration
     public int? PrimarySiloPort { get; private init; }
     /// <summary>Redis: "127.0.0.1:6379" or "redis://127.0.0.1:6379"; AzureTable: an Azure Storage connection string.</summary>
     public string? ConnectionString { get; private init; }
+    /// <summary>Silo:Kubernetes=true: the pod (name, IP, cluster ids from the downward API) for Orleans' Kubernetes hosting; null otherwise.</summary>
+    public KubernetesPod? Kubernetes { get; private init; }
 
     internal RedisAddress? Redis { get; private init; }
     internal AzureTableAddress? AzureTable { get; private init; }
@@ -81,11 +83,21 @@ public sealed class SiloConfiguration
             if (!Enum.IsDefined(clustering)) throw s.Error(nameof(Clustering), "must be Localhost, Redis or AzureTable");
         }
 
-        var advertised = defaults.AdvertisedIP;
+        var pod = KubernetesPod.From(s, configuration, nameof(Kubernetes), clustering);
+        if (pod is not null)
+        {
+            clusterId = pod.Id(s, nameof(ClusterId), KubernetesPod.ClusterIdVariable, pod.ClusterId);
+            serviceId = pod.Id(s, nameof(ServiceId), KubernetesPod.ServiceIdVariable, pod.ServiceId);
+        }
+
+        var advertised = pod?.IP ?? defaults.AdvertisedIP;
         if (s.Text(nameof(AdvertisedIP)) is { } ipText)
         {
-            if (!IPAddress.TryParse(ipText, out advertised!) || advertised.Equals(IPAddress.Any) || advertised.Equals(IPAddress.IPv6Any))
-                throw s.Error(nameof(AdvertisedIP), "must be the IP address this silo is reached at, e.g. 127.0.0.1 or 10.0.0.5");
+            // "auto" (container images): the pod's IP under Kubernetes, else this machine's first routable address.
+            if (ipText.Equals(MachineAddress.Auto, StringComparison.OrdinalIgnoreCase))
+                advertised = pod?.IP ?? MachineAddress.Find() ?? throw s.Error(nameof(AdvertisedIP), "found no network interface with a routable IPv4 address");
+            else if (!IPAddress.TryParse(ipText, out advertised!) || advertised.Equals(IPAddress.Any) || advertised.Equals(IPAddress.IPv6Any))
+                throw s.Error(nameof(AdvertisedIP), "must be the IP address this silo is reached at, e.g. 127.0.0.1 or 10.0.0.5, or auto");
             if (clustering == ClusteringKind.Localhost && !IPAddress.IsLoopback(advertised))
                 throw s.Error(nameof(AdvertisedIP), "Localhost clustering runs on loopback only; use Silo:Clustering Redis or AzureTable across machines");
         }
@@ -128,7 +140,7 @@ public sealed class SiloConfiguration
         return new SiloConfiguration
         {
             ClusterId = clusterId, ServiceId = serviceId, AdvertisedIP = advertised, SiloPort = siloPort, GatewayPort = gatewayPort, HttpPort = httpPort,
-            Clustering = clustering, PrimarySiloPort = primary, ConnectionString = connection, Redis = redis, AzureTable = azure,
+            Clustering = clustering, PrimarySiloPort = primary, ConnectionString = connection, Redis = redis, AzureTable = azure, Kubernetes = pod,
         };
     }
 }
@@ -160,6 +172,7 @@ public static class SslSiloExtensions
                 Endpoints(silo, c).UseAzureStorageClustering(o => o.TableServiceClient = c.AzureTable!.Client());
                 break;
         }
+        c.Kubernetes?.Apply(silo);
         // Every key of the section, as checked above, onto the options the silo is built with.
         silo.AddSslTraining(o =>
         {

@@ -103,11 +103,15 @@ internal sealed class ServerProcess : IAsyncDisposable
     public static ServerProcess Start(string file, params string[] args) => Start(file, null, args);
 
     /// <summary>Starts <paramref name="file"/> with <paramref name="env"/> added to this process's environment.</summary>
-    public static ServerProcess Start(string file, IReadOnlyDictionary<string, string>? env, params string[] args)
+    public static ServerProcess Start(string file, IReadOnlyDictionary<string, string>? env, params string[] args) =>
+        StartIn(ClusterTestSupport.RepoRoot, file, env, args);
+
+    /// <summary>Starts <paramref name="file"/> in <paramref name="workDir"/> (as a container's WORKDIR would).</summary>
+    public static ServerProcess StartIn(string workDir, string file, IReadOnlyDictionary<string, string>? env, string[] args)
     {
         var psi = new ProcessStartInfo(file)
         {
-            WorkingDirectory = ClusterTestSupport.RepoRoot,
+            WorkingDirectory = workDir,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

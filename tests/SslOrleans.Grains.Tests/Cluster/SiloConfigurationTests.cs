@@ -113,4 +113,66 @@ public sealed class SiloConfigurationTests
         var e = Assert.Throws<SslConfigurationException>(() => builder.UseOrleans(silo => silo.UseSslSilo(builder.Configuration)));
         Assert.Equal("Silo:Clustering", e.Key);
     }
+
+    private static readonly (string, string)[] Pod =
+    [
+        ("Silo:Kubernetes", "true"), ("Silo:Clustering", "Redis"), ("Silo:ConnectionString", "sslo-redis:6379"),
+        ("POD_NAME", "sslo-silo-0"), ("POD_NAMESPACE", "ml"), ("POD_IP", "10.244.1.7"), ("ORLEANS_CLUSTER_ID", "lab"), ("ORLEANS_SERVICE_ID", "sslo"),
+    ];
+
+    [Fact]
+    public void Kubernetes_takes_the_ids_and_the_address_from_the_pod_and_wires_Orleans_Kubernetes_hosting()
+    {
+        var config = Config(Pod);
+        var c = SiloConfiguration.From(config);
+        Assert.Equal(new KubernetesPod("sslo-silo-0", "ml", System.Net.IPAddress.Parse("10.244.1.7"), "lab", "sslo"), c.Kubernetes);
+        Assert.Equal(("lab", "sslo", "10.244.1.7"), (c.ClusterId, c.ServiceId, c.AdvertisedIP.ToString()));
+        Assert.Null(SiloConfiguration.From(Config(("Silo:Kubernetes", "false"))).Kubernetes);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseOrleans(silo => silo.UseSslSilo(config));
+        using var host = builder.Build(); // built, not started: no Kubernetes API here
+        Assert.Contains(host.Services.GetServices<IConfigureOptions<ClusterOptions>>(), o => o.GetType().Namespace == "Orleans.Hosting.Kubernetes");
+        Assert.Equal("10.244.1.7", host.Services.GetRequiredService<IOptions<EndpointOptions>>().Value.AdvertisedIPAddress.ToString());
+    }
+
+    [Theory]
+    [InlineData("POD_NAME")]
+    [InlineData("POD_NAMESPACE")]
+    [InlineData("POD_IP")]
+    [InlineData("ORLEANS_CLUSTER_ID")]
+    [InlineData("ORLEANS_SERVICE_ID")]
+    public void Kubernetes_without_a_pod_variable_fails_at_start_naming_the_key_and_the_variable(string missing)
+    {
+        var config = Config([.. Pod.Where(p => p.Item1 != missing)]);
+        var e = Assert.Throws<SslConfigurationException>(() => SiloConfiguration.From(config));
+        Assert.Equal("Silo:Kubernetes", e.Key);
+        Assert.Contains($"Silo:Kubernetes 'true': the environment variable {missing} is missing", e.Message);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        Assert.Equal("Silo:Kubernetes", Assert.Throws<SslConfigurationException>(() => builder.UseOrleans(silo => silo.UseSslSilo(config))).Key);
+    }
+
+    [Theory]
+    [InlineData("Silo:Kubernetes", "yes", "Silo:Kubernetes", "must be true or false")]
+    [InlineData("Silo:Clustering", "Localhost", "Silo:Kubernetes", "needs Silo:Clustering Redis or AzureTable")]
+    [InlineData("Silo:ClusterId", "other", "Silo:ClusterId", "differs from ORLEANS_CLUSTER_ID 'lab'")]
+    [InlineData("POD_IP", "pod-ip", "Silo:Kubernetes", "POD_IP 'pod-ip' is not an IP address")]
+    public void Kubernetes_refuses_what_Orleans_would_silently_override(string key, string value, string errorKey, string message)
+    {
+        var values = Pod.Where(p => p.Item1 != key).Append((key, value)).ToArray();
+        var e = Assert.Throws<SslConfigurationException>(() => SiloConfiguration.From(Config(values)));
+        Assert.Equal(errorKey, e.Key);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void AdvertisedIP_auto_is_a_routable_address_of_this_machine()
+    {
+        var c = SiloConfiguration.From(Config(("Silo:Clustering", "Redis"), ("Silo:ConnectionString", "127.0.0.1:6379"), ("Silo:AdvertisedIP", "auto")));
+        Assert.False(System.Net.IPAddress.IsLoopback(c.AdvertisedIP));
+        Assert.Contains(c.AdvertisedIP, System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address));
+        Assert.Equal("10.244.1.7", SiloConfiguration.From(Config([.. Pod, ("Silo:AdvertisedIP", "auto")])).AdvertisedIP.ToString());
+    }
 }
