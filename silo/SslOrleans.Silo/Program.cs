@@ -15,8 +15,17 @@ if (args is [SiloHealthCheck.Flag, .. var afterFlag])
     return await SiloHealthCheck.RunAsync(configuration, path, Console.Error);
 }
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Services.AddSslTelemetry(builder.Configuration);
-builder.UseOrleans(silo => silo.UseSslSilo(builder.Configuration).AddSslWeb(builder.Configuration));
-await builder.Build().RunAsync();
-return 0;
+try
+{
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    builder.Services.AddSslTelemetry(builder.Configuration);
+    builder.UseOrleans(silo => silo.UseSslSilo(builder.Configuration).AddSslWeb(builder.Configuration));
+    await builder.Build().RunAsync();
+    return 0;
+}
+catch (SslConfigurationException e)
+{
+    // Bad configuration is the operator's input: one line naming the key (never a secret's value), exit 2.
+    Console.Error.WriteLine($"sslo silo: {e.Message}");
+    return 2;
+}
