@@ -41,6 +41,13 @@ internal sealed class SectionReader
             ? v : throw Error(key, what);
     }
 
+    public long? Long(string key, long min, long max, string what)
+    {
+        if (Text(key) is not { } text) return null;
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max
+            ? v : throw Error(key, what);
+    }
+
     public int? Port(string key) => Int(key, 1, 65535, "must be a TCP port, a whole number from 1 to 65535");
 
     public TimeSpan? Duration(string key, TimeSpan min)

@@ -5,7 +5,9 @@ namespace SslOrleans.Hosting;
 
 /// <summary>
 /// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
-/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo. Silos and cluster clients read the same section, so that
+/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo, DataPlane and DataPort, and the data
+/// plane's limits DataPlaneMaxFrameBytes, DataPlaneMaxBufferedBytes (bytes), DataPlaneMaxConnections, DataPlaneReadTimeout and
+/// DataPlaneIdleTimeout (hh:mm:ss). Silos and cluster clients read the same section, so that
 /// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
 /// </summary>
 public static class SslTrainingConfiguration
@@ -14,7 +16,9 @@ public static class SslTrainingConfiguration
 
     private static readonly string[] Keys =
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
-         nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort)];
+         nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort),
+         nameof(SslTrainingOptions.DataPlaneMaxFrameBytes), nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes), nameof(SslTrainingOptions.DataPlaneMaxConnections),
+         nameof(SslTrainingOptions.DataPlaneReadTimeout), nameof(SslTrainingOptions.DataPlaneIdleTimeout)];
 
     /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
     public static void Bind(IConfiguration configuration, SslTrainingOptions options)
@@ -40,6 +44,27 @@ public static class SslTrainingConfiguration
             options.DataPlane = bool.TryParse(plane, out var on) ? on : throw s.Error(nameof(SslTrainingOptions.DataPlane), "must be true or false");
         if (s.Int(nameof(SslTrainingOptions.DataPort), 0, 65535, "must be 0 (any free port) or a TCP port") is { } port)
             options.DataPort = port;
+        BindDataPlaneLimits(s, options);
+    }
+
+    /// <summary>The data plane listener's limits (<see cref="Grains.Compute.TensorDataPlaneOptions"/>).</summary>
+    private static void BindDataPlaneLimits(SectionReader s, SslTrainingOptions options)
+    {
+        const int largest = Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+        if (s.Int(nameof(SslTrainingOptions.DataPlaneMaxFrameBytes), 1024, largest, $"must be a whole number of bytes from 1024 to {largest} (1 GiB, the largest chunk_bytes)") is { } frame)
+            options.DataPlaneMaxFrameBytes = frame;
+        if (s.Long(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes), 1024, long.MaxValue, "must be a whole number of bytes, at least 1024") is { } buffered)
+            options.DataPlaneMaxBufferedBytes = buffered;
+        if (options.DataPlaneMaxBufferedBytes < options.DataPlaneMaxFrameBytes)
+            throw new SslConfigurationException(s.Path(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes)),
+                $"{s.Path(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes))} '{options.DataPlaneMaxBufferedBytes}': must admit one frame of " +
+                $"{s.Path(nameof(SslTrainingOptions.DataPlaneMaxFrameBytes))} ({options.DataPlaneMaxFrameBytes} bytes)");
+        if (s.Int(nameof(SslTrainingOptions.DataPlaneMaxConnections), 1, 1 << 20, "must be a whole number of connections from 1 to 1048576") is { } connections)
+            options.DataPlaneMaxConnections = connections;
+        if (s.Duration(nameof(SslTrainingOptions.DataPlaneReadTimeout), TimeSpan.FromSeconds(1)) is { } read)
+            options.DataPlaneReadTimeout = read;
+        if (s.Duration(nameof(SslTrainingOptions.DataPlaneIdleTimeout), TimeSpan.FromSeconds(1)) is { } idleTimeout)
+            options.DataPlaneIdleTimeout = idleTimeout;
     }
 
     /// <summary>The "Storage" section: ConnectionString or AccountUrl, SingleShotBytes, BlockBytes, Concurrency, MaxRetries,

@@ -20,6 +20,16 @@ public sealed class SslTrainingOptions
     public bool DataPlane { get; set; } = true;
     /// <summary>The data plane's port on this silo's address; 0 = any free port (each shard tells its workers where).</summary>
     public int DataPort { get; set; }
+    /// <summary>Largest payload of one data-plane frame; must admit the runs' chunk_bytes (RunSpec allows up to 1 GiB).</summary>
+    public int DataPlaneMaxFrameBytes { get; set; } = Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+    /// <summary>Bytes of received data-plane payloads a silo holds at once across its connections (at least one frame).</summary>
+    public long DataPlaneMaxBufferedBytes { get; set; } = 2L * Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+    /// <summary>Data-plane connections a silo serves at once; further ones are closed on accept.</summary>
+    public int DataPlaneMaxConnections { get; set; } = 1024;
+    /// <summary>A data-plane frame, once begun, must arrive whole within this.</summary>
+    public TimeSpan DataPlaneReadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>A data-plane connection with no frame for this long is closed.</summary>
+    public TimeSpan DataPlaneIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
     public Storage.StorageOptions Storage { get; set; } = new();
 
@@ -31,7 +41,17 @@ public sealed class SslTrainingOptions
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
         if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");
+        // The data plane's own check, reported under this class's property name (MaxFrameBytes → DataPlaneMaxFrameBytes).
+        try { DataPlaneOptions(); }
+        catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException("DataPlane" + e.ParamName, e.ActualValue, e.Message); }
         if (Storage.Errors() is { Count: > 0 } storage) throw new ArgumentException(string.Join("; ", storage), nameof(Storage));
         if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
+
+    /// <summary>The tensor data plane's settings from these options (its TLS identity is the host's to add: <c>with { Tls = … }</c>).</summary>
+    public Grains.Compute.TensorDataPlaneOptions DataPlaneOptions() => new Grains.Compute.TensorDataPlaneOptions(DataPlane, DataPort)
+    {
+        MaxFrameBytes = DataPlaneMaxFrameBytes, MaxBufferedBytes = DataPlaneMaxBufferedBytes, MaxConnections = DataPlaneMaxConnections,
+        ReadTimeout = DataPlaneReadTimeout, IdleTimeout = DataPlaneIdleTimeout,
+    }.Validated();
 }

@@ -30,7 +30,7 @@ public static class SslTrainingSiloExtensions
         silo.Services.TryAddSingleton<ICheckpointStoreFactory>(stores);
         silo.Services.TryAddSingleton(_ => new Storage.Data.BlobFolderCache(stores.Account));
         silo.Services.AddSingleton(new LocalDeviceSlots(slots));
-        silo.Services.AddSingleton(new Grains.Compute.TensorDataPlaneOptions(options.DataPlane, options.DataPort));
+        silo.Services.AddSingleton(options.DataPlaneOptions());
         silo.Services.AddSingleton<Grains.Compute.TensorDataPlane>();
         silo.Services.AddSingleton<DeviceSlotDirectory>();
         silo.Services.AddSingleton<IDeviceSlotDirectory>(sp => sp.GetRequiredService<DeviceSlotDirectory>());
