@@ -24,6 +24,9 @@ public sealed class InProcessSilos : ITrainingCluster
 
     public int Count => hosts.Count;
 
+    /// <summary>Each silo's services, in start order (its data plane, its options), for benchmarks that report on them.</summary>
+    public IReadOnlyList<IServiceProvider> SiloServices => hosts.Select(h => h.Services).ToList();
+
     /// <summary>Starts <paramref name="count"/> silos offering <paramref name="devices"/> each (e.g. cpu*2);
     /// <paramref name="configure"/> adds to silo i's builder (call filters, options).</summary>
     public static async Task<InProcessSilos> StartAsync(int count, string devices, Action<int, ISiloBuilder>? configure = null,
