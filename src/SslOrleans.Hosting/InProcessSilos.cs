@@ -24,10 +24,14 @@ public sealed class InProcessSilos : ITrainingCluster
 
     public int Count => hosts.Count;
 
+    /// <summary>Each silo's services, in start order (its data plane, its options), for benchmarks that report on them.</summary>
+    public IReadOnlyList<IServiceProvider> SiloServices => hosts.Select(h => h.Services).ToList();
+
     /// <summary>Starts <paramref name="count"/> silos offering <paramref name="devices"/> each (e.g. cpu*2);
-    /// <paramref name="configure"/> adds to silo i's builder (call filters, options).</summary>
+    /// <paramref name="configure"/> adds to silo i's builder (call filters, options); <paramref name="training"/> sets silo
+    /// i's training options beyond its devices (ExchangeBench, its TLS identity).</summary>
     public static async Task<InProcessSilos> StartAsync(int count, string devices, Action<int, ISiloBuilder>? configure = null,
-        LogLevel logLevel = LogLevel.Warning, CancellationToken cancellation = default)
+        LogLevel logLevel = LogLevel.Warning, CancellationToken cancellation = default, Action<int, SslTrainingOptions>? training = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var cluster = new InProcessSilos();
@@ -37,9 +41,9 @@ public sealed class InProcessSilos : ITrainingCluster
             var siloPorts = Enumerable.Range(0, count).Select(_ => Loopback.FreePort()).ToArray();
             var primary = new IPEndPoint(IPAddress.Loopback, siloPorts[0]);
             // The primary first (it holds the development membership table), then the others together.
-            cluster.hosts.Add(await cluster.StartOneAsync(0, siloPorts[0], primary, clusterId, devices, configure, logLevel, cancellation));
+            cluster.hosts.Add(await cluster.StartOneAsync(0, siloPorts[0], primary, clusterId, devices, configure, training, logLevel, cancellation));
             var others = await Task.WhenAll(Enumerable.Range(1, count - 1)
-                .Select(i => cluster.StartOneAsync(i, siloPorts[i], primary, clusterId, devices, configure, logLevel, cancellation)));
+                .Select(i => cluster.StartOneAsync(i, siloPorts[i], primary, clusterId, devices, configure, training, logLevel, cancellation)));
             cluster.hosts.AddRange(others);
             await cluster.WaitForActiveAsync(count, cancellation);
             return cluster;
@@ -59,7 +63,7 @@ public sealed class InProcessSilos : ITrainingCluster
     }
 
     private async Task<IHost> StartOneAsync(int index, int siloPort, IPEndPoint primary, string clusterId, string devices,
-        Action<int, ISiloBuilder>? configure, LogLevel logLevel, CancellationToken cancellation)
+        Action<int, ISiloBuilder>? configure, Action<int, SslTrainingOptions>? training, LogLevel logLevel, CancellationToken cancellation)
     {
         var builder = Host.CreateApplicationBuilder();
         // As CliLogging.ToStandardError (Orleans' own categories only when they are errors), and nothing once the cluster is
@@ -74,7 +78,11 @@ public sealed class InProcessSilos : ITrainingCluster
             silo.UseLocalhostClustering(siloPort: siloPort, gatewayPort: Loopback.FreePort(), primarySiloEndpoint: primary,
                     serviceId: "sslo-inproc", clusterId: clusterId)
                 .Configure<SiloOptions>(o => o.SiloName = $"silo{index}")
-                .AddSslTraining(o => o.Devices = devices);
+                .AddSslTraining(o =>
+                {
+                    o.Devices = devices;
+                    training?.Invoke(index, o);
+                });
             configure?.Invoke(index, silo);
         });
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();

@@ -5,8 +5,10 @@ namespace SslOrleans.Hosting;
 
 /// <summary>
 /// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
-/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo, DataPlane, DataPort, the run limits
-/// MaxParameters, MaxBatch and MaxMicroBatch, and ExchangeBench. Silos and cluster clients read the same section, so that
+/// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo, DataPlane and DataPort, the data
+/// plane's limits DataPlaneMaxFrameBytes, DataPlaneMaxBufferedBytes (bytes), DataPlaneMaxConnections, DataPlaneReadTimeout and
+/// DataPlaneIdleTimeout (hh:mm:ss), the run limits MaxParameters, MaxBatch and MaxMicroBatch, and ExchangeBench. Silos and
+/// cluster clients read the same section, so that
 /// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
 /// </summary>
 public static class SslTrainingConfiguration
@@ -16,7 +18,9 @@ public static class SslTrainingConfiguration
     private static readonly string[] Keys =
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
          nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort),
-         nameof(SslTrainingOptions.MaxParameters), nameof(SslTrainingOptions.MaxBatch), nameof(SslTrainingOptions.MaxMicroBatch), nameof(SslTrainingOptions.ExchangeBench)];
+         nameof(SslTrainingOptions.MaxParameters), nameof(SslTrainingOptions.MaxBatch), nameof(SslTrainingOptions.MaxMicroBatch), nameof(SslTrainingOptions.ExchangeBench),
+         nameof(SslTrainingOptions.DataPlaneMaxFrameBytes), nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes), nameof(SslTrainingOptions.DataPlaneMaxConnections),
+         nameof(SslTrainingOptions.DataPlaneReadTimeout), nameof(SslTrainingOptions.DataPlaneIdleTimeout)];
 
     /// <summary>Sets what the section gives onto <paramref name="options"/> and leaves the rest as it is.</summary>
     public static void Bind(IConfiguration configuration, SslTrainingOptions options)
@@ -50,6 +54,27 @@ public static class SslTrainingConfiguration
             options.MaxMicroBatch = micro;
         if (s.Text(nameof(SslTrainingOptions.ExchangeBench)) is { } bench)
             options.ExchangeBench = bool.TryParse(bench, out var enabled) ? enabled : throw s.Error(nameof(SslTrainingOptions.ExchangeBench), "must be true or false");
+        BindDataPlaneLimits(s, options);
+    }
+
+    /// <summary>The data plane listener's limits (<see cref="Grains.Compute.TensorDataPlaneOptions"/>).</summary>
+    private static void BindDataPlaneLimits(SectionReader s, SslTrainingOptions options)
+    {
+        const int largest = Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+        if (s.Int(nameof(SslTrainingOptions.DataPlaneMaxFrameBytes), 1024, largest, $"must be a whole number of bytes from 1024 to {largest} (1 GiB, the largest chunk_bytes)") is { } frame)
+            options.DataPlaneMaxFrameBytes = frame;
+        if (s.Long(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes), 1024, long.MaxValue, "must be a whole number of bytes, at least 1024") is { } buffered)
+            options.DataPlaneMaxBufferedBytes = buffered;
+        if (options.DataPlaneMaxBufferedBytes < options.DataPlaneMaxFrameBytes)
+            throw new SslConfigurationException(s.Path(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes)),
+                $"{s.Path(nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes))} '{options.DataPlaneMaxBufferedBytes}': must admit one frame of " +
+                $"{s.Path(nameof(SslTrainingOptions.DataPlaneMaxFrameBytes))} ({options.DataPlaneMaxFrameBytes} bytes)");
+        if (s.Int(nameof(SslTrainingOptions.DataPlaneMaxConnections), 1, 1 << 20, "must be a whole number of connections from 1 to 1048576") is { } connections)
+            options.DataPlaneMaxConnections = connections;
+        if (s.Duration(nameof(SslTrainingOptions.DataPlaneReadTimeout), TimeSpan.FromSeconds(1)) is { } read)
+            options.DataPlaneReadTimeout = read;
+        if (s.Duration(nameof(SslTrainingOptions.DataPlaneIdleTimeout), TimeSpan.FromSeconds(1)) is { } idleTimeout)
+            options.DataPlaneIdleTimeout = idleTimeout;
     }
 
     /// <summary>The "Storage" section: ConnectionString or AccountUrl, SingleShotBytes, BlockBytes, Concurrency, MaxRetries,

@@ -29,6 +29,16 @@ public sealed class SslTrainingOptions
     /// <summary>Host the exchange benchmark's grain (sslo bench exchange); off on a production silo: it pushes and pulls
     /// synthetic gradients on request.</summary>
     public bool ExchangeBench { get; set; }
+    /// <summary>Largest payload of one data-plane frame; must admit the runs' chunk_bytes (RunSpec allows up to 1 GiB).</summary>
+    public int DataPlaneMaxFrameBytes { get; set; } = Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+    /// <summary>Bytes of received data-plane payloads a silo holds at once across its connections (at least one frame).</summary>
+    public long DataPlaneMaxBufferedBytes { get; set; } = 2L * Grains.Compute.TensorDataPlaneOptions.LargestChunkBytes;
+    /// <summary>Data-plane connections a silo serves at once; further ones are closed on accept.</summary>
+    public int DataPlaneMaxConnections { get; set; } = 1024;
+    /// <summary>A data-plane frame, once begun, must arrive whole within this.</summary>
+    public TimeSpan DataPlaneReadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>A data-plane connection with no frame for this long is closed.</summary>
+    public TimeSpan DataPlaneIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
     public Storage.StorageOptions Storage { get; set; } = new();
     /// <summary>The cluster's mutual-TLS identity (section "Tls"): the tensor data plane authenticates with it too; null = plain TCP.</summary>
@@ -42,10 +52,20 @@ public sealed class SslTrainingOptions
         if (IdleCollectionAge < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(IdleCollectionAge), IdleCollectionAge, "must be at least one minute");
         Grains.Placement.DeviceSlots.Parse(Devices, Environment.ProcessorCount);
         if (DataPort is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(DataPort), DataPort, "must be 0 (any free port) or a TCP port");
+        // The data plane's own check, reported under this class's property name (MaxFrameBytes → DataPlaneMaxFrameBytes).
+        try { DataPlaneOptions(); }
+        catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException("DataPlane" + e.ParamName, e.ActualValue, e.Message); }
         if (Storage.Errors() is { Count: > 0 } storage) throw new ArgumentException(string.Join("; ", storage), nameof(Storage));
         if (MaxParameters < 1) throw new ArgumentOutOfRangeException(nameof(MaxParameters), MaxParameters, "must be at least 1");
         if (MaxBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "must be at least 2");
         if (MaxMicroBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxMicroBatch), MaxMicroBatch, "must be at least 2");
         if (ConnectionsPerSilo is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(ConnectionsPerSilo), ConnectionsPerSilo, "must be between 1 and 64");
     }
+
+    /// <summary>The tensor data plane's settings from these options (its TLS identity is the host's to add: <c>with { Tls = … }</c>).</summary>
+    public Grains.Compute.TensorDataPlaneOptions DataPlaneOptions() => new Grains.Compute.TensorDataPlaneOptions(DataPlane, DataPort)
+    {
+        MaxFrameBytes = DataPlaneMaxFrameBytes, MaxBufferedBytes = DataPlaneMaxBufferedBytes, MaxConnections = DataPlaneMaxConnections,
+        ReadTimeout = DataPlaneReadTimeout, IdleTimeout = DataPlaneIdleTimeout,
+    }.Validated();
 }

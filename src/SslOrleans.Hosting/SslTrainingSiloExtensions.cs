@@ -30,7 +30,7 @@ public static class SslTrainingSiloExtensions
         silo.Services.TryAddSingleton<ICheckpointStoreFactory>(stores);
         silo.Services.TryAddSingleton(_ => new Storage.Data.BlobFolderCache(stores.Account));
         silo.Services.AddSingleton(new LocalDeviceSlots(slots));
-        silo.Services.AddSingleton(new Grains.Compute.TensorDataPlaneOptions(options.DataPlane, options.DataPort) { Tls = options.Tls });
+        silo.Services.AddSingleton(options.DataPlaneOptions() with { Tls = options.Tls });
         silo.Services.AddSingleton<Grains.Compute.TensorDataPlane>();
         silo.Services.AddSingleton(new Grains.Runs.RunLimits
         {

@@ -35,6 +35,10 @@ public static class TlsConfiguration
         }
         if (certificate is not null && thumbprint is not null)
             throw new SslConfigurationException(s.Path("Thumbprint"), $"{s.Path("Thumbprint")}: give the certificate as a file ({s.Path("Certificate")}) or from a store ({s.Path("Thumbprint")}), not both");
+        // Keys of the other way of giving the certificate are mistakes, not extras to ignore.
+        foreach (var key in certificate is not null ? new[] { "StoreLocation", "StoreName" } : ["Key", "Password"])
+            if (s.Text(key) is not null)
+                throw new SslConfigurationException(s.Path(key), $"{s.Path(key)}: belongs to a certificate {(certificate is not null ? $"from a store ({s.Path("Thumbprint")})" : $"file ({s.Path("Certificate")})")}, not to the one given");
         if (authority is null)
             throw new SslConfigurationException(s.Path("Authority"), $"{s.Path("Authority")}: mutual TLS needs the PEM file of the authority the cluster's certificates chain to");
         try

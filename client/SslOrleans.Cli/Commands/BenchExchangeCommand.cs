@@ -46,24 +46,30 @@ public static class BenchExchangeCommand
             "(bench/allreduce.py, PyTorch's torch.distributed) before the silos start; --gloo false skips it [default: true]",
             defaultValue: true);
         var python = Flag.Text("--python", "PATH", "The Python with torch.distributed (gloo) that runs bench/allreduce.py", BenchScripts.DefaultPython);
+        var inProcess = Flag.Switch("--in-process", "Run the silos in this process (each still listening on its own loopback ports) instead of as silo processes");
+        var tls = Flag.Switch("--tls", "The tensor data plane over mutual TLS: a throwaway cluster authority and one certificate per silo are made " +
+            "in-process (needs --in-process: silo processes take their TLS identity from the cluster's own TLS settings)");
         var command = new Command("exchange",
             "One step's exchange (push gradients, aggregate, pull parameters) across real silo processes on loopback, beside a memcpy " +
             "and a raw loopback TCP transfer of the same bytes and gloo's allreduce of the same tensor; JSON as the last stdout line")
         {
-            parameters, workers, silos, shards, chunkBytes, dtype, rounds, mirror, silo, gloo, python,
+            parameters, workers, silos, shards, chunkBytes, dtype, rounds, mirror, silo, gloo, python, inProcess, tls,
         };
         command.SetAction((parsed, _) => RunAsync(parsed.GetValue(parameters), parsed.GetValue(workers), parsed.GetValue(silos),
             parsed.GetValue(shards) ?? 2 * parsed.GetValue(silos), parsed.GetValue(chunkBytes), parsed.GetValue(dtype)!, parsed.GetValue(rounds),
-            parsed.GetValue(mirror), parsed.GetValue(silo), parsed.GetValue(gloo) ? parsed.GetValue(python) : null, parsed.Stdout(), parsed.Stderr()));
+            parsed.GetValue(mirror), parsed.GetValue(silo), parsed.GetValue(gloo) ? parsed.GetValue(python) : null,
+            new SiloHosting(parsed.GetValue(inProcess), parsed.GetValue(tls)), parsed.Stdout(), parsed.Stderr()));
         return command;
     }
 
     private static async Task<int> RunAsync(int parameters, int workers, int silos, int shards, int chunkBytes, string dtype, int rounds,
-        bool mirror, string? siloPath, string? python, TextWriter stdout, TextWriter stderr)
+        bool mirror, string? siloPath, string? python, SiloHosting hosting, TextWriter stdout, TextWriter stderr)
     {
         if (silos > 16) throw new SpecException($"bench exchange: --silos wants at most 16 processes on this machine, got {silos}");
+        if (hosting.Tls && !hosting.InProcess)
+            throw new SpecException("bench exchange: --tls needs --in-process (silo processes take the data plane's TLS identity from the cluster's TLS settings)");
         GlooAllreduce? allreduce = python is null ? null : GlooAllreduce.Locate(python);
-        string siloDll = SiloDll(siloPath);
+        string? siloDll = hosting.InProcess ? null : SiloDll(siloPath);
         if (allreduce is not null) await allreduce.CheckTorchAsync();
 
         var spec = RunPlan.WithMethodDefaults(new RunSpec
@@ -91,8 +97,7 @@ public static class BenchExchangeCommand
         // gloo's allreduce of the same tensor (float32, --params elements) between --workers processes, still before the silos.
         GlooAllreduce.Result? glooResult = allreduce is null ? null : await allreduce.RunAsync(parameters, workers, rounds, stderr);
 
-        await using var cluster = await LocalSiloProcesses.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, stderr,
-            environment: new Dictionary<string, string> { ["SslTraining__ExchangeBench"] = "true" });
+        await using var cluster = await BenchSilos.StartAsync(siloDll, silos, slotsPerSilo: (workers + silos - 1) / silos, hosting.Tls, stderr);
         var grains = cluster.Client;
         var hosts = await cluster.ActiveSilosAsync();
 
@@ -106,7 +111,8 @@ public static class BenchExchangeCommand
         var placed = await Task.WhenAll(bench.Select((b, w) => PlacementHint.On(hosts[w % hosts.Length],
             () => b.PrepareAsync(new ExchangeBenchSetup(map, w, parameters, dtype)))));
         stderr.WriteLine($"  workers on {placed.Distinct().Count()} silos, shards on {Math.Min(map.Shards.Length, hosts.Length)}, " +
-                         (dataPlane ? "chunks between silos over the tensor data plane" : "chunks between silos in Orleans messages (SslTraining:DataPlane=false)"));
+                         (dataPlane ? $"chunks between silos over the tensor data plane ({(hosting.Tls ? "mutual TLS" : "plain TCP")})"
+                             : "chunks between silos in Orleans messages (SslTraining:DataPlane=false)"));
         await bench[0].InitializeShardsAsync();
 
         var push = new List<double>();
@@ -129,6 +135,10 @@ public static class BenchExchangeCommand
             stderr.WriteLine($"  round {round}: push {t1:F0} ms, aggregate {t2 - t1:F0} ms, pull {t3 - t2:F0} ms");
         }
         await Task.WhenAll(bench.Select(b => b.ReleaseAsync()).Concat(shardGrains.Select(g => g.ReleaseAsync())));
+        // What the planes themselves say (in-process silos only): TLS is reported as measured, not as asked for.
+        var planes = cluster.Planes;
+        bool tls = planes.Count > 0 && planes.All(p => p.Authenticated);
+        long? planeBytes = planes.Count > 0 ? planes.Sum(p => p.BytesReceived) : null;
 
         if (pushBytes + pullBytes != bytes)
             throw new InvalidOperationException($"the workers moved {pushBytes + pullBytes} bytes, the baselines {bytes}");
@@ -141,7 +151,7 @@ public static class BenchExchangeCommand
             memcpyMs, Gbps(bytes, memcpyMs), tcpMs, Gbps(bytes, tcpMs),
             exchangeMs / tcpMs, wireMs / tcpMs, exchangeMs / memcpyMs, mirror,
             glooResult?.MedianMs, glooResult is null ? null : Gbps(glooResult.Bytes, glooResult.MedianMs), glooResult?.Threads,
-            glooResult is null ? null : exchangeMs / glooResult.MedianMs);
+            glooResult is null ? null : exchangeMs / glooResult.MedianMs, tls, hosting.InProcess, planeBytes);
         stderr.WriteLine($"  exchange {exchangeMs:F0} ms ({result.ExchangeGbps:F2} GB/s; moving bytes {wireMs:F0} ms), memcpy {memcpyMs:F0} ms ({result.MemcpyGbps:F2} GB/s), " +
                          $"raw TCP {tcpMs:F0} ms ({result.TcpGbps:F2} GB/s): exchange / TCP = {result.ExchangeOverTcp:F2}" +
                          (glooResult is null ? "" : $"; gloo allreduce {glooResult.MedianMs:F0} ms ({result.GlooGbps:F2} GB/s of the float32 tensor): exchange / gloo = {result.ExchangeOverGloo:F2}"));
@@ -225,5 +235,8 @@ public static class BenchExchangeCommand
         double ExchangeMs, double ExchangeGbps, double PushMs, double AggregateMs, double PullMs, double WireGbps,
         double MemcpyMs, double MemcpyGbps, double TcpMs, double TcpGbps,
         double ExchangeOverTcp, double WireOverTcp, double ExchangeOverMemcpy, bool MirrorShards,
-        double? GlooMs, double? GlooGbps, int? GlooThreads, double? ExchangeOverGloo);
+        double? GlooMs, double? GlooGbps, int? GlooThreads, double? ExchangeOverGloo, bool Tls, bool InProcess, long? PlaneBytesReceived);
+
+    /// <summary>Where the silos run (processes, or this process) and whether their data plane is mutual TLS.</summary>
+    private sealed record SiloHosting(bool InProcess, bool Tls);
 }

@@ -53,6 +53,10 @@ public static class TrainingMetrics
     public static readonly Counter<long> StepsRefused = Meter.CreateCounter<long>("sslo.steps.refused", "{step}", "steps refused because their loss or gradient was not finite");
     public static readonly Counter<long> ShardsRebuilt = Meter.CreateCounter<long>("sslo.shards.rebuilt", "{shard}", "parameter shards rebuilt from their mirror after their silo was lost");
 
+    // The tensor data plane's listener (no run: a refused peer names none); tagged sslo.reason (Compute.Refusal).
+    public static readonly Counter<long> DataPlaneRefused = Meter.CreateCounter<long>("sslo.dataplane.refused", "{connection}",
+        "connections or frames the tensor data plane refused (sslo.reason: unknown-kind, bad-key, too-large, memory-cap, read-timeout, connection-limit, tls)");
+
     // Checkpoints
     public static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("sslo.checkpoints", "{checkpoint}", "checkpoints committed");
     public static readonly Counter<long> CheckpointFailures = Meter.CreateCounter<long>("sslo.checkpoint.failures", "{checkpoint}", "background checkpoints that failed or were skipped");

@@ -46,7 +46,26 @@ public sealed class BenchExchangeTests
         Assert.DoesNotContain("gloo", stderr);
     }
 
+    [Fact]
+    public async Task Tls_runs_the_exchange_on_in_process_silos_over_the_authenticated_data_plane()
+    {
+        var (code, stdout, stderr) = await SsloInProcess.RunAsync("bench", "exchange", "--params", "100000", "--workers", "2", "--silos", "2",
+            "--rounds", "1", "--chunk-bytes", "262144", "--gloo", "false", "--in-process", "--tls");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var r = json.RootElement;
+        Assert.True(r.GetProperty("tls").GetBoolean());
+        Assert.True(r.GetProperty("in_process").GetBoolean());
+        Assert.True(r.GetProperty("data_plane").GetBoolean());
+        Assert.Equal(2, r.GetProperty("worker_silos").GetInt32());
+        Assert.True(r.GetProperty("plane_bytes_received").GetInt64() > 0, "no chunk crossed between silos over the plane");
+        Assert.Equal(2L * 100_000 * 8 + 2L * 100_000 * 4, r.GetProperty("bytes").GetInt64());
+        Assert.Contains("2 in-process silos up, data plane over mutual TLS", stderr);
+        Assert.Contains("over the tensor data plane (mutual TLS)", stderr);
+    }
+
     [Theory]
+    [InlineData("--tls", "true", "--tls needs --in-process")]
     [InlineData("--gradient-dtype", "float16", "--gradient-dtype wants one of float64, float32, bfloat16")]
     [InlineData("--workers", "0", "--workers wants a positive integer")]
     [InlineData("--silo", "/nonexistent/SslOrleans.Silo.dll", "silo: no silo host at /nonexistent/SslOrleans.Silo.dll")]

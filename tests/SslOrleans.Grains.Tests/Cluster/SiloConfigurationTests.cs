@@ -27,12 +27,17 @@ public sealed class SiloConfigurationTests
     public void Every_SslTraining_key_reaches_the_silo_that_UseSslSilo_builds()
     {
         var config = Config(("SslTraining:DataPlane", "false"), ("SslTraining:DataPort", "12345"), ("SslTraining:ConnectionsPerSilo", "2"),
-            ("SslTraining:MaxMessageBodySize", "2097152"), ("SslTraining:Devices", "cpu*2"), ("SslTraining:ResponseTimeout", "00:05:00"));
+            ("SslTraining:MaxMessageBodySize", "2097152"), ("SslTraining:Devices", "cpu*2"), ("SslTraining:ResponseTimeout", "00:05:00"),
+            ("SslTraining:DataPlaneMaxFrameBytes", "1048576"), ("SslTraining:DataPlaneMaxBufferedBytes", "3221225472"), ("SslTraining:DataPlaneMaxConnections", "64"),
+            ("SslTraining:DataPlaneReadTimeout", "00:00:30"), ("SslTraining:DataPlaneIdleTimeout", "00:01:00"));
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleans(silo => silo.UseSslSilo(config));
         using var host = builder.Build(); // built, not started
         var services = host.Services;
-        Assert.Equal(new SslOrleans.Grains.Compute.TensorDataPlaneOptions(false, 12345), services.GetRequiredService<SslOrleans.Grains.Compute.TensorDataPlaneOptions>());
+        Assert.Equal(new SslOrleans.Grains.Compute.TensorDataPlaneOptions(false, 12345)
+        {
+            MaxFrameBytes = 1 << 20, MaxBufferedBytes = 3L << 30, MaxConnections = 64, ReadTimeout = TimeSpan.FromSeconds(30), IdleTimeout = TimeSpan.FromMinutes(1),
+        }, services.GetRequiredService<SslOrleans.Grains.Compute.TensorDataPlaneOptions>());
         Assert.Equal(2, services.GetRequiredService<IOptions<ConnectionOptions>>().Value.ConnectionsPerEndpoint);
         var messaging = services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value;
         Assert.Equal((2097152, TimeSpan.FromMinutes(5)), (messaging.MaxMessageBodySize, messaging.ResponseTimeout));
@@ -71,6 +76,12 @@ public sealed class SiloConfigurationTests
     [InlineData("SslTraining:MaxMessageBodySize", "12", "SslTraining:MaxMessageBodySize '12': must be a whole number of bytes")]
     [InlineData("SslTraining:ResponseTimeout", "soon", "SslTraining:ResponseTimeout 'soon': must be a duration")]
     [InlineData("SslTraining:Device", "cpu", "SslTraining:Device: unknown key")]
+    [InlineData("SslTraining:DataPlaneMaxFrameBytes", "2147483647", "SslTraining:DataPlaneMaxFrameBytes '2147483647': must be a whole number of bytes from 1024 to 1073741824")]
+    [InlineData("SslTraining:DataPlaneMaxBufferedBytes", "1048576", "SslTraining:DataPlaneMaxBufferedBytes '1048576': must admit one frame of SslTraining:DataPlaneMaxFrameBytes")]
+    [InlineData("SslTraining:DataPlaneMaxBufferedBytes", "lots", "SslTraining:DataPlaneMaxBufferedBytes 'lots': must be a whole number of bytes")]
+    [InlineData("SslTraining:DataPlaneMaxConnections", "0", "SslTraining:DataPlaneMaxConnections '0': must be a whole number of connections")]
+    [InlineData("SslTraining:DataPlaneReadTimeout", "00:00:00.5", "SslTraining:DataPlaneReadTimeout '00:00:00.5': must be a duration")]
+    [InlineData("SslTraining:DataPlaneIdleTimeout", "never", "SslTraining:DataPlaneIdleTimeout 'never': must be a duration")]
     public void A_bad_value_is_an_error_naming_its_key(string key, string value, string message)
     {
         var e = Assert.Throws<SslConfigurationException>(() =>

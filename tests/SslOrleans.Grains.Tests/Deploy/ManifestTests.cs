@@ -22,11 +22,6 @@ public sealed partial class ManifestTests
     private static readonly string[] Sections =
         [SiloConfiguration.Section, SslTrainingConfiguration.Section, SslOrleans.Storage.StorageOptions.Section, TelemetryConfiguration.Section];
 
-    // Until the Tls section lands: the keys the main branch's Tls configuration will have. Remove this list and read
-    // the Tls__* variables with the Tls section's reader once it exists.
-    private static readonly string[] TlsKeysUntilTheTlsSectionLands =
-        ["Certificate", "Key", "Authority", "Password", "Thumbprint", "StoreLocation", "StoreName"];
-
     /// <summary>Variables that are not configuration keys but are read by name: the pod's (Orleans' Kubernetes hosting)
     /// and the blob account's.</summary>
     private static readonly string[] PlainVariables = [.. KubernetesPod.Variables, SslOrleans.Storage.StorageOptions.EnvironmentVariable];
@@ -89,7 +84,8 @@ public sealed partial class ManifestTests
     [InlineData("SslTrainng__Devices", "cpu", "no configuration section SslTrainng")]
     [InlineData("Telemetry__Otlp__Protocl", "grpc", "Telemetry:Otlp:Protocl: unknown key")]
     [InlineData("Storage__Concurency", "4", "Storage:Concurency: unknown key")]
-    [InlineData("Tls__Certifcate", "/etc/sslo/tls/tls.crt", "Tls__Certifcate")]
+    [InlineData("Tls__Certifcate", "/etc/sslo/tls/tls.crt", "Tls:Certifcate: unknown key")]
+    [InlineData("Tls__StoreLocation", "CurrentUser", "Tls:StoreLocation: belongs to a certificate from a store")]
     [InlineData("SSLO_STORGE", "x", "SSLO_STORGE")]
     public void A_misspelled_variable_or_a_bad_value_fails_the_binding(string name, string value, string message)
     {
@@ -139,7 +135,8 @@ public sealed partial class ManifestTests
 
     private const string PodIP = "10.244.3.17";
 
-    /// <summary>The variables as the silo would see them, through its readers; the Tls ones against the allowlist above.</summary>
+    /// <summary>The variables as the silo would see them, through its readers. The Tls files a manifest mounts from a secret
+    /// are stood in for by real ones (same names, in a temporary folder), so that the Tls reader loads and checks them.</summary>
     private static SiloConfiguration Bind(IReadOnlyDictionary<string, string> env, string where)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -153,19 +150,33 @@ public sealed partial class ManifestTests
                 data[name] = value;
                 continue;
             }
-            if (parts[0] == "Tls")
+            if (parts[0] == TlsConfiguration.Section)
             {
-                Assert.True(parts.Length == 2 && TlsKeysUntilTheTlsSectionLands.Contains(parts[1]), $"{where}: {name}: not a key of the Tls section ({string.Join(", ", TlsKeysUntilTheTlsSectionLands)})");
+                data[string.Join(':', parts)] = value;
                 continue;
             }
             Assert.True(Sections.Contains(parts[0]), $"{where}: {name}: no configuration section {parts[0]} (the silo reads {string.Join(", ", Sections)})");
             data[string.Join(':', parts)] = value;
         }
+        using var certificates = new Shared.TestCertificates();
+        StandInTlsFiles(data, certificates);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(data).Build();
         var silo = SiloConfiguration.From(configuration);
         SslTrainingConfiguration.From(configuration);
         TelemetryConfiguration.From(configuration);
+        using var tls = TlsConfiguration.From(configuration);
         return silo;
+    }
+
+    /// <summary>Points Tls:Certificate, Tls:Key and Tls:Authority at real PEM files of a throwaway authority.</summary>
+    private static void StandInTlsFiles(Dictionary<string, string?> data, Shared.TestCertificates certificates)
+    {
+        if (!data.Keys.Any(k => k.StartsWith(TlsConfiguration.Section + ":", StringComparison.OrdinalIgnoreCase))) return;
+        using var authority = Shared.TestCertificates.Authority("manifest test CA");
+        using var leaf = Shared.TestCertificates.Leaf(authority, "manifest silo");
+        var files = certificates.Pem("silo", leaf, authority);
+        foreach (var (key, path) in new[] { ("Certificate", files.Certificate), ("Key", files.Key), ("Authority", files.Authority) })
+            if (data.ContainsKey($"{TlsConfiguration.Section}:{key}")) data[$"{TlsConfiguration.Section}:{key}"] = path;
     }
 
     private sealed record Container(string Where, IReadOnlyDictionary<string, string> Env, IReadOnlyDictionary<string, string> Labels);
