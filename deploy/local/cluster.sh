@@ -19,7 +19,8 @@
 #   deploy/local/cluster.sh publish  publish the silo to artifacts/silo if a source is newer (up does this too)
 #
 # Environment: SSLO_CLUSTER_DIR (state: pids, logs; default runs/cluster in the repository),
-#              SSLO_REDIS_PORT (default 6379), SSLO_SILO_READY_SECONDS (default 90).
+#              SSLO_REDIS_PORT (default 6379), SSLO_SILO_READY_SECONDS (default 90), SSLO_STOP_SECONDS (how long stop
+#              and down wait after TERM before KILL; default 15).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,6 +28,7 @@ state=${SSLO_CLUSTER_DIR:-$repo/runs/cluster}
 case "$state" in /*) ;; *) state="$PWD/$state" ;; esac
 redis_port=${SSLO_REDIS_PORT:-6379}
 ready_seconds=${SSLO_SILO_READY_SECONDS:-90}
+stop_seconds=${SSLO_STOP_SECONDS:-15}
 silo_dll="$repo/artifacts/silo/SslOrleans.Silo.dll"
 ready_marker="sslo silo ready:"
 
@@ -120,20 +122,20 @@ stop_kind() {
   stop_pids "$kind" "${alive[@]+"${alive[@]}"}"
 }
 
-# stop_pids KIND PID...: TERM to each, KILL to those still there after 15 s; waits until they are gone.
+# stop_pids KIND PID...: TERM to each, KILL to those still there after SSLO_STOP_SECONDS (15); waits until they are gone.
 stop_pids() {
   local kind=$1 pid still i
   shift
   local alive=("$@")
   for pid in "${alive[@]+"${alive[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for (( i = 0; i < 150 && ${#alive[@]} > 0; i++ )); do
+  for (( i = 0; i < stop_seconds * 10 && ${#alive[@]} > 0; i++ )); do
     still=()
     for pid in "${alive[@]}"; do alive "$pid" && still+=("$pid"); done
     alive=("${still[@]+"${still[@]}"}")
     [ ${#alive[@]} -gt 0 ] && sleep 0.1
   done
   for pid in "${alive[@]+"${alive[@]}"}"; do
-    say "pid $pid ($kind) did not stop within 15 s: KILL"
+    say "pid $pid ($kind) did not stop within $stop_seconds s: KILL"
     kill -KILL "$pid" 2>/dev/null || true
     for (( i = 0; i < 50; i++ )); do alive "$pid" || break; sleep 0.1; done
   done

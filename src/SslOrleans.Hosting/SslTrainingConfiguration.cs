@@ -7,7 +7,7 @@ namespace SslOrleans.Hosting;
 /// The "SslTraining" configuration section onto <see cref="SslTrainingOptions"/>: Devices, MaxMessageBodySize (bytes),
 /// ResponseTimeout, IdleCollectionAge and ProbeTimeout (hh:mm:ss), ConnectionsPerSilo, DataPlane and DataPort, the data
 /// plane's limits DataPlaneMaxFrameBytes, DataPlaneMaxBufferedBytes (bytes), DataPlaneMaxConnections, DataPlaneReadTimeout and
-/// DataPlaneIdleTimeout (hh:mm:ss), the run limits MaxParameters, MaxBatch and MaxMicroBatch, and ExchangeBench. Silos and
+/// DataPlaneIdleTimeout (hh:mm:ss), the run limits MaxParameters, MaxBatch and MaxMicroBatch, ExchangeBench and ShutdownTimeout. Silos and
 /// cluster clients read the same section, so that
 /// SslTraining__MaxMessageBodySize in the environment raises the limit on both sides.
 /// </summary>
@@ -19,6 +19,7 @@ public static class SslTrainingConfiguration
         [nameof(SslTrainingOptions.Devices), nameof(SslTrainingOptions.MaxMessageBodySize), nameof(SslTrainingOptions.ResponseTimeout), nameof(SslTrainingOptions.IdleCollectionAge),
          nameof(SslTrainingOptions.ProbeTimeout), nameof(SslTrainingOptions.ConnectionsPerSilo), nameof(SslTrainingOptions.DataPlane), nameof(SslTrainingOptions.DataPort),
          nameof(SslTrainingOptions.MaxParameters), nameof(SslTrainingOptions.MaxBatch), nameof(SslTrainingOptions.MaxMicroBatch), nameof(SslTrainingOptions.ExchangeBench),
+         nameof(SslTrainingOptions.ShutdownTimeout),
          nameof(SslTrainingOptions.DataPlaneMaxFrameBytes), nameof(SslTrainingOptions.DataPlaneMaxBufferedBytes), nameof(SslTrainingOptions.DataPlaneMaxConnections),
          nameof(SslTrainingOptions.DataPlaneReadTimeout), nameof(SslTrainingOptions.DataPlaneIdleTimeout)];
 
@@ -54,6 +55,8 @@ public static class SslTrainingConfiguration
             options.MaxMicroBatch = micro;
         if (s.Text(nameof(SslTrainingOptions.ExchangeBench)) is { } bench)
             options.ExchangeBench = bool.TryParse(bench, out var enabled) ? enabled : throw s.Error(nameof(SslTrainingOptions.ExchangeBench), "must be true or false");
+        if (s.Duration(nameof(SslTrainingOptions.ShutdownTimeout), TimeSpan.FromSeconds(5)) is { } shutdown)
+            options.ShutdownTimeout = shutdown;
         BindDataPlaneLimits(s, options);
     }
 

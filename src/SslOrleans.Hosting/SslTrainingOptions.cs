@@ -41,6 +41,9 @@ public sealed class SslTrainingOptions
     public TimeSpan DataPlaneIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>The blob storage account of az:// locations and its transfer settings (section "Storage"; SSLO_STORAGE wins).</summary>
     public Storage.StorageOptions Storage { get; set; } = new();
+    /// <summary>How long a silo asked to stop (SIGTERM, a pod's eviction) may take to leave: the steps its workers are in
+    /// finish and its grains are handed over within this; keep it below Kubernetes' terminationGracePeriodSeconds.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(90);
     /// <summary>The cluster's mutual-TLS identity (section "Tls"): the tensor data plane authenticates with it too; null = plain TCP.</summary>
     public Abstractions.Security.ClusterTls? Tls { get; set; }
 
@@ -56,6 +59,7 @@ public sealed class SslTrainingOptions
         try { DataPlaneOptions(); }
         catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException("DataPlane" + e.ParamName, e.ActualValue, e.Message); }
         if (Storage.Errors() is { Count: > 0 } storage) throw new ArgumentException(string.Join("; ", storage), nameof(Storage));
+        if (ShutdownTimeout < TimeSpan.FromSeconds(5)) throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "must be at least 5 s");
         if (MaxParameters < 1) throw new ArgumentOutOfRangeException(nameof(MaxParameters), MaxParameters, "must be at least 1");
         if (MaxBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "must be at least 2");
         if (MaxMicroBatch < 2) throw new ArgumentOutOfRangeException(nameof(MaxMicroBatch), MaxMicroBatch, "must be at least 2");

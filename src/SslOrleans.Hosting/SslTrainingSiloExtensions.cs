@@ -53,7 +53,14 @@ public static class SslTrainingSiloExtensions
             o.ResponseTimeout = options.ResponseTimeout;
             o.MaxMessageBodySize = options.MaxMessageBodySize;
         });
-        silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = options.IdleCollectionAge);
+        silo.Configure<GrainCollectionOptions>(o =>
+        {
+            o.CollectionAge = options.IdleCollectionAge;
+            // A worker deactivated by a graceful stop first finishes the step call it is in.
+            o.DeactivationTimeout = options.ShutdownTimeout;
+        });
+        // SIGTERM: the host gives the silo this long to leave gracefully (Orleans stops its grains, then leaves membership).
+        silo.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         // Runs, the run registry and the slot register keep their state in grain storage "sslo-runs": in memory unless
         // the host adds a durable provider of that name afterwards (UseSslSilo: Redis or Azure Blob, by clustering),
         // which then wins. Memory is right for one silo only: its state lives on some silo of the cluster.
@@ -65,6 +72,7 @@ public static class SslTrainingSiloExtensions
         silo.AddDistributedGrainDirectory();
 #pragma warning restore ORLEANSEXP003
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RunWatchdog>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GracefulLeave>();
         // A lost silo must be declared dead within seconds: its workers' micro-batches are redone only once calls to it
         // fail. Probes every 2 s, dead after 3 missed (about 6 s), instead of Orleans' 5 s × 3 plus votes. A probe is
         // answered by Orleans' own scheduler, not the compute threads, so a busy silo still answers in time.

@@ -20,6 +20,11 @@ public interface IRunGrain : IGrainWithStringKey
     [Alias("Scale"), AlwaysInterleave] Task<RunStatus> ScaleAsync(int workers);
     /// <summary>Pushes every finished step and every change of status to <paramref name="observer"/> until the
     /// subscription lapses (<see cref="RunSubscription.Lifetime"/> after the last subscribe) or is ended; subscribing again renews it.</summary>
+    /// <summary>A silo is stopping gracefully (SIGTERM, a pod's eviction): its workers finish the step they are in and are
+    /// let go at the next step boundary, its parameter shards move to other silos from their mirrors there, and no new
+    /// worker starts on it. Interleaves with a running step.</summary>
+    [Alias("ReleaseSilo"), AlwaysInterleave] Task ReleaseSiloAsync(string silo);
+
     [Alias("Subscribe"), AlwaysInterleave] Task<RunStatus> SubscribeAsync(IRunObserver observer);
     [Alias("Unsubscribe"), AlwaysInterleave] Task UnsubscribeAsync(IRunObserver observer);
 }

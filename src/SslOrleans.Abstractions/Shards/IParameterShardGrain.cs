@@ -44,6 +44,9 @@ public interface IParameterShardGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("EndSave")] Task<FileDigest> EndSaveAsync(long step);
     [Alias("Load")] Task<long> LoadAsync(long step, FileDigest file);
     [Alias("Release")] Task ReleaseAsync();
+    /// <summary>Drops this activation and keeps the mirror: the next call activates the shard elsewhere, where it takes its
+    /// state from the mirror (its silo is stopping; RunGrain moves it at a step boundary).</summary>
+    [Alias("Leave")] Task LeaveAsync();
     /// <summary>"address:port" of the tensor data plane of the silo this shard runs on; null when silos move chunks in Orleans messages.</summary>
     [Alias("DataEndpoint")] Task<string?> GetDataEndpointAsync();
 }

@@ -67,6 +67,33 @@ public sealed partial class RunGrain
         return true;
     }
 
+    /// <summary>
+    /// Shards on a silo that is stopping gracefully move at a step boundary: the activation there is dropped, and a new one on
+    /// a silo that stays takes the state its mirror holds after the last apply, which is this step's version, so nothing is
+    /// redone. Without mirrors (mirror_shards false) they stay, and the stopping silo's loss is recovered as a failure.
+    /// </summary>
+    private async Task MoveShardsOffLeavingSilosAsync(RunSpec s)
+    {
+        if (!s.MirrorShards || crew!.LeavingSilos.Count == 0) return;
+        var moving = Enumerable.Range(0, shardGrains.Length).Where(k => crew.LeavingSilos.Contains(shardSilos.ElementAtOrDefault(k) ?? "")).ToList();
+        if (moving.Count == 0) return;
+        var map = shardMap!;
+        foreach (var k in moving)
+        {
+            var from = shardSilos[k];
+            await shardGrains[k].LeaveAsync();
+            await PlacementHint.On(layout!.SiloFor(k), () => shardGrains[k].ConfigureAsync(new ShardConfig(map.Shards[k], RunPlan.TensorsOf(modelLayout!, map.Shards[k]), s)));
+            long version = await shardGrains[k].RestoreFromMirrorAsync();
+            if (version != step)
+                await RewindToCheckpointAsync(s, $"shard {k} left the stopping silo {from} and its mirror holds version {version}, not the step's {step}");
+            var to = (await shardGrains[k].GetHealthAsync()).Silo;
+            crew.Events.Add($"step {step}: parameter shard {k} moved off the stopping silo {from} to {to}");
+            logger.LogInformation("Run {Run}: step {Step}: parameter shard {Shard} moved off the stopping silo {From} to {To}", s.RunId, step, k, from, to);
+        }
+        await RefreshEndpointsAsync();
+        await RefreshShardSilosAsync();
+    }
+
     /// <summary>Where every shard lives now, for the status's roles.</summary>
     private async Task RefreshShardSilosAsync() =>
         shardSilos = (await Task.WhenAll(shardGrains.Select(g => g.GetHealthAsync()))).Select(h => h.Silo).ToArray();

@@ -126,6 +126,13 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
     /// <summary>The workers the run aims for: the last scale request, else max_workers (workers unless elastic).</summary>
     private int TargetWorkers(RunSpec s) => scaleTarget ?? s.MaxWorkersOrDefault;
 
+    public Task ReleaseSiloAsync(string silo)
+    {
+        if (crew is { } c && c.LeavingSilos.Add(silo))
+            logger.LogInformation("Run {Run}: silo {Silo} is stopping; its workers are let go after their step", spec?.RunId, silo);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<StepProgress>> GetProgressAsync(long afterStep) =>
         Task.FromResult<IReadOnlyList<StepProgress>>(progress.Where(p => p.Step > afterStep).Take(1000).ToList());
 
@@ -285,6 +292,7 @@ public sealed partial class RunGrain(ILogger<RunGrain> logger, ICheckpointStoreF
                 // The step boundary: silos that left are dropped, free slots taken up to the target, joined workers admitted.
                 var silos = await crew.ReconcileAsync(s, TargetWorkers(s), s.MinWorkersOrDefault, step, shardMap, TimeSpan.FromMinutes(10));
                 layout = layout! with { Silos = SlotAssignment.Spread(silos.Count, silos) };
+                await MoveShardsOffLeavingSilosAsync(s);
                 try
                 {
                     await TrainStepAsync(s, data, clock, first.GlobalBatchLoss);

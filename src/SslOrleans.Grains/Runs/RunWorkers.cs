@@ -35,6 +35,10 @@ public sealed class RunWorkers(IGrainFactory grains, IDeviceSlotDirectory cluste
     /// <summary>Distinct silos that hosted a worker of the run.</summary>
     public int SilosUsed => silosUsed.Count;
 
+    /// <summary>Silos stopping gracefully (<see cref="IRunGrain.ReleaseSiloAsync"/>): their workers are let go at the next
+    /// boundary, after the step they were in, and no worker starts there.</summary>
+    public HashSet<string> LeavingSilos { get; } = [];
+
     /// <summary>What changed and when: a lost worker, one that joined, one let go.</summary>
     public List<string> Events { get; } = [];
 
@@ -92,7 +96,15 @@ public sealed class RunWorkers(IGrainFactory grains, IDeviceSlotDirectory cluste
         var deadline = DateTime.UtcNow + wait;
         while (true)
         {
-            var silos = await cluster.ReadAsync(TimeSpan.FromSeconds(30));
+            var silos = (await cluster.ReadAsync(TimeSpan.FromSeconds(30))).Where(s => !LeavingSilos.Contains(s.Silo.ToString())).ToList();
+            foreach (var m in members.Where(m => LeavingSilos.Contains(m.Slot.Silo.ToString())).ToList())
+            {
+                // Between steps: nothing of its work is in flight, so nothing is redone.
+                members.Remove(m);
+                Events.Add($"step {version}: {m} let go (its silo is stopping)");
+                logger.LogInformation("Run {Run}: {Worker} let go at step {Step}: its silo is stopping", runId, m, version);
+                _ = Quietly(m.Grain.ReleaseAsync());
+            }
             var active = silos.Select(s => s.Silo).ToHashSet();
             foreach (var m in members.Where(m => !active.Contains(m.Slot.Silo)).ToList())
                 Lose(m, version, "its silo left the cluster");

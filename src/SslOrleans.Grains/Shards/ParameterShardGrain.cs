@@ -329,6 +329,13 @@ public sealed class ParameterShardGrain(ICheckpointStoreFactory stores, TensorDa
         DeactivateOnIdle();
     }
 
+    public Task LeaveAsync()
+    {
+        logger.LogInformation("Shard {Shard}: leaving silo {Silo}; its mirror holds its state", this.GetPrimaryKeyString(), silo.SiloAddress);
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     // [parameters | buffers | target] as one index space.
     private Region<float>[] State() => [new(parameters, 0, parameters.Length), new(buffers, 0, buffers.Length), new(target, 0, target.Length)];
 
