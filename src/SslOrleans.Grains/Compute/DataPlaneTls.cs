@@ -17,56 +17,46 @@ internal sealed class DataPlaneTls(ClusterTls tls)
     private readonly SslStreamCertificateContext context = SslStreamCertificateContext.Create(tls.Certificate, tls.Chain, offline: true);
 
     /// <summary>The listener's side; throws <see cref="AuthenticationException"/> naming why the peer was refused.</summary>
-    public async Task<SslStream> AcceptAsync(Stream network, CancellationToken token)
-    {
-        string? problem = null;
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
-        try
+    public Task<SslStream> AcceptAsync(Stream network, CancellationToken token) => HandshakeAsync(network,
+        (ssl, validate) => ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificateContext = context,
-                ClientCertificateRequired = true,
-                EnabledSslProtocols = Protocols,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) => (problem = Problem(certificate, chain)) is null,
-            }, token);
-            return ssl;
-        }
-        catch (Exception e) when (e is AuthenticationException or IOException)
-        {
-            await ssl.DisposeAsync();
-            throw new AuthenticationException(problem ?? $"no TLS handshake ({e.Message})", e);
-        }
-        catch
-        {
-            await ssl.DisposeAsync();
-            throw;
-        }
-    }
+            ServerCertificateContext = context,
+            ClientCertificateRequired = true,
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = validate,
+        }, token),
+        (problem, e) => new AuthenticationException(problem ?? $"no TLS handshake ({e.Message})", e));
 
     /// <summary>The sender's side, to a silo at <paramref name="peer"/> ("address:port").</summary>
-    public async Task<SslStream> ConnectAsync(Stream network, string peer, CancellationToken token)
+    public Task<SslStream> ConnectAsync(Stream network, string peer, CancellationToken token) => HandshakeAsync(network,
+        (ssl, validate) => ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            // Silos are reached at the addresses membership advertises, not at names: no host name to check (ClusterTls).
+            TargetHost = peer[..peer.LastIndexOf(':')],
+            ClientCertificateContext = context,
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = validate,
+        }, token),
+        (problem, e) => new IOException($"tensor data plane: TLS with {peer} failed: {problem ?? e.Message}", e));
+
+    /// <summary>One handshake over <paramref name="network"/>: the stream on success; on failure it is disposed and
+    /// <paramref name="failure"/> says why, with the peer check's reason when that was it.</summary>
+    private async Task<SslStream> HandshakeAsync(Stream network, Func<SslStream, RemoteCertificateValidationCallback, Task> authenticate,
+        Func<string?, Exception, Exception> failure)
     {
         string? problem = null;
         var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                // Silos are reached at the addresses membership advertises, not at names: no host name to check (ClusterTls).
-                TargetHost = peer[..peer.LastIndexOf(':')],
-                ClientCertificateContext = context,
-                EnabledSslProtocols = Protocols,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) => (problem = Problem(certificate, chain)) is null,
-            }, token);
+            await authenticate(ssl, (_, certificate, chain, _) => (problem = Problem(certificate, chain)) is null);
             return ssl;
         }
         catch (Exception e) when (e is AuthenticationException or IOException)
         {
             await ssl.DisposeAsync();
-            throw new IOException($"tensor data plane: TLS with {peer} failed: {problem ?? e.Message}", e);
+            throw failure(problem, e);
         }
         catch
         {

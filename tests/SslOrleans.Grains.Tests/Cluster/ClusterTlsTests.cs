@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using SslOrleans.Grains.Tests.Cli;
 
@@ -43,11 +41,12 @@ public sealed class ClusterTlsTests
             // Without a certificate, and with one from another authority: both refused in the handshake, nothing trained.
             // The foreign client trusts the cluster's authority too, so that only the silos' check can refuse it.
             var plain = connection[..connection.IndexOf('?')];
-            var foreign = ForeignClientFiles(root, Path.Combine(tls, "ca.crt"));
+            using var certificates = new Shared.TestCertificates();
+            var foreign = ForeignClientFiles(certificates, Path.Combine(tls, "ca.crt"));
             var refused = await Task.WhenAll(
                 SsloInProcess.RunAsync(Spec.Concat(["--out", Path.Combine(root, "plain"), "--cluster", plain]).ToArray()),
                 SsloInProcess.RunAsync(Spec.Concat(["--out", Path.Combine(root, "foreign"), "--cluster",
-                    $"{plain}?tls-cert={foreign}/client.crt&tls-key={foreign}/client.key&tls-ca={foreign}/both.crt"]).ToArray()));
+                    $"{plain}?tls-cert={foreign.Certificate}&tls-key={foreign.Key}&tls-ca={foreign.Authorities}"]).ToArray()));
             foreach (var (code, stdout, stderr) in refused)
             {
                 Assert.NotEqual(0, code);
@@ -78,22 +77,15 @@ public sealed class ClusterTlsTests
         return json.RootElement.GetProperty("param_l2").GetRawText();
     }
 
-    /// <summary>A client certificate and key signed by an authority the cluster does not know, as PEM files, and both.crt:
-    /// that authority and the cluster's.</summary>
-    private static string ForeignClientFiles(string root, string clusterAuthority)
+    /// <summary>A client certificate and key signed by an authority the cluster does not know, and an authority file
+    /// with that authority and the cluster's.</summary>
+    private static (string Certificate, string Key, string Authorities) ForeignClientFiles(Shared.TestCertificates certificates, string clusterAuthority)
     {
-        var dir = Directory.CreateDirectory(Path.Combine(root, "foreign-certs")).FullName;
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=not the cluster's CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=sslo client", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var leaf = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
-        File.WriteAllText(Path.Combine(dir, "client.crt"), leaf.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(dir, "client.key"), key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(Path.Combine(dir, "both.crt"), File.ReadAllText(clusterAuthority) + ca.ExportCertificatePem() + "\n");
-        return dir;
+        using var authority = Shared.TestCertificates.Authority("not the cluster's CA");
+        using var leaf = Shared.TestCertificates.Leaf(authority, "sslo client");
+        var files = certificates.Pem("client", leaf, authority);
+        var both = Path.Combine(certificates.Folder, "both.crt");
+        File.WriteAllText(both, File.ReadAllText(clusterAuthority) + File.ReadAllText(files.Authority));
+        return (files.Certificate, files.Key, both);
     }
 }
