@@ -29,7 +29,9 @@ public sealed class SiloConfigurationTests
         var config = Config(("SslTraining:DataPlane", "false"), ("SslTraining:DataPort", "12345"), ("SslTraining:ConnectionsPerSilo", "2"),
             ("SslTraining:MaxMessageBodySize", "2097152"), ("SslTraining:Devices", "cpu*2"), ("SslTraining:ResponseTimeout", "00:05:00"),
             ("SslTraining:DataPlaneMaxFrameBytes", "1048576"), ("SslTraining:DataPlaneMaxBufferedBytes", "3221225472"), ("SslTraining:DataPlaneMaxConnections", "64"),
-            ("SslTraining:DataPlaneReadTimeout", "00:00:30"), ("SslTraining:DataPlaneIdleTimeout", "00:01:00"));
+            ("SslTraining:DataPlaneReadTimeout", "00:00:30"), ("SslTraining:DataPlaneIdleTimeout", "00:01:00"),
+            ("SslTraining:MaxParameters", "5000000"), ("SslTraining:MaxBatch", "1024"), ("SslTraining:MaxMicroBatch", "128"),
+            ("SslTraining:ExchangeBench", "true"), ("SslTraining:ShutdownTimeout", "00:02:00"), ("Storage:AllowedRoots", "/data;az://runs/team"));
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleans(silo => silo.UseSslSilo(config));
         using var host = builder.Build(); // built, not started
@@ -42,6 +44,19 @@ public sealed class SiloConfigurationTests
         var messaging = services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value;
         Assert.Equal((2097152, TimeSpan.FromMinutes(5)), (messaging.MaxMessageBodySize, messaging.ResponseTimeout));
         Assert.Equal(2, services.GetRequiredService<LocalDeviceSlots>().Slots.Count);
+        var limits = services.GetRequiredService<SslOrleans.Grains.Runs.RunLimits>();
+        Assert.Equal((5000000L, 1024, 128), (limits.MaxParameters, limits.MaxBatch, limits.MaxMicroBatch));
+        Assert.Equal(["/data", "az://runs/team"], limits.Roots.Roots.Select(r => r.Text));
+        Assert.Contains(typeof(SslOrleans.Grains.Bench.ExchangeBenchGrain), services.GetRequiredService<IOptions<GrainTypeOptions>>().Value.Classes);
+        Assert.Equal(TimeSpan.FromMinutes(2), services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value.DeactivationTimeout);
+
+        // Without ExchangeBench the silo has no benchmark grain to activate.
+        var plain = Host.CreateApplicationBuilder();
+        plain.UseOrleans(silo => silo.UseSslSilo(Config()));
+        using var plainHost = plain.Build();
+        Assert.DoesNotContain(typeof(SslOrleans.Grains.Bench.ExchangeBenchGrain), plainHost.Services.GetRequiredService<IOptions<GrainTypeOptions>>().Value.Classes);
+        Assert.Contains(typeof(SslOrleans.Grains.Runs.RunGrain), plainHost.Services.GetRequiredService<IOptions<GrainTypeOptions>>().Value.Classes);
     }
 
     [Fact]
