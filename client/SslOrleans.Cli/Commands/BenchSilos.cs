@@ -7,7 +7,7 @@ namespace SslOrleans.Cli.Commands;
 
 /// <summary>
 /// The silos a benchmark measures: silo processes (the silo host, as deployed), or silos in this process (each on its
-/// own loopback ports), whose tensor data plane can be mutual TLS with a throwaway authority made here.
+/// own loopback ports), whose Orleans connections and tensor data plane can be mutual TLS with a throwaway authority made here.
 /// </summary>
 internal sealed class BenchSilos : IAsyncDisposable
 {
@@ -38,12 +38,16 @@ internal sealed class BenchSilos : IAsyncDisposable
         var identities = folder is null ? [] : ThrowawayCertificates.Cluster(folder, Enumerable.Range(0, count).Select(i => $"silo{i}").ToArray());
         try
         {
-            var silos = await InProcessSilos.StartAsync(count, $"cpu*{slotsPerSilo}", training: (i, o) =>
+            // With --tls both of a silo's transports are mutual TLS: Orleans' silo-to-silo connections and the data plane.
+            var silos = await InProcessSilos.StartAsync(count, $"cpu*{slotsPerSilo}", configure: (i, silo) =>
+            {
+                if (tls) silo.UseClusterTls(identities[i]);
+            }, training: (i, o) =>
             {
                 o.ExchangeBench = true;
                 if (tls) o.Tls = identities[i];
             });
-            log.WriteLine($"  {count} in-process silos up, data plane over {(tls ? $"mutual TLS ({identities[0].Describe()})" : "plain TCP")}");
+            log.WriteLine($"  {count} in-process silos up, Orleans and the data plane over {(tls ? $"mutual TLS ({identities[0].Describe()})" : "plain TCP")}");
             return new BenchSilos(null, silos, identities, folder);
         }
         catch
