@@ -60,7 +60,7 @@ public sealed class BenchExchangeTests
         Assert.Equal(2, r.GetProperty("worker_silos").GetInt32());
         Assert.True(r.GetProperty("plane_bytes_received").GetInt64() > 0, "no chunk crossed between silos over the plane");
         Assert.Equal(2L * 100_000 * 8 + 2L * 100_000 * 4, r.GetProperty("bytes").GetInt64());
-        Assert.Contains("2 in-process silos up, data plane over mutual TLS", stderr);
+        Assert.Contains("2 in-process silos up, Orleans and the data plane over mutual TLS", stderr);
         Assert.Contains("over the tensor data plane (mutual TLS)", stderr);
     }
 
