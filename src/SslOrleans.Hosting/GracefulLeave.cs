@@ -11,7 +11,8 @@ namespace SslOrleans.Hosting;
 /// (SslTraining:ShutdownTimeout) is spent. Then Orleans stops as usual: a coordinator that lived here is taken over
 /// elsewhere (docs/architecture.md, "Failures"), and the silo leaves the membership itself instead of being declared dead.
 /// </summary>
-internal sealed class GracefulLeave(IGrainFactory grains, ILocalSiloDetails local, ILogger<GracefulLeave> log) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class GracefulLeave(IGrainFactory grains, ILocalSiloDetails local, IClusterMembershipService membership, ILogger<GracefulLeave> log)
+    : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>Stops run in reverse stage order: this one before the HTTP endpoint (Active) and the ready line (Active + 1).</summary>
     public const int Stage = ServiceLifecycleStage.Active + 2;
@@ -22,6 +23,9 @@ internal sealed class GracefulLeave(IGrainFactory grains, ILocalSiloDetails loca
     private async Task LeaveAsync(CancellationToken cancellation)
     {
         var here = local.SiloAddress.ToString();
+        // The last silo (an embedded cluster, a cluster going down) has no one to hand anything to: nothing to wait for.
+        if (!membership.CurrentSnapshot.Members.Values.Any(m => m.Status == SiloStatus.Active && !m.SiloAddress.Equals(local.SiloAddress)))
+            return;
         var registry = grains.GetGrain<IRunRegistryGrain>(0);
         try
         {

@@ -7,6 +7,7 @@ namespace SslOrleans.Grains.Tests.Cluster;
 
 /// <summary>Section "Tls": a certificate from PEM files, a PKCS#12 file or a store, checked against its authority at
 /// start; every mistake named by its key.</summary>
+[Trait("Category", SslOrleans.Tests.TestCategories.Plumbing)]
 public sealed class TlsConfigurationTests : IDisposable
 {
     private readonly TestCertificates certificates = new();
