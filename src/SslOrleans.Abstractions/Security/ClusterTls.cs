@@ -132,9 +132,13 @@ public sealed class ClusterTls : IDisposable
         return $"{peer.Subject} does not chain to the cluster's authority ({string.Join("; ", reasons)})";
     }
 
-    /// <summary>A <see cref="RemoteCertificateValidationCallback"/> body: accepts exactly the peers <see cref="Problem"/> accepts.</summary>
-    public bool Accepts(X509Certificate? remote, X509Chain? chain) =>
-        Problem(remote, chain?.ChainElements.Select(e => e.Certificate).Skip(1)) is null;
+    /// <summary>Why the peer of a handshake is refused, or null: the intermediates it sent are those of the chain the TLS
+    /// stack built (its first element is the peer's own certificate).</summary>
+    public string? Problem(X509Certificate? remote, X509Chain? chain) =>
+        Problem(remote, chain?.ChainElements.Select(e => e.Certificate).Skip(1));
+
+    /// <summary>A <see cref="RemoteCertificateValidationCallback"/> body: accepts exactly the peers <see cref="Problem(X509Certificate?, X509Chain?)"/> accepts.</summary>
+    public bool Accepts(X509Certificate? remote, X509Chain? chain) => Problem(remote, chain) is null;
 
     public void Dispose()
     {

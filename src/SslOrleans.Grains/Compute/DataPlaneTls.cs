@@ -50,7 +50,7 @@ internal sealed class DataPlaneTls(ClusterTls tls)
         var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
-            await authenticate(ssl, (_, certificate, chain, _) => (problem = Problem(certificate, chain)) is null);
+            await authenticate(ssl, (_, certificate, chain, _) => (problem = tls.Problem(certificate, chain)) is null);
             return ssl;
         }
         catch (Exception e) when (e is AuthenticationException or IOException)
@@ -64,7 +64,4 @@ internal sealed class DataPlaneTls(ClusterTls tls)
             throw;
         }
     }
-
-    private string? Problem(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, System.Security.Cryptography.X509Certificates.X509Chain? chain) =>
-        tls.Problem(certificate, chain?.ChainElements.Select(e => e.Certificate).Skip(1));
 }
